@@ -1,0 +1,4 @@
+"""The hub's tabs, in display order: one module per task, each with TASK, TITLE and build(runtime)."""
+from demos import ner
+
+TABS = (ner,)

@@ -1,0 +1,66 @@
+"""What every tab shares: the model picker, plain-word errors, input checks."""
+from __future__ import annotations
+
+import functools
+import logging
+import re
+
+import gradio as gr
+
+from models.errors import ModelLoadError
+from models.runtime import ModelRuntime
+
+log = logging.getLogger("demo_hub")
+
+# C0/C1 control characters other than tab and newline: they only confuse tokenizers and displays.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def user_errors(handler):
+    """Every failure reaches the user as a gr.Error in plain words; tracebacks stay in the server log."""
+
+    @functools.wraps(handler)
+    def wrapper(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error:
+            raise
+        except ModelLoadError as error:
+            raise gr.Error(str(error), title="Model not available") from None
+        except Exception:
+            log.exception("handler %s failed", handler.__name__)
+            raise gr.Error("Something went wrong while running the model. The server log has the details.") from None
+
+    return wrapper
+
+
+def clean_text(text: object, max_chars: int) -> str:
+    """The request's text with control characters removed; empty or over-long text is refused."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        raise gr.Error("Please enter some text first.")
+    if not isinstance(text, str):
+        raise gr.Error("The input must be text.")
+    if len(text) > max_chars:
+        raise gr.Error(f"The text is {len(text):,} characters long; this tab takes at most {max_chars:,}. Please shorten it.")
+    text = _CONTROL.sub(" ", text)
+    if not text.strip():
+        raise gr.Error("Please enter some text first.")
+    return text
+
+
+def progress_callback(progress: gr.Progress):
+    return lambda fraction, message: progress(fraction, desc=message)
+
+
+def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Textbox]:
+    """A dropdown of the registry's models for this task, and (unless turned off) a field for any Hub id."""
+    specs = runtime.choices(task)
+    choices = [(f"{s.label} · ~{s.size_mb} MB" if s.size_mb else s.label, s.source) for s in specs]
+    model = gr.Dropdown(choices=choices, value=specs[0].source, label="Model")
+    custom = gr.Textbox(
+        label="…or any Hugging Face model id of this kind (safetensors weights only)",
+        placeholder=f"owner/name, e.g. {specs[0].source}",
+        visible=runtime.settings.custom_models,
+        max_lines=1,
+    )
+    return model, custom

@@ -1,0 +1,57 @@
+"""The models panel: which device and precision are in use, what is loaded, and a way to unload it."""
+from __future__ import annotations
+
+import gradio as gr
+
+from models.runtime import ModelRuntime
+
+TITLE = "Models"
+ALL = "All loaded models"
+HEADERS = ["model", "loader", "device", "dtype", "≈ memory (MB)", "load time (s)"]
+
+
+def summary(runtime: ModelRuntime) -> str:
+    s = runtime.settings
+    budget = f", at most {s.memory_budget_gb:g} GB of models" if s.memory_budget_gb else ""
+    return (
+        f"**Device:** `{runtime.device}` · **precision:** `{str(runtime.dtype).removeprefix('torch.')}` · "
+        f"**cache:** at most {s.max_loaded_models} models{budget}; least recently used are unloaded first · "
+        f"**loads so far:** {runtime.cache.load_count}"
+    )
+
+
+def loaded_rows(runtime: ModelRuntime) -> list[list]:
+    return [
+        [e.key.source, e.key.loader, e.key.device, e.key.dtype, round(e.size_bytes / 2**20, 1), round(e.load_seconds, 2)]
+        for e in reversed(runtime.loaded())
+    ]
+
+
+def refresh(runtime: ModelRuntime):
+    names = [e.key.source for e in reversed(runtime.loaded())]
+    return summary(runtime), loaded_rows(runtime), gr.Dropdown(choices=[ALL] + names, value=ALL)
+
+
+def unload(runtime: ModelRuntime, which: str | None):
+    if which in (None, "", ALL):
+        runtime.unload()
+    else:
+        for entry in runtime.loaded():
+            if entry.key.source == which:
+                runtime.unload(entry.key)
+    return refresh(runtime)
+
+
+def build(runtime: ModelRuntime) -> gr.Tab:
+    with gr.Tab(TITLE, id="models") as tab:
+        info = gr.Markdown(summary(runtime))
+        table = gr.Dataframe(headers=HEADERS, value=loaded_rows(runtime), label="Loaded models", interactive=False)
+        with gr.Row():
+            which = gr.Dropdown(choices=[ALL], value=ALL, label="Unload", scale=3)
+            unload_button = gr.Button("Unload", variant="stop", scale=1)
+            refresh_button = gr.Button("Refresh", scale=1)
+    outputs = [info, table, which]
+    for event in (tab.select, refresh_button.click):
+        event(lambda: refresh(runtime), None, outputs, api_visibility="private")
+    unload_button.click(lambda w: unload(runtime, w), which, outputs, api_visibility="private")
+    return tab

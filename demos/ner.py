@@ -1,0 +1,70 @@
+"""Named-entity recognition: who, where and which organisation a text mentions."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gradio as gr
+import torch
+
+from demos.common import clean_text, model_picker, progress_callback, user_errors
+from models.runtime import ModelRuntime
+
+TASK = "ner"
+TITLE = "Named entities"
+MAX_CHARS = 10_000
+TABLE_HEADERS = ["entity", "type", "score", "start", "end"]
+EXAMPLES = json.loads((Path(__file__).parent.parent / "assets/examples/ner.json").read_text("utf-8"))["examples"]
+
+
+def to_outputs(text: str, entities: list[dict]) -> tuple[dict, list[list]]:
+    """Pipeline entities -> the HighlightedText value and the table rows (overlaps dropped, in text order)."""
+    spans, rows, last_end = [], [], 0
+    for entity in sorted(entities, key=lambda e: (e["start"], -e["end"])):
+        start, end = int(entity["start"]), int(entity["end"])
+        if start < last_end or end <= start:
+            continue  # windows of a long text can repeat an entity
+        spans.append({"entity": entity["entity_group"], "start": start, "end": end})
+        rows.append([text[start:end], entity["entity_group"], round(float(entity["score"]), 4), start, end])
+        last_end = end
+    return {"text": text, "entities": spans}, rows
+
+
+def recognize_entities(runtime: ModelRuntime, text, model=None, custom_model=None, progress=None):
+    text = clean_text(text, MAX_CHARS)
+    recognizer = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    tokenizer = recognizer.tokenizer
+    # Texts longer than the model's window are read in overlapping windows rather than cut off.
+    stride = tokenizer.model_max_length // 8 if tokenizer.is_fast else None
+    with torch.inference_mode():
+        entities = recognizer(text, stride=stride)
+    return to_outputs(text, entities)
+
+
+def build(runtime: ModelRuntime) -> None:
+    gr.Markdown(
+        "Finds people (PER), organisations (ORG), places (LOC) and other names (MISC) in a text. "
+        f"Up to {MAX_CHARS:,} characters; long texts are read in overlapping windows."
+    )
+    with gr.Row():
+        with gr.Column():
+            text = gr.Textbox(label="Text", lines=6, placeholder="Type or paste a text…")
+            model, custom_model = model_picker(runtime, TASK)
+            run = gr.Button("Find entities", variant="primary")
+        with gr.Column():
+            highlighted = gr.HighlightedText(label="Entities", show_legend=True)
+            table = gr.Dataframe(headers=TABLE_HEADERS, label="Details", interactive=False)
+    gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text])
+
+    @user_errors
+    def ner(text: str, model: str, custom_model: str, progress=gr.Progress(track_tqdm=True)):
+        """Find named entities (people, organisations, places, other names) in a text.
+
+        Args:
+            text: the text to analyse, at most 10,000 characters.
+            model: a model from the list (its Hugging Face id).
+            custom_model: optional Hugging Face id of another token-classification model.
+        """
+        return recognize_entities(runtime, text, model, custom_model, progress_callback(progress))
+
+    run.click(ner, [text, model, custom_model], [highlighted, table], api_name="ner")

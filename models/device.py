@@ -1,0 +1,68 @@
+"""The one device and precision policy that every loader follows."""
+from __future__ import annotations
+
+import ctypes
+import gc
+import sys
+
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _mps_available() -> bool:
+    return hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
+
+
+def pick_device(
+    requested: str = "auto",
+    *,
+    cuda_available: bool | None = None,
+    mps_available: bool | None = None,
+) -> str:
+    """cuda > mps > cpu for "auto"; an explicit request must be available or it is an error."""
+    if requested not in DEVICE_CHOICES:
+        raise ValueError(f"Unknown device {requested!r}; choose one of {', '.join(DEVICE_CHOICES)}.")
+    cuda = torch.cuda.is_available() if cuda_available is None else cuda_available
+    mps = _mps_available() if mps_available is None else mps_available
+    if requested == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if requested == "cuda" and not cuda:
+        raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA GPU here.")
+    if requested == "mps" and not mps:
+        raise ValueError("--device mps was asked for, but PyTorch sees no Apple MPS device here.")
+    return requested
+
+
+def pick_dtype(device: str, *, bf16_supported: bool | None = None) -> torch.dtype:
+    """Half precision only on an accelerator: bf16 where the GPU has it (no fp16 overflow), else fp16."""
+    if device == "cuda":
+        bf16 = torch.cuda.is_bf16_supported() if bf16_supported is None else bf16_supported
+        return torch.bfloat16 if bf16 else torch.float16
+    if device == "mps":
+        return torch.float16
+    return torch.float32
+
+
+def free_memory() -> None:
+    """Return freed model memory to the system: Python objects, the CUDA/MPS caches, and glibc's heap."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    if _mps_available():
+        torch.mps.empty_cache()
+    if sys.platform.startswith("linux"):
+        # Without this, freed tensor memory stays in the process's heap and RSS does not drop.
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except OSError:
+            pass
+
+
+def module_bytes(obj: object) -> int:
+    """Approximate memory of a loaded model: its parameters and buffers (0 for non-torch objects)."""
+    module = obj if isinstance(obj, torch.nn.Module) else getattr(obj, "model", None)
+    if not isinstance(module, torch.nn.Module):
+        return 0
+    tensors = list(module.parameters()) + list(module.buffers())
+    return sum(t.numel() * t.element_size() for t in tensors)

@@ -1,0 +1,91 @@
+"""From a model source (hub id or local directory) to a local directory of vetted files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from models.errors import ModelLoadError, ModelUnavailableError, how_to_get
+from models.registry import ModelSpec
+
+# What a model directory needs besides its weights: configs, tokenizers, vocabularies.
+SUPPORT_FILES = ["*.json", "*.txt", "*.model", "*.spm", "*.tiktoken", "merges*", "vocab*"]
+SAFE_WEIGHTS = "*.safetensors"
+PICKLE_WEIGHTS = "*.bin"
+
+
+def _has(directory: Path, pattern: str) -> bool:
+    return any(directory.glob(pattern))
+
+
+def check_weights(directory: Path, spec: ModelSpec, allow_pickle: bool) -> None:
+    if _has(directory, SAFE_WEIGHTS):
+        return
+    if _has(directory, PICKLE_WEIGHTS):
+        if spec.trusted or allow_pickle:
+            return
+        raise ModelLoadError(
+            f"The model '{spec.source}' only has pickle weights (.bin), which can run code when loaded. "
+            f"Only safetensors weights are loaded for typed-in model ids (start the app with "
+            f"--allow-pickle to accept them)."
+        )
+    raise ModelLoadError(f"The model '{spec.source}' has no weights file (.safetensors).")
+
+
+def _download(spec: ModelSpec, patterns: list[str], local_only: bool) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    try:
+        return Path(
+            snapshot_download(
+                spec.source, revision=spec.revision, allow_patterns=patterns, local_files_only=local_only
+            )
+        )
+    except GatedRepoError as error:
+        raise ModelLoadError(f"The model '{spec.source}' is gated on the Hub: log in and accept its terms first.") from error
+    except RepositoryNotFoundError as error:
+        raise ModelLoadError(f"There is no model named '{spec.source}' on the Hugging Face Hub.") from error
+    except RevisionNotFoundError as error:
+        raise ModelLoadError(f"The model '{spec.source}' has no revision '{spec.revision}'.") from error
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:
+        raise ModelUnavailableError(how_to_get(spec.task, spec.source)) from error
+
+
+def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> Path:
+    """A local directory holding the model; downloads into the HF cache when allowed and needed."""
+    local = Path(spec.source).expanduser()
+    if spec.trusted and local.is_dir():
+        check_weights(local, spec, allow_pickle)
+        return local
+    if spec.trusted and (spec.source.startswith((".", "/", "~")) or local.exists()):
+        raise ModelLoadError(f"'{spec.source}' is not a model directory.")
+
+    from huggingface_hub import constants
+
+    offline = offline or constants.HF_HUB_OFFLINE
+    pickle_ok = spec.trusted or allow_pickle
+    patterns = SUPPORT_FILES + [SAFE_WEIGHTS]
+    # The local cache first: fast, and it works with no network at all.
+    try:
+        directory = _download(spec, patterns, local_only=True)
+    except ModelUnavailableError:
+        if offline:
+            raise
+        directory = _download(spec, patterns, local_only=False)
+    has_weights = _has(directory, SAFE_WEIGHTS) or (pickle_ok and _has(directory, PICKLE_WEIGHTS))
+    if not has_weights and not offline:
+        # A partial cache, or a repository without safetensors: fetch what is missing.
+        directory = _download(spec, patterns + ([PICKLE_WEIGHTS] if pickle_ok else []), local_only=False)
+    check_weights(directory, spec, allow_pickle)
+    return directory
+
+
+def download(spec: ModelSpec) -> Path:
+    """Prefetch a model into the Hugging Face cache (for --download)."""
+    return resolve_model_dir(spec, offline=False, allow_pickle=False)

@@ -1,0 +1,70 @@
+"""The registry: every model the hub offers, one flat table. The UI, --download and --preload read it."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+# Task key -> the name shown to people. A task is listed here once its tab really exists.
+TASKS = {
+    "ner": "Named-entity recognition",
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    task: str
+    source: str  # a Hugging Face Hub id, or a local directory (only from the command line)
+    label: str  # what the model picker shows
+    loader: str  # key of models.loaders.LOADERS
+    size_mb: int = 0  # approximate download size, for the UI and the memory budget
+    revision: str | None = None
+    # Trusted sources (our table, the operator's --model) may fall back to pickle weights; ids typed
+    # into the UI may not.
+    trusted: bool = True
+    default: bool = False
+
+
+MODEL_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        task="ner",
+        source="dslim/bert-base-NER",
+        label="BERT base NER — English (CoNLL-2003: PER, ORG, LOC, MISC)",
+        loader="token_classification",
+        size_mb=430,
+        default=True,
+    ),
+    ModelSpec(
+        task="ner",
+        source="Davlan/bert-base-multilingual-cased-ner-hrl",
+        label="mBERT NER — 10 languages incl. Chinese (PER, ORG, LOC)",
+        loader="token_classification",
+        size_mb=710,
+    ),
+)
+
+# owner/name, as the Hub spells repository ids; no "..", no leading "/" or "~", no scheme.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def is_hub_id(text: str) -> bool:
+    return bool(_HUB_ID.match(text)) and ".." not in text
+
+
+def specs_for(task: str) -> list[ModelSpec]:
+    return [spec for spec in MODEL_SPECS if spec.task == task]
+
+
+def default_spec(task: str) -> ModelSpec:
+    return next(spec for spec in specs_for(task) if spec.default)
+
+
+def override_spec(task: str, source: str) -> ModelSpec:
+    """The operator's `--model TASK=SOURCE`: a hub id or a local directory, trusted like our own table."""
+    base = default_spec(task)
+    return replace(base, source=source, label=f"{source} (set with --model)", size_mb=0, revision=None)
+
+
+def custom_spec(task: str, hub_id: str) -> ModelSpec:
+    """A model id typed into the UI: hub ids only (never a server path), safetensors only."""
+    base = default_spec(task)
+    return replace(base, source=hub_id, label=hub_id, size_mb=0, revision=None, trusted=False, default=False)

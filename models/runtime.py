@@ -1,0 +1,92 @@
+"""The models side of a running hub: settings, device, dtype and the one cache, with a single load()."""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+from models.cache import CachedModel, ModelCache
+from models.device import pick_device, pick_dtype
+from models.errors import ModelLoadError
+from models.hub_files import resolve_model_dir
+from models.loaders import LOADERS
+from models.registry import ModelSpec, custom_spec, default_spec, is_hub_id, override_spec, specs_for
+from models.settings import Settings
+
+ProgressFn = Callable[[float, str], None]
+
+
+class ModelKey(NamedTuple):
+    """What makes two loaded models distinct."""
+
+    loader: str
+    source: str
+    revision: str | None
+    device: str
+    dtype: str
+
+
+class ModelRuntime:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.device = pick_device(self.settings.device)
+        self.dtype = pick_dtype(self.device)
+        budget = self.settings.memory_budget_gb
+        self.cache = ModelCache(
+            max_models=self.settings.max_loaded_models,
+            max_bytes=None if budget is None else int(budget * 2**30),
+        )
+
+    def choices(self, task: str) -> list[ModelSpec]:
+        """The models a tab offers, the default first (replaced by the operator's --model, if any)."""
+        specs = specs_for(task)
+        override = self.settings.model_overrides.get(task)
+        if override:
+            specs = [override_spec(task, override)] + [s for s in specs if not s.default]
+        else:
+            specs = sorted(specs, key=lambda s: not s.default)
+        return specs
+
+    def default(self, task: str) -> ModelSpec:
+        return self.choices(task)[0]
+
+    def spec(self, task: str, label: str | None = None, custom_id: str | None = None) -> ModelSpec:
+        """The model a request asks for: a typed-in id wins over the picker; nothing picked -> default."""
+        custom_id = (custom_id or "").strip()
+        if custom_id:
+            if not self.settings.custom_models:
+                raise ModelLoadError("Custom model ids are turned off on this server; pick a model from the list.")
+            if not is_hub_id(custom_id):
+                raise ModelLoadError(
+                    f"'{custom_id[:100]}' is not a Hugging Face model id; write it as owner/name, "
+                    f"e.g. {default_spec(task).source}."
+                )
+            return custom_spec(task, custom_id)
+        for spec in self.choices(task):
+            if label in (None, "", spec.label, spec.source):
+                return spec
+        raise ModelLoadError(f"Unknown model '{str(label)[:100]}'; pick one from the list.")
+
+    def cache_key(self, spec: ModelSpec) -> ModelKey:
+        return ModelKey(spec.loader, spec.source, spec.revision, self.device, str(self.dtype).removeprefix("torch."))
+
+    def load(self, spec: ModelSpec, progress: ProgressFn | None = None) -> Any:
+        """The ready model for `spec`, loaded once and then shared by every request and tab."""
+        key = self.cache_key(spec)
+        if progress is not None and key not in self.cache:
+            progress(0.0, f"Loading {spec.source} (first use; later requests reuse it)…")
+        return self.cache.get(key, lambda: self._build(spec))
+
+    def _build(self, spec: ModelSpec) -> Any:
+        directory = resolve_model_dir(spec, offline=self.settings.offline, allow_pickle=self.settings.allow_pickle)
+        try:
+            return LOADERS[spec.loader](directory, self.device, self.dtype)
+        except Exception as error:  # any failure to build is a load error, and is not cached
+            raise ModelLoadError(
+                f"The model '{spec.source}' could not be loaded: its files look corrupt, incomplete or of "
+                f"another kind ({type(error).__name__}: {str(error)[:200]})."
+            ) from error
+
+    def loaded(self) -> list[CachedModel]:
+        return self.cache.loaded()
+
+    def unload(self, key: ModelKey | None = None) -> int:
+        return self.cache.unload(key)

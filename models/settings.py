@@ -1,0 +1,19 @@
+"""What the operator chose on the command line; app.main() fills it, tests build it directly."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Settings:
+    device: str = "auto"
+    # task -> hub id or local directory, from --model TASK=SOURCE
+    model_overrides: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    offline: bool = False
+    custom_models: bool = True  # the "custom model id" field in each tab
+    allow_pickle: bool = False  # .bin weights for typed-in model ids
+    max_loaded_models: int = 3
+    memory_budget_gb: float | None = None
+    max_upload_mb: int = 50

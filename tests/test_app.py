@@ -1,0 +1,126 @@
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from gradio_client.exceptions import AppError
+
+import app as hub_app
+from conftest import ROOT
+from models.runtime import ModelRuntime
+from models.settings import Settings
+
+
+def test_building_the_app_loads_nothing_heavy():
+    code = (
+        "import sys, app; a = app.build_app(); "
+        "print(sorted(m for m in ('transformers', 'diffusers', 'torchvision', 'librosa') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_ner_through_the_api(runtime, connect):
+    client = connect(hub_app.build_app(runtime))
+    assert runtime.cache.load_count == 0
+    assert "/ner" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    text = "Angela works for Airbus in Paris."
+    model = runtime.default("ner").source
+    highlighted, table = client.predict(text, model, "", api_name="/ner")
+    assert isinstance(highlighted, list) and "".join(part["token"] for part in highlighted) == text
+    assert table["headers"] == ["entity", "type", "score", "start", "end"]
+    for word, kind, score, start, end in table["data"]:
+        assert text[start:end] == word and kind in {"PER", "ORG", "LOC", "MISC"}
+    client.predict("Bob lives in London.", model, "", api_name="/ner")
+    assert runtime.cache.load_count == 1
+
+
+def test_offline_uncached_model_gives_guidance_and_the_app_keeps_serving(runtime, connect, hf_cache):
+    client = connect(hub_app.build_app(runtime))
+    started = time.perf_counter()
+    with pytest.raises(AppError) as raised:
+        client.predict("Alice is in Paris.", runtime.default("ner").source, "someone/uncached-ner-model", api_name="/ner")
+    assert time.perf_counter() - started < 10
+    message = str(raised.value)
+    assert "someone/uncached-ner-model" in message and "--download ner" in message
+    assert "Traceback" not in message
+    highlighted, _ = client.predict("Alice is in Paris.", runtime.default("ner").source, "", api_name="/ner")
+    assert highlighted
+
+
+def test_bad_inputs_through_the_api_are_plain_errors(runtime, connect):
+    client = connect(hub_app.build_app(runtime))
+    model = runtime.default("ner").source
+    for text, words in [("", "enter some text"), ("x" * 10_001, "at most 10,000")]:
+        with pytest.raises(AppError, match=words):
+            client.predict(text, model, "", api_name="/ner")
+    with pytest.raises(AppError, match="not a Hugging Face model id"):
+        client.predict("Alice", model, "../../etc/passwd", api_name="/ner")
+
+
+def test_models_panel_lists_and_unloads(runtime):
+    from demos import models_panel
+    from demos.ner import recognize_entities
+
+    recognize_entities(runtime, "Alice in Paris")
+    summary, rows, _ = models_panel.refresh(runtime)
+    assert runtime.device in summary and "float32" in summary
+    assert len(rows) == 1 and rows[0][0] == runtime.default("ner").source and rows[0][4] > 0
+    _, rows, _ = models_panel.unload(runtime, models_panel.ALL)
+    assert rows == [] and runtime.loaded() == []
+
+
+def test_cli_parses_every_flag(monkeypatch):
+    monkeypatch.setenv(hub_app.AUTH_ENV, "ada:secret")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
+    args = hub_app.parse_args(["--model", "ner=/models/ner", "--device", "cpu", "--offline", "--no-custom-models"])
+    assert args.auth == ("ada", "secret") and args.port == 7999
+    settings = hub_app.settings_from_args(args)
+    assert settings.model_overrides == {"ner": "/models/ner"}
+    assert settings.device == "cpu" and settings.offline and not settings.custom_models
+    assert hub_app.parse_args(["--download"]).download == []
+    assert hub_app.parse_args(["--download", "ner"]).download == ["ner"]
+    for bad in (["--model", "nosuchtask=x"], ["--model", "ner"], ["--auth", "nopassword"], ["--device", "tpu"]):
+        with pytest.raises(SystemExit):
+            hub_app.parse_args(bad)
+
+
+def test_custom_id_field_is_hidden_when_turned_off(tiny_ner_dir):
+    app = hub_app.build_app(ModelRuntime(Settings(custom_models=False, model_overrides={"ner": str(tiny_ner_dir)})))
+    config = app.get_config_file()
+    custom = [c for c in config["components"] if "any Hugging Face model id" in str(c.get("props", {}).get("label"))]
+    assert custom and all(c["props"]["visible"] is False for c in custom)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_python_app_py_serves_http_200(tiny_ner_dir):
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "app.py", "--offline", "--port", str(port), "--model", f"ner={tiny_ner_dir}"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, "the app exited"
+                assert time.time() < deadline, "the app did not answer in 90 s"
+                time.sleep(0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=5) as response:
+            assert json.load(response)["title"] == hub_app.TITLE
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,68 @@
+import gradio as gr
+import pytest
+
+from demos import ner
+from tiny_models import NER_LABELS
+
+ENTITY_TYPES = {label.split("-")[1] for label in NER_LABELS if label != "O"}
+
+
+def check_outputs(text, highlighted, rows):
+    assert highlighted["text"] == text
+    assert len(highlighted["entities"]) == len(rows)
+    previous_end = 0
+    for span, (word, kind, score, start, end) in zip(highlighted["entities"], rows):
+        assert span == {"entity": kind, "start": start, "end": end}
+        assert kind in ENTITY_TYPES
+        assert 0.0 <= score <= 1.0
+        assert previous_end <= start < end <= len(text) and word == text[start:end]
+        previous_end = end
+
+
+def test_entities_come_back_as_highlights_and_table(runtime):
+    text = "Alice works for Siemens in Berlin. 李明 在 北京 的 华为 工作 。"
+    highlighted, rows = ner.recognize_entities(runtime, text)
+    check_outputs(text, highlighted, rows)
+    assert rows, "the briefly trained tiny model finds at least one entity"
+
+
+def test_second_request_does_not_reload(runtime):
+    ner.recognize_entities(runtime, "Bob met Alice in Paris.")
+    ner.recognize_entities(runtime, "Marie flew to Tokyo.")
+    assert runtime.cache.load_count == 1
+
+
+def test_text_longer_than_the_model_window_is_read_in_windows(runtime, tiny_ner_dir):
+    text = " ".join(["Alice works for Acme in London ."] * 60)  # ~420 tokens; the tiny model sees 64
+    highlighted, rows = ner.recognize_entities(runtime, text)
+    check_outputs(text, highlighted, rows)
+    assert rows and rows[-1][3] > len(text) // 2, "entities are found past the first window"
+
+
+@pytest.mark.parametrize("bad", [None, "", "   \n\t ", "\x00\x01\x02"])
+def test_empty_text_is_refused_in_plain_words(runtime, bad):
+    with pytest.raises(gr.Error, match="enter some text"):
+        ner.recognize_entities(runtime, bad)
+
+
+def test_too_long_text_is_refused_with_the_limit(runtime):
+    with pytest.raises(gr.Error, match="at most 10,000"):
+        ner.recognize_entities(runtime, "a" * (ner.MAX_CHARS + 1))
+    assert runtime.cache.load_count == 0  # refused before any model work
+
+
+def test_overlapping_entities_are_dropped_and_sorted():
+    text = "Alice in Paris"
+    entities = [
+        {"entity_group": "LOC", "score": 0.9, "start": 9, "end": 14},
+        {"entity_group": "PER", "score": 0.8, "start": 0, "end": 5},
+        {"entity_group": "PER", "score": 0.7, "start": 2, "end": 5},
+    ]
+    highlighted, rows = ner.to_outputs(text, entities)
+    assert [r[:2] for r in rows] == [["Alice", "PER"], ["Paris", "LOC"]]
+    check_outputs(text, highlighted, rows)
+
+
+def test_examples_are_english_and_chinese():
+    assert any(ch.isascii() for ch in ner.EXAMPLES[0])
+    assert any("\u4e00" <= ch <= "\u9fff" for example in ner.EXAMPLES for ch in example)

@@ -1,0 +1,101 @@
+import time
+
+import pytest
+
+from models.errors import ModelLoadError, ModelUnavailableError
+from models.registry import MODEL_SPECS, TASKS, default_spec, is_hub_id
+from models.runtime import ModelRuntime
+from models.settings import Settings
+
+
+def test_every_task_has_exactly_one_default():
+    for task in TASKS:
+        assert sum(spec.default for spec in MODEL_SPECS if spec.task == task) == 1
+
+
+@pytest.mark.parametrize("text", ["dslim/bert-base-NER", "Davlan/bert-base-multilingual-cased-ner-hrl"])
+def test_hub_ids_are_recognised(text):
+    assert is_hub_id(text)
+
+
+@pytest.mark.parametrize("text", ["../etc/passwd", "/etc/passwd", "~/models/x", "a/../b", "a/b/c", "bert", "http://x/y", "a/ b"])
+def test_paths_and_odd_strings_are_not_hub_ids(text):
+    assert not is_hub_id(text)
+
+
+def test_override_replaces_the_default_and_keeps_the_alternatives(tiny_ner_dir):
+    rt = ModelRuntime(Settings(model_overrides={"ner": str(tiny_ner_dir)}))
+    choices = rt.choices("ner")
+    assert choices[0].source == str(tiny_ner_dir) and choices[0].trusted
+    assert default_spec("ner").source not in [c.source for c in choices]
+    assert len(choices) == len([s for s in MODEL_SPECS if s.task == "ner"])
+
+
+def test_request_picks_by_label_or_id_and_defaults_when_empty():
+    rt = ModelRuntime()
+    assert rt.spec("ner").source == "dslim/bert-base-NER"
+    assert rt.spec("ner", "").default
+    other = [s for s in MODEL_SPECS if s.task == "ner" and not s.default][0]
+    assert rt.spec("ner", other.source) == other
+    assert rt.spec("ner", other.label) == other
+    with pytest.raises(ModelLoadError, match="Unknown model"):
+        rt.spec("ner", "no/such-model-in-the-list")
+
+
+def test_typed_in_ids_are_untrusted_hub_ids_only():
+    rt = ModelRuntime()
+    assert not rt.spec("ner", None, " someone/ner-model ").trusted
+    for bad in ["../../etc", "/etc/passwd", "C:\\models"]:
+        with pytest.raises(ModelLoadError, match="not a Hugging Face model id"):
+            rt.spec("ner", None, bad)
+
+
+def test_typed_in_ids_can_be_turned_off():
+    rt = ModelRuntime(Settings(custom_models=False))
+    with pytest.raises(ModelLoadError, match="turned off"):
+        rt.spec("ner", None, "someone/ner-model")
+
+
+def test_uncached_model_offline_fails_fast_with_guidance(hf_cache):
+    rt = ModelRuntime(Settings(offline=True))
+    started = time.perf_counter()
+    with pytest.raises(ModelUnavailableError) as raised:
+        rt.load(rt.spec("ner"))
+    assert time.perf_counter() - started < 5
+    message = str(raised.value)
+    assert "dslim/bert-base-NER" in message
+    assert "python app.py --download ner" in message and "--model ner=" in message
+    assert rt.cache.loaded() == []
+
+
+def test_corrupt_weights_fail_clearly_are_not_cached_and_are_retried(tiny_ner_dir, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in tiny_ner_dir.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    weights = broken / "model.safetensors"
+    good = weights.read_bytes()
+    weights.write_bytes(b"this is not a safetensors file")
+    rt = ModelRuntime(Settings(model_overrides={"ner": str(broken)}))
+    with pytest.raises(ModelLoadError, match="could not be loaded"):
+        rt.load(rt.spec("ner"))
+    assert rt.cache.loaded() == []
+    weights.write_bytes(good)
+    assert rt.load(rt.spec("ner")) is not None and rt.cache.load_count == 1
+
+
+def test_pickle_only_weights_are_refused_for_typed_in_ids(tmp_path):
+    from models.hub_files import check_weights
+    from models.registry import custom_spec
+
+    (tmp_path / "pytorch_model.bin").write_bytes(b"pickle")
+    with pytest.raises(ModelLoadError, match="pickle"):
+        check_weights(tmp_path, custom_spec("ner", "someone/model"), allow_pickle=False)
+    check_weights(tmp_path, custom_spec("ner", "someone/model"), allow_pickle=True)
+    check_weights(tmp_path, default_spec("ner"), allow_pickle=False)  # our own table is trusted
+
+
+def test_missing_local_directory_is_a_clear_error(tmp_path):
+    rt = ModelRuntime(Settings(model_overrides={"ner": str(tmp_path / "nowhere")}))
+    with pytest.raises(ModelLoadError, match="not a model directory"):
+        rt.load(rt.spec("ner"))
