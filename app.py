@@ -16,7 +16,8 @@ import gradio as gr
 import demos
 from demos import models_panel
 from models.device import DEVICE_CHOICES
-from models.registry import TASKS
+from models.errors import ModelLoadError
+from models.registry import MODEL_SPECS, TASKS, ModelSpec, is_hub_id
 from models.runtime import ModelRuntime
 from models.settings import Settings
 
@@ -57,6 +58,12 @@ def _auth(text: str) -> tuple[str, str]:
     return user, password
 
 
+def _download_target(text: str) -> str:
+    if text not in TASKS and not is_hub_id(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a task ({', '.join(TASKS)}) nor a Hub model id")
+    return text
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=TITLE)
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
@@ -72,8 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--preload", action="store_true", help="load every tab's default model at start")
     parser.add_argument(
-        "--download", nargs="*", choices=list(TASKS), metavar="TASK",
-        help="download the default models of these tasks (all with none named) into the HF cache, then exit",
+        "--download", nargs="*", type=_download_target, metavar="TASK_OR_MODEL_ID",
+        help="download these tasks' default models, or these Hub models (all defaults with none named) "
+        "into the Hugging Face cache, then exit",
     )
     parser.add_argument("--offline", action="store_true", help="never touch the network")
     parser.add_argument("--no-custom-models", action="store_true", help="hide the field for typed-in model ids")
@@ -100,19 +108,33 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
-def download_defaults(runtime: ModelRuntime, tasks: list[str]) -> None:
+def download_models(runtime: ModelRuntime, targets: list[str]) -> int:
     from models.hub_files import download
 
-    for task in tasks or list(TASKS):
-        spec = runtime.default(task)
-        print(f"{task}: {spec.source} -> {download(spec)}")
+    failures = 0
+    for target in targets or list(TASKS):
+        if target in TASKS:
+            spec = runtime.default(target)
+        else:
+            listed = [s for s in MODEL_SPECS if s.source == target]
+            spec = listed[0] if listed else ModelSpec(task="", source=target, label=target, loader="")
+        try:
+            print(f"{spec.source} -> {download(spec)}", flush=True)
+        except ModelLoadError as error:
+            print(f"{spec.source}: {error}", file=sys.stderr, flush=True)
+            failures += 1
+    return 1 if failures else 0
 
 
 def preload_defaults(runtime: ModelRuntime) -> None:
+    """Load what can be loaded; a model that fails is reported and its tab explains it on use."""
     for task in TASKS:
         spec = runtime.default(task)
         print(f"Loading {task}: {spec.source} …", flush=True)
-        runtime.load(spec)
+        try:
+            runtime.load(spec)
+        except ModelLoadError as error:
+            print(f"Not preloaded: {error}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.download is not None:
-        download_defaults(runtime, args.download)
-        return 0
+        return download_models(runtime, args.download)
     if args.preload:
         preload_defaults(runtime)
     app = build_app(runtime)

@@ -8,12 +8,18 @@ import re
 import gradio as gr
 
 from models.errors import ModelLoadError
+from models.registry import default_spec
 from models.runtime import ModelRuntime
 
 log = logging.getLogger("demo_hub")
 
 # C0/C1 control characters other than tab and newline: they only confuse tokenizers and displays.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def refuse(message: str) -> gr.Error:
+    """An error about the request itself: shown to the user, not logged as a server fault."""
+    return gr.Error(message, print_exception=False)
 
 
 def user_errors(handler):
@@ -26,7 +32,7 @@ def user_errors(handler):
         except gr.Error:
             raise
         except ModelLoadError as error:
-            raise gr.Error(str(error), title="Model not available") from None
+            raise gr.Error(str(error), title="Model not available", print_exception=False) from None
         except Exception:
             log.exception("handler %s failed", handler.__name__)
             raise gr.Error("Something went wrong while running the model. The server log has the details.") from None
@@ -37,14 +43,14 @@ def user_errors(handler):
 def clean_text(text: object, max_chars: int) -> str:
     """The request's text with control characters removed; empty or over-long text is refused."""
     if text is None or (isinstance(text, str) and not text.strip()):
-        raise gr.Error("Please enter some text first.")
+        raise refuse("Please enter some text first.")
     if not isinstance(text, str):
-        raise gr.Error("The input must be text.")
+        raise refuse("The input must be text.")
     if len(text) > max_chars:
-        raise gr.Error(f"The text is {len(text):,} characters long; this tab takes at most {max_chars:,}. Please shorten it.")
+        raise refuse(f"The text is {len(text):,} characters long; this tab takes at most {max_chars:,}. Please shorten it.")
     text = _CONTROL.sub(" ", text)
     if not text.strip():
-        raise gr.Error("Please enter some text first.")
+        raise refuse("Please enter some text first.")
     return text
 
 
@@ -59,7 +65,7 @@ def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Text
     model = gr.Dropdown(choices=choices, value=specs[0].source, label="Model")
     custom = gr.Textbox(
         label="…or any Hugging Face model id of this kind (safetensors weights only)",
-        placeholder=f"owner/name, e.g. {specs[0].source}",
+        placeholder=f"owner/name, e.g. {default_spec(task).source}",
         visible=runtime.settings.custom_models,
         max_lines=1,
     )

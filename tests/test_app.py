@@ -46,7 +46,7 @@ def test_offline_uncached_model_gives_guidance_and_the_app_keeps_serving(runtime
         client.predict("Alice is in Paris.", runtime.default("ner").source, "someone/uncached-ner-model", api_name="/ner")
     assert time.perf_counter() - started < 10
     message = str(raised.value)
-    assert "someone/uncached-ner-model" in message and "--download ner" in message
+    assert "python app.py --download someone/uncached-ner-model" in message
     assert "Traceback" not in message
     highlighted, _ = client.predict("Alice is in Paris.", runtime.default("ner").source, "", api_name="/ner")
     assert highlighted
@@ -84,7 +84,8 @@ def test_cli_parses_every_flag(monkeypatch):
     assert settings.device == "cpu" and settings.offline and not settings.custom_models
     assert hub_app.parse_args(["--download"]).download == []
     assert hub_app.parse_args(["--download", "ner"]).download == ["ner"]
-    for bad in (["--model", "nosuchtask=x"], ["--model", "ner"], ["--auth", "nopassword"], ["--device", "tpu"]):
+    assert hub_app.parse_args(["--download", "Davlan/bert-base-multilingual-cased-ner-hrl"]).download
+    for bad in (["--download", "../x"], ["--model", "nosuchtask=x"], ["--model", "ner"], ["--auth", "nopassword"], ["--device", "tpu"]):
         with pytest.raises(SystemExit):
             hub_app.parse_args(bad)
 

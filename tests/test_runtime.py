@@ -1,4 +1,5 @@
 import time
+from pathlib import Path
 
 import pytest
 
@@ -66,6 +67,9 @@ def test_uncached_model_offline_fails_fast_with_guidance(hf_cache):
     assert "dslim/bert-base-NER" in message
     assert "python app.py --download ner" in message and "--model ner=" in message
     assert rt.cache.loaded() == []
+    other = [s for s in MODEL_SPECS if s.task == "ner" and not s.default][0]
+    with pytest.raises(ModelUnavailableError, match=f"--download {other.source}"):
+        rt.load(other)
 
 
 def test_corrupt_weights_fail_clearly_are_not_cached_and_are_retried(tiny_ner_dir, tmp_path):
@@ -99,3 +103,22 @@ def test_missing_local_directory_is_a_clear_error(tmp_path):
     rt = ModelRuntime(Settings(model_overrides={"ner": str(tmp_path / "nowhere")}))
     with pytest.raises(ModelLoadError, match="not a model directory"):
         rt.load(rt.spec("ner"))
+
+
+def put_in_hf_cache(cache: Path, repo_id: str, files_from: Path) -> None:
+    """Lay a model out as huggingface_hub's cache does after a download."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    for f in files_from.iterdir():
+        (snapshot / f.name).write_bytes(f.read_bytes())
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+
+
+def test_a_cached_hub_model_loads_offline(hf_cache, tiny_ner_dir):
+    put_in_hf_cache(hf_cache, "someone/tiny-ner", tiny_ner_dir)
+    rt = ModelRuntime(Settings(offline=True))
+    recognizer = rt.load(rt.spec("ner", None, "someone/tiny-ner"))
+    assert recognizer.model.config.id2label[3] == "B-PER"
+    assert rt.cache.loaded()[0].key.source == "someone/tiny-ner"
