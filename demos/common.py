@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import re
 
@@ -22,22 +23,39 @@ def refuse(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
+def _plain_error(error: Exception) -> gr.Error:
+    if isinstance(error, gr.Error):
+        return error
+    if isinstance(error, ModelLoadError):
+        return gr.Error(str(error), title="Model not available", print_exception=False)
+    log.error("handler failed", exc_info=error)
+    return gr.Error("Something went wrong while running the model. The server log has the details.")
+
+
 def user_errors(handler):
-    """Every failure reaches the user as a gr.Error in plain words; tracebacks stay in the server log."""
+    """Every failure reaches the user as a gr.Error in plain words; tracebacks stay in the server log.
+
+    Works for plain handlers and for streaming (generator) handlers alike.
+    """
+    if inspect.isgeneratorfunction(handler):
+
+        @functools.wraps(handler)
+        def stream(*args, **kwargs):
+            try:
+                yield from handler(*args, **kwargs)  # close() reaches the handler, so Stop stops it
+            except Exception as error:
+                raise _plain_error(error) from None
+
+        return stream
 
     @functools.wraps(handler)
-    def wrapper(*args, **kwargs):
+    def call(*args, **kwargs):
         try:
             return handler(*args, **kwargs)
-        except gr.Error:
-            raise
-        except ModelLoadError as error:
-            raise gr.Error(str(error), title="Model not available", print_exception=False) from None
-        except Exception:
-            log.exception("handler %s failed", handler.__name__)
-            raise gr.Error("Something went wrong while running the model. The server log has the details.") from None
+        except Exception as error:
+            raise _plain_error(error) from None
 
-    return wrapper
+    return call
 
 
 def clean_text(text: object, max_chars: int) -> str:
@@ -58,15 +76,19 @@ def progress_callback(progress: gr.Progress):
     return lambda fraction, message: progress(fraction, desc=message)
 
 
-def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Textbox]:
-    """A dropdown of the registry's models for this task, and (unless turned off) a field for any Hub id."""
-    specs = runtime.choices(task)
-    choices = [(f"{s.label} · ~{s.size_mb} MB" if s.size_mb else s.label, s.source) for s in specs]
-    model = gr.Dropdown(choices=choices, value=specs[0].source, label="Model")
-    custom = gr.Textbox(
+def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
+    """A field for any Hub id of the task's kind; hidden when the operator turned custom ids off."""
+    return gr.Textbox(
         label="…or any Hugging Face model id of this kind (safetensors weights only)",
         placeholder=f"owner/name, e.g. {default_spec(task).source}",
         visible=runtime.settings.custom_models,
         max_lines=1,
     )
-    return model, custom
+
+
+def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Textbox]:
+    """A dropdown of the registry's models for this task, and the custom id field."""
+    specs = runtime.choices(task)
+    choices = [(f"{s.label} · ~{s.size_mb} MB" if s.size_mb else s.label, s.source) for s in specs]
+    model = gr.Dropdown(choices=choices, value=specs[0].source, label="Model")
+    return model, custom_model_field(runtime, task)

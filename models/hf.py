@@ -1,7 +1,9 @@
 """Loaders for Hugging Face transformers models. transformers is imported here only, on first load."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -23,3 +25,43 @@ def load_token_classification(model_dir: Path, device: str, dtype: torch.dtype):
         aggregation_strategy="simple",
         device=device,
     )
+
+
+@dataclass
+class Seq2Seq:
+    model: Any
+    tokenizer: Any
+
+
+def load_seq2seq(model_dir: Path, device: str, dtype: torch.dtype) -> Seq2Seq:
+    """An encoder-decoder (Marian, M2M100...) and its tokenizer; the caller runs generate()."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSeq2SeqLM.from_pretrained(model_dir, dtype=dtype, trust_remote_code=False)
+    return Seq2Seq(model.to(device).eval(), tokenizer)
+
+
+@dataclass
+class CausalLM:
+    model: Any
+    tokenizer: Any
+    tokens_generated: int = 0  # over the model's life: lets tests and benchmarks see what really ran
+
+    @property
+    def is_chat(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    @property
+    def context_length(self) -> int:
+        config = self.model.config
+        return getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None) or 2048
+
+
+def load_causal_lm(model_dir: Path, device: str, dtype: torch.dtype) -> CausalLM:
+    """A decoder-only language model and its tokenizer; the caller runs generate()."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype, trust_remote_code=False)
+    return CausalLM(model.to(device).eval(), tokenizer)

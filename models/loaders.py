@@ -5,4 +5,6 @@ from models import hf
 
 LOADERS = {
     "token_classification": hf.load_token_classification,
+    "seq2seq": hf.load_seq2seq,
+    "causal_lm": hf.load_causal_lm,
 }

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 # Task key -> the name shown to people. A task is listed here once its tab really exists.
 TASKS = {
     "ner": "Named-entity recognition",
+    "translation": "Translation",
+    "text_generation": "Text generation",
 }
 
 
@@ -22,6 +24,7 @@ class ModelSpec:
     # into the UI may not.
     trusted: bool = True
     default: bool = False
+    pair: tuple[str, str] | None = None  # translation models made for one (source, target) language pair
 
 
 MODEL_SPECS: tuple[ModelSpec, ...] = (
@@ -39,6 +42,47 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
         label="mBERT NER — 10 languages incl. Chinese (PER, ORG, LOC)",
         loader="token_classification",
         size_mb=710,
+    ),
+    *(
+        ModelSpec(
+            task="translation",
+            source=f"Helsinki-NLP/opus-mt-{src}-{tgt}",
+            label=f"Opus-MT {src}→{tgt}",
+            loader="seq2seq",
+            size_mb=300,
+            default=(src, tgt) == ("en", "de"),
+            pair=(src, tgt),
+        )
+        for src, tgt in [("en", "de"), ("de", "en"), ("en", "zh"), ("zh", "en"), ("en", "fr"), ("fr", "en")]
+    ),
+    ModelSpec(
+        task="translation",
+        source="facebook/m2m100_418M",
+        label="M2M100 418M — any pair among 100 languages (larger, slower)",
+        loader="seq2seq",
+        size_mb=1940,
+    ),
+    ModelSpec(
+        task="text_generation",
+        source="Qwen/Qwen2.5-0.5B-Instruct",
+        label="Qwen2.5 0.5B Instruct — chat, English and Chinese",
+        loader="causal_lm",
+        size_mb=990,
+        default=True,
+    ),
+    ModelSpec(
+        task="text_generation",
+        source="HuggingFaceTB/SmolLM2-360M-Instruct",
+        label="SmolLM2 360M Instruct — chat, English",
+        loader="causal_lm",
+        size_mb=720,
+    ),
+    ModelSpec(
+        task="text_generation",
+        source="distilbert/distilgpt2",
+        label="DistilGPT-2 — plain completion (no chat)",
+        loader="causal_lm",
+        size_mb=350,
     ),
 )
 

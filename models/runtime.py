@@ -36,14 +36,10 @@ class ModelRuntime:
         )
 
     def choices(self, task: str) -> list[ModelSpec]:
-        """The models a tab offers, the default first (replaced by the operator's --model, if any)."""
-        specs = specs_for(task)
+        """The models a tab offers, its default first: the operator's --model if given, else the registry's."""
+        specs = sorted(specs_for(task), key=lambda s: not s.default)
         override = self.settings.model_overrides.get(task)
-        if override:
-            specs = [override_spec(task, override)] + [s for s in specs if not s.default]
-        else:
-            specs = sorted(specs, key=lambda s: not s.default)
-        return specs
+        return [override_spec(task, override)] + specs if override else specs
 
     def default(self, task: str) -> ModelSpec:
         return self.choices(task)[0]

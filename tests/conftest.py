@@ -21,8 +21,10 @@ def tiny_ner_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def runtime(tiny_ner_dir) -> ModelRuntime:
-    return ModelRuntime(Settings(model_overrides={"ner": str(tiny_ner_dir)}))
+def runtime(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir) -> ModelRuntime:
+    """Every tab pointed at a tiny model, as `python app.py --model TASK=DIR` would."""
+    overrides = {"ner": tiny_ner_dir, "translation": tiny_marian_dir, "text_generation": tiny_chat_lm_dir}
+    return ModelRuntime(Settings(model_overrides={task: str(path) for task, path in overrides.items()}))
 
 
 @pytest.fixture
@@ -49,3 +51,31 @@ def connect():
     yield _connect
     for app in launched:
         app.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_marian_dir(tmp_path_factory) -> Path:
+    from tiny_models import make_marian_model
+
+    return make_marian_model(tmp_path_factory.mktemp("tiny-marian-en-zh"))
+
+
+@pytest.fixture(scope="session")
+def tiny_m2m100_dir(tmp_path_factory) -> Path:
+    from tiny_models import make_m2m100_model
+
+    return make_m2m100_model(tmp_path_factory.mktemp("tiny-m2m100"))
+
+
+@pytest.fixture(scope="session")
+def tiny_chat_lm_dir(tmp_path_factory) -> Path:
+    from tiny_models import make_qwen2_chat_model
+
+    return make_qwen2_chat_model(tmp_path_factory.mktemp("tiny-qwen2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2_dir(tmp_path_factory) -> Path:
+    from tiny_models import make_gpt2_model
+
+    return make_gpt2_model(tmp_path_factory.mktemp("tiny-gpt2"))

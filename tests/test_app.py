@@ -125,3 +125,49 @@ def test_python_app_py_serves_http_200(tiny_ner_dir):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_every_tab_endpoint_is_listed(runtime, connect):
+    client = connect(hub_app.build_app(runtime))
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/ner", "/translate", "/chat", "/complete"} <= set(endpoints)
+
+
+def test_translate_through_the_api(runtime, connect, tiny_marian_dir):
+    client = connect(hub_app.build_app(runtime))
+    out = client.predict("The cat sleeps.\n\nGood morning.", "en", "zh", str(tiny_marian_dir), "", api_name="/translate")
+    assert isinstance(out, str) and len(out.split("\n")) == 3
+    with pytest.raises(AppError, match="pick M2M100"):
+        client.predict("Guten Tag", "de", "fr", "opus-mt", "", api_name="/translate")
+
+
+def _wait_for(condition, seconds=20.0):
+    deadline = time.time() + seconds
+    while not condition():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_chat_streams_through_the_api_and_cancel_stops_the_model(runtime, connect, tiny_chat_lm_dir):
+    client = connect(hub_app.build_app(runtime))
+    model = str(tiny_chat_lm_dir)
+    job = client.submit("Tell me a story", model, "", 40, 0.7, 0.9, 1, api_name="/chat")
+    parts = list(job)
+    assert len(parts) >= 2 and parts[-1].startswith(parts[0]) and len(parts[-1]) > len(parts[0])
+    lm = runtime.load(runtime.default("text_generation"))
+    before = lm.tokens_generated
+    job = client.submit("Go on", model, "", 200, 0.7, 0.9, 2, api_name="/chat")
+    _wait_for(lambda: len(job.outputs()) >= 2)
+    job.cancel()
+    _wait_for(lambda: lm.tokens_generated > before)  # the worker has finished
+    assert lm.tokens_generated - before < 200
+    assert client.predict("Hi", model, "", 5, 0, 0.9, 0, api_name="/chat") is not None
+
+
+def test_complete_streams_through_the_api(runtime, connect, tiny_chat_lm_dir):
+    client = connect(hub_app.build_app(runtime))
+    job = client.submit("Once upon a time", str(tiny_chat_lm_dir), "", 20, 0.7, 0.9, 3, api_name="/complete")
+    parts = list(job)
+    assert len(parts) >= 2 and all(p.startswith("Once upon a time") for p in parts)
+    with pytest.raises(AppError, match="greater than maximum value 2"):  # the slider checks its range
+        client.predict("Once", str(tiny_chat_lm_dir), "", 20, 5, 0.9, 3, api_name="/complete")

@@ -24,12 +24,13 @@ def test_paths_and_odd_strings_are_not_hub_ids(text):
     assert not is_hub_id(text)
 
 
-def test_override_replaces_the_default_and_keeps_the_alternatives(tiny_ner_dir):
+def test_override_becomes_the_default_and_keeps_the_listed_models(tiny_ner_dir):
     rt = ModelRuntime(Settings(model_overrides={"ner": str(tiny_ner_dir)}))
     choices = rt.choices("ner")
     assert choices[0].source == str(tiny_ner_dir) and choices[0].trusted
-    assert default_spec("ner").source not in [c.source for c in choices]
-    assert len(choices) == len([s for s in MODEL_SPECS if s.task == "ner"])
+    assert rt.default("ner") == choices[0]
+    assert [c.source for c in choices[1:]] == [s.source for s in sorted(
+        (s for s in MODEL_SPECS if s.task == "ner"), key=lambda s: not s.default)]
 
 
 def test_request_picks_by_label_or_id_and_defaults_when_empty():

@@ -1,0 +1,249 @@
+"""Text generation: chat with an instruction-tuned model, or let any language model continue a text.
+
+Tokens stream as they are generated. Stop really stops: closing the stream sets a signal that a stopping
+criterion checks at every step, so the model stops computing, not just the page updating.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Iterator
+
+import gradio as gr
+import torch
+
+from demos.common import clean_text, model_picker, progress_callback, refuse, user_errors
+from models.runtime import ModelRuntime
+
+TASK = "text_generation"
+TITLE = "Text generation"
+MAX_PROMPT_CHARS = 20_000
+MAX_NEW_TOKENS = 1024
+MAX_SEED = 2**31 - 1
+CHAT_EXAMPLES = [
+    "Explain in three sentences what a neural network is.",
+    "用三句话解释什么是卷积神经网络。",
+    "Write a haiku about gradient descent.",
+]
+# Seeding the global generator and sampling must not interleave between two requests.
+_SAMPLING_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Sampling:
+    max_new_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.9
+    seed: int = 0
+
+
+def check_sampling(max_new_tokens, temperature, top_p, seed) -> Sampling:
+    """The request's sampling settings, refused in plain words when out of range (the API can send anything)."""
+    numbers = {"max new tokens": max_new_tokens, "temperature": temperature, "top-p": top_p, "seed": seed}
+    for name, value in numbers.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise refuse(f"The {name} must be a number.")
+    if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
+        raise refuse(f"Max new tokens must be between 1 and {MAX_NEW_TOKENS}.")
+    if not 0 <= temperature <= 2:
+        raise refuse("Temperature must be between 0 (always the likeliest token) and 2.")
+    if not 0 < top_p <= 1:
+        raise refuse("Top-p must be above 0 and at most 1.")
+    if not 0 <= seed <= MAX_SEED:
+        raise refuse(f"The seed must be between 0 and {MAX_SEED}.")
+    return Sampling(int(max_new_tokens), float(temperature), float(top_p), int(seed))
+
+
+class StopSignal:
+    """A stopping criterion that ends generate() once set; it also counts the steps that really ran."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.steps = 0
+
+    def __call__(self, input_ids, scores, **kwargs):
+        self.steps += 1
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def fit_context(lm, input_ids: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
+    """Keep the prompt's last tokens when prompt and reply would not fit the model's context; say so."""
+    budget = lm.context_length - max_new_tokens
+    if budget < 1:
+        raise refuse(f"This model's context is {lm.context_length} tokens; ask for fewer new tokens.")
+    if input_ids.shape[1] > budget:
+        gr.Warning(f"The text was longer than this model reads; its first {input_ids.shape[1] - budget} tokens were left out.")
+        input_ids = input_ids[:, -budget:]
+    return input_ids
+
+
+def stream_generate(lm, input_ids: torch.Tensor, sampling: Sampling, stop: StopSignal | None = None) -> Iterator[str]:
+    """Yield the growing generated text. Closing the iterator stops the model within one step."""
+    from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+    stop = stop or StopSignal()
+    tokenizer = lm.tokenizer
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    sampling_kwargs = (
+        {"do_sample": True, "temperature": sampling.temperature, "top_p": sampling.top_p}
+        if sampling.temperature > 0
+        else {"do_sample": False}
+    )
+    input_ids = input_ids.to(lm.model.device)
+    failures: list[BaseException] = []
+
+    def generate():
+        try:
+            with _SAMPLING_LOCK, torch.inference_mode():
+                torch.manual_seed(sampling.seed)
+                lm.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    max_new_tokens=sampling.max_new_tokens,
+                    streamer=streamer,
+                    stopping_criteria=StoppingCriteriaList([stop]),
+                    pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
+                    **sampling_kwargs,
+                )
+        except BaseException as error:  # handed to the consumer, which raises it in the request
+            failures.append(error)
+            streamer.end()
+
+    worker = threading.Thread(target=generate, name="generate", daemon=True)
+    worker.start()
+    text = ""
+    try:
+        for piece in streamer:
+            if piece:
+                text += piece
+                yield text
+        if failures:
+            raise failures[0]
+        if not text:
+            yield text
+    finally:
+        stop.event.set()
+        worker.join()
+        lm.tokens_generated += stop.steps
+
+
+def _message_text(content) -> str:
+    """Gradio chat messages carry text as a string or as a list of typed parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    if isinstance(content, (list, tuple)):
+        return "".join(_message_text(part) for part in content)
+    return ""
+
+
+def chat_input_ids(lm, message: str, history: list) -> torch.Tensor:
+    if not lm.is_chat:
+        raise refuse("This model has no chat template: it only continues text. Use the Complete box below, or pick a chat model.")
+    messages = [
+        {"role": turn["role"], "content": _message_text(turn.get("content"))}
+        for turn in history or []
+        if isinstance(turn, dict) and turn.get("role") in ("user", "assistant", "system")
+    ] + [{"role": "user", "content": message}]
+    encoded = lm.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    return encoded["input_ids"]
+
+
+def chat(runtime: ModelRuntime, message, history, model=None, custom_model=None, max_new_tokens=256,
+         temperature=0.7, top_p=0.9, seed=0, progress=None) -> Iterator[str]:
+    message = clean_text(message, MAX_PROMPT_CHARS)
+    sampling = check_sampling(max_new_tokens, temperature, top_p, seed)
+    lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    input_ids = fit_context(lm, chat_input_ids(lm, message, history), sampling.max_new_tokens)
+    yield from stream_generate(lm, input_ids, sampling)
+
+
+def complete(runtime: ModelRuntime, prompt, model=None, custom_model=None, max_new_tokens=256,
+             temperature=0.7, top_p=0.9, seed=0, progress=None) -> Iterator[str]:
+    prompt = clean_text(prompt, MAX_PROMPT_CHARS)
+    sampling = check_sampling(max_new_tokens, temperature, top_p, seed)
+    lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    input_ids = fit_context(lm, lm.tokenizer(prompt, return_tensors="pt")["input_ids"], sampling.max_new_tokens)
+    for text in stream_generate(lm, input_ids, sampling):
+        yield prompt + text
+
+
+def build(runtime: ModelRuntime) -> None:
+    gr.Markdown(
+        f"Chat with an instruction-tuned model, or let any language model continue your text. Replies stream "
+        f"as they are written; **Stop** halts the model itself. Prompts up to {MAX_PROMPT_CHARS:,} characters; "
+        f"a conversation longer than the model's context keeps its most recent part (you are told). The same "
+        f"seed and settings give the same text; temperature 0 always picks the likeliest token."
+    )
+    with gr.Row():
+        with gr.Column(scale=2):
+            model, custom_model = model_picker(runtime, TASK)
+        with gr.Column(scale=3):
+            with gr.Row():
+                max_new_tokens = gr.Slider(1, MAX_NEW_TOKENS, value=256, step=1, label="Max new tokens")
+                temperature = gr.Slider(0, 2, value=0.7, step=0.05, label="Temperature")
+            with gr.Row():
+                top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, label="Top-p")
+                seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed")
+    settings = [model, custom_model, max_new_tokens, temperature, top_p, seed]
+
+    @user_errors
+    def chat_reply(message: str, history: list, model: str, custom_model: str, max_new_tokens: int,
+                   temperature: float, top_p: float, seed: int):
+        """Chat with an instruction-tuned language model; the reply streams as it is generated.
+
+        Args:
+            message: the user's message.
+            history: earlier turns as {"role", "content"} messages.
+            model: a listed model id, e.g. Qwen/Qwen2.5-0.5B-Instruct.
+            custom_model: optional Hugging Face id of another chat model.
+            max_new_tokens: at most this many tokens in the reply (1 to 1024).
+            temperature: 0 for the likeliest tokens, up to 2 for more varied text.
+            top_p: sample only among the likeliest tokens that make up this probability (0 to 1].
+            seed: the same seed and settings give the same reply.
+        """
+        yield from chat(runtime, message, history, model, custom_model, max_new_tokens, temperature, top_p, seed)
+
+    gr.ChatInterface(
+        chat_reply,
+        additional_inputs=settings,
+        chatbot=gr.Chatbot(label="Chat", height=380),
+        examples=[[example] + [component.value for component in settings] for example in CHAT_EXAMPLES],
+        cache_examples=False,
+        run_examples_on_click=False,
+        api_name="chat",
+        concurrency_limit=1,
+        fill_height=False,
+    )
+
+    with gr.Accordion("Complete a text (any model, including plain language models like DistilGPT-2)", open=False):
+        prompt = gr.Textbox(label="Beginning of a text", lines=4, placeholder="Once upon a time…")
+        with gr.Row():
+            generate_button = gr.Button("Generate", variant="primary")
+            stop_button = gr.Button("Stop", variant="stop")
+        completion = gr.Textbox(label="Text", lines=8, interactive=False)
+
+    @user_errors
+    def complete_text(prompt: str, model: str, custom_model: str, max_new_tokens: int, temperature: float,
+                      top_p: float, seed: int, progress=gr.Progress(track_tqdm=True)):
+        """Continue a text with a language model; the prompt and its continuation stream as they grow.
+
+        Args:
+            prompt: the beginning of the text.
+            model: a listed model id, e.g. distilbert/distilgpt2.
+            custom_model: optional Hugging Face id of another language model.
+            max_new_tokens: at most this many new tokens (1 to 1024).
+            temperature: 0 for the likeliest tokens, up to 2 for more varied text.
+            top_p: sample only among the likeliest tokens that make up this probability (0 to 1].
+            seed: the same seed and settings give the same text.
+        """
+        yield from complete(runtime, prompt, model, custom_model, max_new_tokens, temperature, top_p, seed,
+                            progress_callback(progress))
+
+    generation = generate_button.click(
+        complete_text, [prompt] + settings, completion, api_name="complete", concurrency_limit=1
+    )
+    # Cancelling closes the stream, which sets the stop signal: the model stops computing too.
+    stop_button.click(None, None, None, cancels=[generation])

@@ -1,0 +1,158 @@
+"""Translation: Opus-MT models for common pairs, M2M100 for any pair among its languages."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import gradio as gr
+import torch
+
+from demos.common import clean_text, custom_model_field, progress_callback, refuse, user_errors
+from models.registry import specs_for
+from models.runtime import ModelRuntime
+
+TASK = "translation"
+TITLE = "Translation"
+MAX_CHARS = 5_000
+MAX_SENTENCE_TOKENS = 256
+BATCH_SIZE = 16
+OPUS_MT = "opus-mt"  # the picker's entry for "the Opus-MT model of the chosen pair"
+LANGUAGES = {
+    "en": "English", "de": "German", "fr": "French", "zh": "Chinese", "es": "Spanish", "it": "Italian",
+    "pt": "Portuguese", "nl": "Dutch", "ru": "Russian", "uk": "Ukrainian", "pl": "Polish", "ja": "Japanese",
+    "ko": "Korean", "ar": "Arabic", "hi": "Hindi", "tr": "Turkish", "vi": "Vietnamese", "sv": "Swedish",
+}
+# Multi-target Marian models need the target language as a first token; these are the ones we know.
+MARIAN_TARGET_TOKENS = {"zh": ">>cmn_Hans<<"}
+NO_SPACE_LANGUAGES = {"zh", "ja"}  # their sentences are joined without spaces
+EXAMPLES = json.loads((Path(__file__).parent.parent / "assets/examples/translation.json").read_text("utf-8"))["examples"]
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
+
+
+def split_text(text: str) -> list[list[str]]:
+    """Lines, each a list of its sentences (an empty list for a blank line)."""
+    return [[s.strip() for s in _SENTENCE_END.split(line.rstrip("\r")) if s.strip()] for line in text.split("\n")]
+
+
+def join_text(lines: list[list[str]], translations: list[str], target: str) -> str:
+    """Put translated sentences back in their lines, keeping the original line breaks."""
+    separator = "" if target in NO_SPACE_LANGUAGES else " "
+    pieces = iter(translations)
+    return "\n".join(separator.join(next(pieces) for _ in line) for line in lines)
+
+
+def opus_pairs() -> dict[tuple[str, str], str]:
+    return {spec.pair: spec.source for spec in specs_for(TASK) if spec.pair}
+
+
+def language_setup(tokenizer, sentences: list[str], source: str, target: str) -> tuple[list[str], dict]:
+    """The sentences as the model expects them, and the generate() arguments that pick the target language."""
+    if hasattr(tokenizer, "get_lang_id"):  # M2M100-style: source code on the tokenizer, target as first token
+        if source not in tokenizer.lang_code_to_id or target not in tokenizer.lang_code_to_id:
+            raise refuse(f"This model does not translate {LANGUAGES.get(source, source)} → {LANGUAGES.get(target, target)}.")
+        tokenizer.src_lang = source
+        return sentences, {"forced_bos_token_id": tokenizer.get_lang_id(target)}
+    vocab = tokenizer.get_vocab()
+    if any(token.startswith(">>") and token.endswith("<<") for token in vocab):  # multi-target Marian
+        prefix = MARIAN_TARGET_TOKENS.get(target)
+        if prefix not in vocab:
+            raise refuse(f"This model has no target-language token for {LANGUAGES.get(target, target)}.")
+        return [f"{prefix} {sentence}" for sentence in sentences], {}
+    return sentences, {}
+
+
+def translate_sentences(seq2seq, sentences: list[str], source: str, target: str) -> list[str]:
+    tokenizer, model = seq2seq.tokenizer, seq2seq.model
+    prepared, language_kwargs = language_setup(tokenizer, sentences, source, target)
+    # M2M100's language codes are not always marked special; they must not show in the text.
+    language_ids = set(getattr(tokenizer, "lang_code_to_id", {}).values())
+    positions = getattr(model.config, "max_position_embeddings", 512)
+    sentence_limit = min(MAX_SENTENCE_TOKENS, positions)
+    translations = []
+    for start in range(0, len(prepared), BATCH_SIZE):
+        batch = tokenizer(prepared[start : start + BATCH_SIZE], return_tensors="pt", padding=True)
+        longest = int(batch["attention_mask"].sum(dim=1).max())
+        if longest > sentence_limit:
+            raise refuse(
+                f"A sentence is too long ({longest} tokens; at most {sentence_limit}). "
+                "Please split it into shorter sentences."
+            )
+        with torch.inference_mode():
+            output = model.generate(
+                **batch.to(model.device),
+                num_beams=4,
+                # bounded by the input (no runaway output) and by the decoder's position table
+                max_new_tokens=min(3 * longest + 16, positions - 1),
+                **language_kwargs,
+            )
+        translations += tokenizer.batch_decode(
+            [[i for i in row if i not in language_ids] for row in output.tolist()], skip_special_tokens=True
+        )
+    return [t.strip() for t in translations]
+
+
+def translate(runtime: ModelRuntime, text, source: str, target: str, model=OPUS_MT, custom_model=None, progress=None) -> str:
+    text = clean_text(text, MAX_CHARS)
+    if source not in LANGUAGES or target not in LANGUAGES:
+        raise refuse(f"Unknown language; choose among: {', '.join(LANGUAGES)}.")
+    if source == target:
+        raise refuse("Source and target language are the same; pick two different languages.")
+    if model == OPUS_MT and not (custom_model or "").strip():
+        source_id = opus_pairs().get((source, target))
+        if source_id is None:
+            pairs = ", ".join(f"{a}→{b}" for a, b in opus_pairs())
+            raise refuse(
+                f"Opus-MT here covers {pairs}. For {LANGUAGES[source]} → {LANGUAGES[target]}, pick M2M100."
+            )
+        model = source_id
+    seq2seq = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    lines = split_text(text)
+    sentences = [sentence for line in lines for sentence in line]
+    return join_text(lines, translate_sentences(seq2seq, sentences, source, target), target)
+
+
+def build(runtime: ModelRuntime) -> None:
+    pairs = ", ".join(f"{a}→{b}" for a, b in opus_pairs())
+    gr.Markdown(
+        f"Up to {MAX_CHARS:,} characters; each line is split into sentences, translated in one batch and put "
+        f"back with its line breaks. Opus-MT covers {pairs}; M2M100 translates between any two of the listed "
+        f"languages."
+    )
+    language_choices = [(name, code) for code, name in LANGUAGES.items()]
+    with gr.Row():
+        source = gr.Dropdown(language_choices, value="en", label="From")
+        swap = gr.Button("⇄ Swap", scale=0, min_width=90)
+        target = gr.Dropdown(language_choices, value="de", label="To")
+    with gr.Row():
+        with gr.Column():
+            text = gr.Textbox(label="Text", lines=6, placeholder="Type or paste a text…")
+        with gr.Column():
+            translation = gr.Textbox(label="Translation", lines=6, interactive=False, buttons=["copy"])
+    override = runtime.settings.model_overrides.get(TASK)
+    engines = ([(f"{override} (set with --model)", override)] if override else []) + [
+        ("Opus-MT · one small model per language pair (~300 MB each)", OPUS_MT)
+    ] + [(f"{s.label} · ~{s.size_mb} MB", s.source) for s in specs_for(TASK) if not s.pair]
+    model = gr.Dropdown(engines, value=engines[0][1], label="Model")
+    custom_model = custom_model_field(runtime, TASK)
+    run = gr.Button("Translate", variant="primary")
+    gr.Examples(examples=EXAMPLES, inputs=[text, source, target])
+
+    @user_errors
+    def translate_text(text: str, source: str, target: str, model: str, custom_model: str,
+                       progress=gr.Progress(track_tqdm=True)) -> str:
+        """Translate a text from one language to another, keeping its line breaks.
+
+        Args:
+            text: the text to translate, at most 5,000 characters.
+            source: source language code, e.g. "en".
+            target: target language code, e.g. "zh".
+            model: "opus-mt" for the Opus-MT model of the pair, or a listed model id such as facebook/m2m100_418M.
+            custom_model: optional Hugging Face id of another translation model.
+        """
+        return translate(runtime, text, source, target, model, custom_model, progress_callback(progress))
+
+    run.click(translate_text, [text, source, target, model, custom_model], translation, api_name="translate")
+    swap.click(lambda s, t, out: (t, s, out), [source, target, translation], [source, target, text],
+               api_visibility="private")

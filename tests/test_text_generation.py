@@ -1,0 +1,87 @@
+import math
+
+import gradio as gr
+import pytest
+
+from demos import text_generation as tg
+from models.runtime import ModelRuntime
+from models.settings import Settings
+
+HISTORY = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": [{"type": "text", "text": "hello"}]}]
+
+
+@pytest.fixture
+def chat_runtime(tiny_chat_lm_dir):
+    return ModelRuntime(Settings(model_overrides={"text_generation": str(tiny_chat_lm_dir)}))
+
+
+def test_chat_streams_growing_partial_replies(chat_runtime):
+    parts = list(tg.chat(chat_runtime, "Tell me a story", HISTORY, max_new_tokens=30, seed=1))
+    assert len(parts) >= 2
+    assert all(later.startswith(earlier) and len(later) > len(earlier) for earlier, later in zip(parts, parts[1:]))
+    assert chat_runtime.load(chat_runtime.default("text_generation")).tokens_generated == 30
+
+
+def test_history_goes_through_the_chat_template(chat_runtime):
+    lm = chat_runtime.load(chat_runtime.default("text_generation"))
+    ids = tg.chat_input_ids(lm, "and now?", HISTORY)
+    text = lm.tokenizer.decode(ids[0])
+    assert text.index("hi") < text.index("hello") < text.index("and now?")
+    assert text.endswith("<|im_start|>assistant\n")
+
+
+def test_same_seed_same_text_other_seed_other_text(chat_runtime):
+    def reply(seed):
+        return list(tg.chat(chat_runtime, "Once", [], max_new_tokens=25, temperature=1.0, seed=seed))[-1]
+
+    assert reply(7) == reply(7)
+    assert reply(7) != reply(8)
+
+
+def test_closing_the_stream_stops_the_model(chat_runtime):
+    lm = chat_runtime.load(chat_runtime.default("text_generation"))
+    stream = tg.chat(chat_runtime, "Go on", [], max_new_tokens=200, seed=3)
+    next(stream), next(stream)
+    stream.close()
+    assert lm.tokens_generated < 200, "the model went on after Stop"
+    assert len(list(tg.chat(chat_runtime, "again", [], max_new_tokens=5))) >= 1  # the worker is free again
+
+
+def test_completion_with_a_plain_language_model(tiny_gpt2_dir):
+    rt = ModelRuntime(Settings(model_overrides={"text_generation": str(tiny_gpt2_dir)}))
+    parts = list(tg.complete(rt, "Once upon a time", max_new_tokens=12, temperature=0))
+    assert len(parts) >= 2 and all(p.startswith("Once upon a time") for p in parts)
+    with pytest.raises(gr.Error, match="no chat template"):
+        list(tg.chat(rt, "hi", []))
+
+
+def test_overlong_prompt_keeps_its_end_and_says_so(tiny_gpt2_dir, monkeypatch):
+    rt = ModelRuntime(Settings(model_overrides={"text_generation": str(tiny_gpt2_dir)}))
+    warnings = []
+    monkeypatch.setattr(gr, "Warning", warnings.append)
+    parts = list(tg.complete(rt, "hello world " * 200, max_new_tokens=8))  # context is 128 tokens
+    assert parts and warnings and "left out" in warnings[0]
+    with pytest.raises(gr.Error, match="context is 128 tokens"):
+        list(tg.complete(rt, "hello", max_new_tokens=500))
+
+
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        ((0, 0.7, 0.9, 0), "Max new tokens"),
+        ((-5, 0.7, 0.9, 0), "Max new tokens"),
+        ((10**9, 0.7, 0.9, 0), "Max new tokens"),
+        ((10, math.nan, 0.9, 0), "temperature must be a number"),
+        ((10, -1, 0.9, 0), "Temperature"),
+        ((10, 0.7, 0, 0), "Top-p"),
+        ((10, 0.7, 0.9, -1), "seed"),
+        ((None, 0.7, 0.9, 0), "must be a number"),
+    ],
+)
+def test_out_of_range_settings_are_refused(settings, words):
+    with pytest.raises(gr.Error, match=words):
+        tg.check_sampling(*settings)
+
+
+def test_temperature_zero_is_greedy_and_allowed():
+    assert tg.check_sampling(10, 0, 1, 0).temperature == 0

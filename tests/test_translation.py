@@ -1,0 +1,80 @@
+import gradio as gr
+import pytest
+
+from demos import translation
+from models.runtime import ModelRuntime
+from models.settings import Settings
+
+TEXT = "The cat sleeps. We read books!\n\nGood morning."
+
+
+def test_lines_and_sentences_are_split_and_rejoined():
+    lines = translation.split_text("One. Two!\r\n\n三。四？\nFive")
+    assert lines == [["One.", "Two!"], [], ["三。", "四？"], ["Five"]]
+    assert translation.join_text(lines, ["a", "b", "c", "d", "e"], "de") == "a b\n\nc d\ne"
+    assert translation.join_text(lines, ["a", "b", "c", "d", "e"], "zh") == "ab\n\ncd\ne"
+
+
+def test_marian_en_zh_gets_its_target_token(tiny_marian_dir):
+    rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
+    seq2seq = rt.load(rt.default("translation"))
+    prepared, kwargs = translation.language_setup(seq2seq.tokenizer, ["the cat sleeps ."], "en", "zh")
+    assert prepared == [">>cmn_Hans<< the cat sleeps ."] and kwargs == {}
+    ids = seq2seq.tokenizer(prepared)["input_ids"][0]
+    assert ids[0] == seq2seq.tokenizer.convert_tokens_to_ids(">>cmn_Hans<<")
+    with pytest.raises(gr.Error, match="no target-language token"):
+        translation.language_setup(seq2seq.tokenizer, ["x"], "en", "de")
+
+
+def test_marian_translation_keeps_the_line_structure(tiny_marian_dir):
+    rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
+    out = translation.translate(rt, TEXT, "en", "zh", str(tiny_marian_dir))
+    lines = out.split("\n")
+    assert len(lines) == 3 and lines[1] == "" and lines[0] and lines[2]
+    translation.translate(rt, "Good morning.", "en", "zh", str(tiny_marian_dir))
+    assert rt.cache.load_count == 1
+
+
+def test_output_length_stays_within_the_decoder_positions(tiny_marian_dir):
+    rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
+    # ~90 tokens with the tiny vocabulary: 3x that would overrun the tiny model's 128 positions
+    out = translation.translate(rt, "Neural networks learn from millions of sentence pairs, quickly.", "en", "zh",
+                                str(tiny_marian_dir))
+    assert out
+
+
+def test_m2m100_sets_source_and_forces_the_target_language(tiny_m2m100_dir):
+    rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_m2m100_dir)}))
+    seq2seq = rt.load(rt.default("translation"))
+    _, kwargs = translation.language_setup(seq2seq.tokenizer, ["x"], "de", "fr")
+    assert seq2seq.tokenizer.src_lang == "de"
+    assert kwargs == {"forced_bos_token_id": seq2seq.tokenizer.get_lang_id("fr")}
+    out = translation.translate(rt, TEXT, "en", "fr", str(tiny_m2m100_dir))
+    assert len(out.split("\n")) == 3 and "__fr__" not in out
+
+
+@pytest.mark.parametrize(
+    "text, source, target, words",
+    [
+        ("", "en", "de", "enter some text"),
+        ("x" * 5_001, "en", "de", "at most 5,000"),
+        ("hello", "en", "en", "the same"),
+        ("hello", "en", "xx", "Unknown language"),
+        ("hello", "de", "fr", "pick M2M100"),  # Opus-MT has no de→fr model here
+    ],
+)
+def test_bad_requests_are_refused_in_plain_words(text, source, target, words):
+    with pytest.raises(gr.Error, match=words):
+        translation.translate(ModelRuntime(), text, source, target, translation.OPUS_MT)
+
+
+def test_too_long_sentence_is_refused_not_truncated(tiny_marian_dir):
+    rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
+    with pytest.raises(gr.Error, match="too long"):
+        translation.translate(rt, "cat " * 400, "en", "zh", str(tiny_marian_dir))
+
+
+def test_opus_pair_resolves_to_its_model_and_offline_guidance_names_it(hf_cache):
+    rt = ModelRuntime(Settings(offline=True))
+    with pytest.raises(Exception, match="Helsinki-NLP/opus-mt-en-zh"):
+        translation.translate(rt, "hello", "en", "zh", translation.OPUS_MT)
