@@ -109,7 +109,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def download_models(runtime: ModelRuntime, targets: list[str]) -> int:
-    from models.hub_files import download
+    from models.loaders import locate
 
     failures = 0
     for target in targets or list(TASKS):
@@ -119,7 +119,7 @@ def download_models(runtime: ModelRuntime, targets: list[str]) -> int:
             listed = [s for s in MODEL_SPECS if s.source == target]
             spec = listed[0] if listed else ModelSpec(task="", source=target, label=target, loader="")
         try:
-            print(f"{spec.source} -> {download(spec)}", flush=True)
+            print(f"{spec.source} -> {locate(spec, offline=False, allow_pickle=False)}", flush=True)
         except ModelLoadError as error:
             print(f"{spec.source}: {error}", file=sys.stderr, flush=True)
             failures += 1

@@ -9,7 +9,7 @@ import re
 import gradio as gr
 
 from models.errors import ModelLoadError
-from models.registry import default_spec
+from models.registry import is_hub_id, specs_for
 from models.runtime import ModelRuntime
 
 log = logging.getLogger("demo_hub")
@@ -78,9 +78,10 @@ def progress_callback(progress: gr.Progress):
 
 def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
     """A field for any Hub id of the task's kind; hidden when the operator turned custom ids off."""
+    example = next(spec.source for spec in specs_for(task) if is_hub_id(spec.source))
     return gr.Textbox(
         label="…or any Hugging Face model id of this kind (safetensors weights only)",
-        placeholder=f"owner/name, e.g. {default_spec(task).source}",
+        placeholder=f"owner/name, e.g. {example}",
         visible=runtime.settings.custom_models,
         max_lines=1,
     )

@@ -1,4 +1,7 @@
-"""Loaders for Hugging Face transformers models. transformers is imported here only, on first load."""
+"""Loaders for Hugging Face transformers models. transformers is imported here only, on first load.
+
+Every loader takes (spec, local path, device, dtype); these need only the path.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +11,7 @@ from typing import Any
 import torch
 
 
-def load_token_classification(model_dir: Path, device: str, dtype: torch.dtype):
+def load_token_classification(spec, model_dir: Path, device: str, dtype: torch.dtype):
     """A token-classification pipeline that groups word pieces into whole entities."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
 
@@ -33,7 +36,7 @@ class Seq2Seq:
     tokenizer: Any
 
 
-def load_seq2seq(model_dir: Path, device: str, dtype: torch.dtype) -> Seq2Seq:
+def load_seq2seq(spec, model_dir: Path, device: str, dtype: torch.dtype) -> Seq2Seq:
     """An encoder-decoder (Marian, M2M100...) and its tokenizer; the caller runs generate()."""
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -58,7 +61,7 @@ class CausalLM:
         return getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None) or 2048
 
 
-def load_causal_lm(model_dir: Path, device: str, dtype: torch.dtype) -> CausalLM:
+def load_causal_lm(spec, model_dir: Path, device: str, dtype: torch.dtype) -> CausalLM:
     """A decoder-only language model and its tokenizer; the caller runs generate()."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

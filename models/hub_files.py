@@ -66,9 +66,6 @@ def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> 
     if spec.trusted and (spec.source.startswith((".", "/", "~")) or local.exists()):
         raise ModelLoadError(f"'{spec.source}' is not a model directory.")
 
-    from huggingface_hub import constants
-
-    offline = offline or constants.HF_HUB_OFFLINE
     pickle_ok = spec.trusted or allow_pickle
     patterns = SUPPORT_FILES + [SAFE_WEIGHTS]
     # The local cache first: fast, and it works with no network at all.
@@ -86,6 +83,3 @@ def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> 
     return directory
 
 
-def download(spec: ModelSpec) -> Path:
-    """Prefetch a model into the Hugging Face cache (for --download)."""
-    return resolve_model_dir(spec, offline=False, allow_pickle=False)

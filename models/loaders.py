@@ -1,10 +1,26 @@
-"""Loader kind -> the function that builds a ready model from a local directory."""
+"""Loader kind -> the function that builds a ready model: (spec, local path, device, dtype) -> model."""
 from __future__ import annotations
 
-from models import hf
+from pathlib import Path
+
+from models import hf, vision
+from models.hub_files import resolve_model_dir
+from models.registry import ModelSpec
 
 LOADERS = {
     "token_classification": hf.load_token_classification,
     "seq2seq": hf.load_seq2seq,
     "causal_lm": hf.load_causal_lm,
+    "image_classifier": vision.load_image_classifier,
 }
+
+
+def locate(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> Path:
+    """The model's files on this machine, fetched first where allowed: torchvision's own weights, or a
+    Hugging Face repository or local directory."""
+    from huggingface_hub import constants
+
+    offline = offline or constants.HF_HUB_OFFLINE
+    if spec.source.startswith(vision.TORCHVISION):
+        return vision.locate_torchvision_weights(spec, offline)
+    return resolve_model_dir(spec, offline=offline, allow_pickle=allow_pickle)

@@ -9,6 +9,7 @@ TASKS = {
     "ner": "Named-entity recognition",
     "translation": "Translation",
     "text_generation": "Text generation",
+    "image_classification": "Image classification",
 }
 
 
@@ -83,6 +84,28 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
         label="DistilGPT-2 — plain completion (no chat)",
         loader="causal_lm",
         size_mb=350,
+    ),
+    ModelSpec(
+        task="image_classification",
+        source="torchvision:resnet50:IMAGENET1K_V2",
+        label="ResNet-50 (torchvision, ImageNet-1k, 80.9% top-1)",
+        loader="image_classifier",
+        size_mb=98,
+        default=True,
+    ),
+    ModelSpec(
+        task="image_classification",
+        source="torchvision:mobilenet_v3_large:IMAGENET1K_V2",
+        label="MobileNet V3 Large (torchvision, light, 75.3% top-1)",
+        loader="image_classifier",
+        size_mb=21,
+    ),
+    ModelSpec(
+        task="image_classification",
+        source="google/vit-base-patch16-224",
+        label="ViT-Base/16 (Hugging Face, ImageNet-1k)",
+        loader="image_classifier",
+        size_mb=346,
     ),
 )
 

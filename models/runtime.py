@@ -6,8 +6,7 @@ from typing import Any, Callable, NamedTuple
 from models.cache import CachedModel, ModelCache
 from models.device import pick_device, pick_dtype
 from models.errors import ModelLoadError
-from models.hub_files import resolve_model_dir
-from models.loaders import LOADERS
+from models.loaders import LOADERS, locate
 from models.registry import ModelSpec, custom_spec, default_spec, is_hub_id, override_spec, specs_for
 from models.settings import Settings
 
@@ -72,9 +71,9 @@ class ModelRuntime:
         return self.cache.get(key, lambda: self._build(spec))
 
     def _build(self, spec: ModelSpec) -> Any:
-        directory = resolve_model_dir(spec, offline=self.settings.offline, allow_pickle=self.settings.allow_pickle)
+        path = locate(spec, offline=self.settings.offline, allow_pickle=self.settings.allow_pickle)
         try:
-            return LOADERS[spec.loader](directory, self.device, self.dtype)
+            return LOADERS[spec.loader](spec, path, self.device, self.dtype)
         except Exception as error:  # any failure to build is a load error, and is not cached
             raise ModelLoadError(
                 f"The model '{spec.source}' could not be loaded: its files look corrupt, incomplete or of "

@@ -21,9 +21,12 @@ def tiny_ner_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def runtime(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir) -> ModelRuntime:
+def runtime(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir, tiny_resnet_dir) -> ModelRuntime:
     """Every tab pointed at a tiny model, as `python app.py --model TASK=DIR` would."""
-    overrides = {"ner": tiny_ner_dir, "translation": tiny_marian_dir, "text_generation": tiny_chat_lm_dir}
+    overrides = {
+        "ner": tiny_ner_dir, "translation": tiny_marian_dir, "text_generation": tiny_chat_lm_dir,
+        "image_classification": tiny_resnet_dir,
+    }
     return ModelRuntime(Settings(model_overrides={task: str(path) for task, path in overrides.items()}))
 
 
@@ -79,3 +82,17 @@ def tiny_gpt2_dir(tmp_path_factory) -> Path:
     from tiny_models import make_gpt2_model
 
     return make_gpt2_model(tmp_path_factory.mktemp("tiny-gpt2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_resnet_dir(tmp_path_factory) -> Path:
+    from tiny_models import make_torchvision_classifier
+
+    return make_torchvision_classifier(tmp_path_factory.mktemp("random-resnet18"))
+
+
+@pytest.fixture(scope="session")
+def tiny_vit_dir(tmp_path_factory) -> Path:
+    from tiny_models import make_vit_classifier
+
+    return make_vit_classifier(tmp_path_factory.mktemp("tiny-vit"))

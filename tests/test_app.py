@@ -130,7 +130,7 @@ def test_python_app_py_serves_http_200(tiny_ner_dir):
 def test_every_tab_endpoint_is_listed(runtime, connect):
     client = connect(hub_app.build_app(runtime))
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/ner", "/translate", "/chat", "/complete"} <= set(endpoints)
+    assert {"/ner", "/translate", "/chat", "/complete", "/classify_image"} <= set(endpoints)
 
 
 def test_translate_through_the_api(runtime, connect, tiny_marian_dir):
@@ -171,3 +171,20 @@ def test_complete_streams_through_the_api(runtime, connect, tiny_chat_lm_dir):
     assert len(parts) >= 2 and all(p.startswith("Once upon a time") for p in parts)
     with pytest.raises(AppError, match="greater than maximum value 2"):  # the slider checks its range
         client.predict("Once", str(tiny_chat_lm_dir), "", 20, 5, 0.9, 3, api_name="/complete")
+
+
+def test_classify_image_through_the_api(runtime, connect, tmp_path):
+    from gradio_client import handle_file
+
+    from demos.image_classification import EXAMPLES
+
+    client = connect(hub_app.build_app(runtime))
+    model = runtime.default("image_classification").source
+    result = client.predict(handle_file(EXAMPLES[0]), model, "", api_name="/classify_image")
+    assert len(result["confidences"]) == 5 and result["label"] == result["confidences"][0]["label"]
+    fake = tmp_path / "fake.png"
+    fake.write_bytes(b"not a png at all")
+    with pytest.raises(AppError, match="not an image"):
+        client.predict(handle_file(str(fake)), model, "", api_name="/classify_image")
+    with pytest.raises(AppError, match="upload a file"):
+        client.predict(None, model, "", api_name="/classify_image")

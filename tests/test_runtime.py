@@ -123,3 +123,12 @@ def test_a_cached_hub_model_loads_offline(hf_cache, tiny_ner_dir):
     recognizer = rt.load(rt.spec("ner", None, "someone/tiny-ner"))
     assert recognizer.model.config.id2label[3] == "B-PER"
     assert rt.cache.loaded()[0].key.source == "someone/tiny-ner"
+
+
+def test_uncached_torchvision_weights_offline_give_guidance(tmp_path, monkeypatch):
+    import torch.hub
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    rt = ModelRuntime(Settings(offline=True))
+    with pytest.raises(ModelUnavailableError, match="--download image_classification"):
+        rt.load(rt.default("image_classification"))

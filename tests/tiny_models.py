@@ -242,3 +242,36 @@ def make_gpt2_model(directory: Path, max_positions: int = 128) -> Path:
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def make_torchvision_classifier(directory: Path, architecture: str = "resnet18", weights: str = "IMAGENET1K_V1") -> Path:
+    """A torchvision ResNet with random weights but the real ImageNet category list and preprocessing,
+    in the hub's local torchvision format (config.json + model.safetensors)."""
+    import json
+
+    from safetensors.torch import save_file
+    from torchvision import models
+
+    from models.vision import ARCHITECTURE_KEY, WEIGHTS_KEY
+
+    torch.manual_seed(0)
+    model = models.get_model(architecture, weights=None, num_classes=1000)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, directory / "model.safetensors")
+    (directory / "config.json").write_text(json.dumps({ARCHITECTURE_KEY: architecture, WEIGHTS_KEY: weights}))
+    return directory
+
+
+def make_vit_classifier(directory: Path) -> Path:
+    """A 2-layer ViT on 32x32 images with a few ImageNet-style labels and its image processor."""
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    torch.manual_seed(0)
+    labels = ["tabby cat", "espresso", "space shuttle", "goldfish", "banana"]
+    config = ViTConfig(
+        image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=37, id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)},
+    )
+    ViTForImageClassification(config).save_pretrained(directory)
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(directory)
+    return directory

@@ -1,0 +1,60 @@
+"""Image classification: the ImageNet-1k class of a photo, top five with their probabilities."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import torch
+
+from demos.common import model_picker, progress_callback, user_errors
+from demos.media import MAX_IMAGE_PIXELS, open_image
+from models.runtime import ModelRuntime
+
+TASK = "image_classification"
+TITLE = "Image classification"
+TOP_K = 5
+EXAMPLES = sorted(str(p) for p in (Path(__file__).parent.parent / "assets/examples/images").glob("*.jpg"))
+
+
+def classify(runtime: ModelRuntime, image, model=None, custom_model=None, progress=None) -> dict[str, float]:
+    """{label: probability} for the five likeliest classes, as gr.Label shows them."""
+    picture = open_image(image)
+    classifier = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    parameter = next(classifier.model.parameters())
+    batch = classifier.preprocess([picture]).to(device=parameter.device, dtype=parameter.dtype)
+    with torch.inference_mode():
+        output = classifier.model(batch)
+    logits = getattr(output, "logits", output)
+    probabilities = logits.float().softmax(dim=-1)[0]
+    top = probabilities.topk(min(TOP_K, probabilities.numel()))
+    return {classifier.labels[i]: round(float(p), 4) for p, i in zip(top.values.tolist(), top.indices.tolist())}
+
+
+def build(runtime: ModelRuntime) -> None:
+    gr.Markdown(
+        f"Which of the 1,000 ImageNet classes is in a photo? Any image mode (RGBA, palette, grayscale, CMYK, "
+        f"16-bit) is converted to RGB and turned upright as its EXIF says. Up to "
+        f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels and {runtime.settings.max_upload_mb} MB."
+    )
+    with gr.Row():
+        with gr.Column():
+            image = gr.Image(label="Image", type="filepath", sources=["upload", "clipboard", "webcam"], height=320)
+            model, custom_model = model_picker(runtime, TASK)
+            run = gr.Button("Classify", variant="primary")
+        with gr.Column():
+            labels = gr.Label(label="Top 5", num_top_classes=TOP_K)
+    gr.Examples(examples=EXAMPLES, inputs=[image])
+
+    @user_errors
+    def classify_image(image: dict, model: str, custom_model: str, progress=gr.Progress(track_tqdm=True)):
+        """Classify a photo into the 1,000 ImageNet classes; returns the five likeliest with probabilities.
+
+        Args:
+            image: the photo (PNG, JPEG, WebP...; at most 40 megapixels).
+            model: a listed model, e.g. torchvision:resnet50:IMAGENET1K_V2 or google/vit-base-patch16-224.
+            custom_model: optional Hugging Face id of another image-classification model.
+        """
+        return classify(runtime, image, model, custom_model, progress_callback(progress))
+
+    # preprocess=False: the handler reads the upload itself, so bad files get our plain-word errors.
+    run.click(classify_image, [image, model, custom_model], labels, api_name="classify_image", preprocess=False)

@@ -1,0 +1,88 @@
+"""Image classifiers from torchvision (weights from download.pytorch.org) or Hugging Face, behind one interface."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from models.errors import ModelLoadError, ModelUnavailableError, how_to_get
+from models.registry import ModelSpec
+
+TORCHVISION = "torchvision:"  # registry sources "torchvision:<architecture>:<weights>"
+# A local torchvision model: config.json {"torchvision_architecture": ..., "torchvision_weights": ...}
+# beside model.safetensors (random or fine-tuned weights; preprocessing and labels come from the weights enum).
+ARCHITECTURE_KEY, WEIGHTS_KEY = "torchvision_architecture", "torchvision_weights"
+
+
+@dataclass
+class ImageClassifier:
+    model: Any
+    preprocess: Callable[[list], torch.Tensor]  # PIL RGB images -> a batch the model takes
+    labels: list[str]
+
+
+def _weights_enum(architecture: str, weights: str):
+    from torchvision import models
+
+    try:
+        return models.get_model_weights(architecture)[weights]
+    except (KeyError, ValueError) as error:
+        raise ModelLoadError(f"torchvision has no {architecture} weights named {weights}.") from error
+
+
+def locate_torchvision_weights(spec: ModelSpec, offline: bool) -> Path:
+    """The checkpoint in torch's hub cache; downloaded (with a progress bar) when allowed and missing."""
+    from torch.hub import download_url_to_file, get_dir
+
+    _, architecture, weights = spec.source.split(":")
+    url = _weights_enum(architecture, weights).url
+    path = Path(get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    if path.exists():
+        return path
+    if offline:
+        raise ModelUnavailableError(how_to_get(spec.task, spec.source, spec.default))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        download_url_to_file(url, str(path), progress=True)
+    except OSError as error:
+        raise ModelUnavailableError(how_to_get(spec.task, spec.source, spec.default)) from error
+    return path
+
+
+def _torchvision_classifier(architecture: str, weights: str, state_dict: dict, device: str, dtype) -> ImageClassifier:
+    from torchvision import models
+
+    enum = _weights_enum(architecture, weights)
+    model = models.get_model(architecture, weights=None, num_classes=len(enum.meta["categories"]))
+    model.load_state_dict(state_dict, strict=True)
+    transform = enum.transforms()
+    return ImageClassifier(
+        model.to(device=device, dtype=dtype).eval(),
+        lambda images: torch.stack([transform(image) for image in images]),
+        list(enum.meta["categories"]),
+    )
+
+
+def load_image_classifier(spec: ModelSpec, path: Path, device: str, dtype: torch.dtype) -> ImageClassifier:
+    if spec.source.startswith(TORCHVISION):
+        _, architecture, weights = spec.source.split(":")
+        state_dict = torch.load(path, map_location="cpu", weights_only=True)  # no code runs from the file
+        return _torchvision_classifier(architecture, weights, state_dict, device, dtype)
+    config = json.loads((path / "config.json").read_text())
+    if ARCHITECTURE_KEY in config:
+        from safetensors.torch import load_file
+
+        state_dict = load_file(path / "model.safetensors")
+        return _torchvision_classifier(config[ARCHITECTURE_KEY], config[WEIGHTS_KEY], state_dict, device, dtype)
+
+    from transformers import AutoImageProcessor, AutoModelForImageClassification
+
+    processor = AutoImageProcessor.from_pretrained(path)
+    model = AutoModelForImageClassification.from_pretrained(path, dtype=dtype, trust_remote_code=False)
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    return ImageClassifier(
+        model.to(device).eval(), lambda images: processor(images=images, return_tensors="pt")["pixel_values"], labels
+    )

@@ -1,0 +1,92 @@
+import io
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from demos import image_classification as ic
+from demos.media import open_image, to_rgb
+from models.runtime import ModelRuntime
+from models.settings import Settings
+
+
+def runtime_for(directory):
+    return ModelRuntime(Settings(model_overrides={"image_classification": str(directory)}))
+
+
+def check_top5(result, labels):
+    assert len(result) == 5 and set(result) <= set(labels)
+    assert all(0 <= p <= 1 for p in result.values()) and sum(result.values()) <= 1.0001
+    assert list(result.values()) == sorted(result.values(), reverse=True)
+
+
+def test_torchvision_resnet_with_real_categories(tiny_resnet_dir):
+    rt = runtime_for(tiny_resnet_dir)
+    result = ic.classify(rt, ic.EXAMPLES[0])
+    classifier = rt.load(rt.default("image_classification"))
+    assert len(classifier.labels) == 1000 and "tabby" in classifier.labels
+    check_top5(result, classifier.labels)
+    ic.classify(rt, ic.EXAMPLES[1])
+    assert rt.cache.load_count == 1
+
+
+def test_hugging_face_vit(tiny_vit_dir):
+    rt = runtime_for(tiny_vit_dir)
+    check_top5(ic.classify(rt, ic.EXAMPLES[0]), rt.load(rt.default("image_classification")).labels)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "L", "CMYK", "I;16", "I", "F", "LA", "1"])
+def test_every_image_mode_becomes_rgb(mode, tmp_path):
+    source = Image.new("RGB", (20, 10), (200, 30, 30))
+    if mode == "I;16":
+        image = Image.fromarray((np.arange(200).reshape(10, 20) * 300).astype(np.uint16))
+    elif mode in ("I", "F"):
+        image = Image.fromarray(np.arange(200, dtype=np.float32 if mode == "F" else np.int32).reshape(10, 20))
+    else:
+        image = source.convert(mode)
+    rgb = to_rgb(image)
+    assert rgb.mode == "RGB" and rgb.size == (20, 10)
+    if mode in ("I;16", "I", "F"):
+        assert np.asarray(rgb).max() == 255, "the 16/32-bit range is scaled, not clipped"
+
+
+def test_transparent_pixels_become_white():
+    image = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
+    assert to_rgb(image).getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_exif_orientation_is_respected(tmp_path):
+    image = Image.new("RGB", (30, 10))
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90°: stored 30x10, shown 10x30
+    path = tmp_path / "rotated.jpg"
+    image.save(path, exif=exif)
+    assert open_image(str(path)).size == (10, 30)
+
+
+def test_corrupt_empty_and_non_image_files_are_refused(tmp_path):
+    cases = {"empty.png": b"", "text.png": b"hello, I am not a picture", "cut.png": None}
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64)).save(buffer, "PNG")
+    cases["cut.png"] = buffer.getvalue()[:40]
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(gr.Error, match="not an image that can be read"):
+            open_image({"path": str(tmp_path / name)})
+    with pytest.raises(gr.Error, match="upload a file"):
+        open_image(None)
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)  # claims 30000x30000 RGB
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    (tmp_path / "bomb.png").write_bytes(png)
+    with pytest.raises(gr.Error, match="megapixels"):
+        open_image(str(tmp_path / "bomb.png"))
