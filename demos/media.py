@@ -58,3 +58,48 @@ def to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+SAMPLE_RATE = 16_000
+MAX_AUDIO_SECONDS = 600
+SILENCE_PEAK = 1e-3  # below this peak amplitude (full scale 1.0) there is nothing to hear
+
+
+def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Any PCM array (int16/int32/float, mono or channels-last) as mono float32 in [-1, 1] at 16 kHz."""
+    samples = np.asarray(samples)
+    if samples.dtype.kind in "iu":
+        info = np.iinfo(samples.dtype)
+        samples = (samples.astype(np.float64) - (info.max + info.min + 1) / 2) / ((info.max - info.min + 1) / 2)
+    samples = samples.astype(np.float32)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1)
+    if sample_rate != SAMPLE_RATE and samples.size:
+        import librosa  # imported on first audio request only: it is slow to import
+
+        samples = librosa.resample(samples, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
+    return samples.astype(np.float32)
+
+
+def read_audio(upload) -> np.ndarray:
+    """Mono float32 16 kHz samples of an upload or a (sample_rate, array) pair; refuses what holds no speech."""
+    if isinstance(upload, tuple):
+        sample_rate, samples = upload
+    else:
+        import soundfile
+
+        path = upload_path(upload)
+        try:
+            samples, sample_rate = soundfile.read(path, always_2d=True, dtype="float32")
+        except (soundfile.LibsndfileError, RuntimeError, OSError, TypeError):
+            raise refuse("This file is not audio that can be read (or it is damaged). Try WAV, FLAC, OGG or MP3.") from None
+        samples = samples if samples.shape[1] > 1 else samples[:, 0]
+    if not np.all(np.isfinite(samples)):
+        raise refuse("The audio contains invalid samples (NaN or infinity).")
+    seconds = len(samples) / sample_rate if sample_rate else 0
+    if seconds > MAX_AUDIO_SECONDS:
+        raise refuse(f"The audio is {seconds / 60:.1f} minutes long; at most {MAX_AUDIO_SECONDS // 60} minutes are accepted.")
+    audio = to_mono_16k(samples, int(sample_rate))
+    if audio.size == 0 or float(np.abs(audio).max()) < SILENCE_PEAK:
+        raise refuse("No speech detected: the audio is empty or silent.")
+    return audio

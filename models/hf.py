@@ -68,3 +68,19 @@ def load_causal_lm(spec, model_dir: Path, device: str, dtype: torch.dtype) -> Ca
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype, trust_remote_code=False)
     return CausalLM(model.to(device).eval(), tokenizer)
+
+
+def load_speech_recognition(spec, model_dir: Path, device: str, dtype: torch.dtype):
+    """An automatic-speech-recognition pipeline: Whisper (seq2seq) or wav2vec2-style CTC."""
+    from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForCTC, AutoModelForSpeechSeq2Seq, AutoTokenizer, pipeline
+
+    config = AutoConfig.from_pretrained(model_dir)
+    model_class = AutoModelForSpeechSeq2Seq if config.is_encoder_decoder else AutoModelForCTC
+    model = model_class.from_pretrained(model_dir, dtype=dtype, trust_remote_code=False)
+    return pipeline(
+        "automatic-speech-recognition",
+        model=model.eval(),
+        tokenizer=AutoTokenizer.from_pretrained(model_dir),
+        feature_extractor=AutoFeatureExtractor.from_pretrained(model_dir),
+        device=device,
+    )

@@ -12,6 +12,7 @@ LOADERS = {
     "seq2seq": hf.load_seq2seq,
     "causal_lm": hf.load_causal_lm,
     "image_classifier": vision.load_image_classifier,
+    "speech_recognition": hf.load_speech_recognition,
 }
 
 

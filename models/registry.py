@@ -10,6 +10,7 @@ TASKS = {
     "translation": "Translation",
     "text_generation": "Text generation",
     "image_classification": "Image classification",
+    "speech_to_text": "Speech to text",
 }
 
 
@@ -106,6 +107,35 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
         label="ViT-Base/16 (Hugging Face, ImageNet-1k)",
         loader="image_classifier",
         size_mb=346,
+    ),
+    ModelSpec(
+        task="speech_to_text",
+        source="openai/whisper-base",
+        label="Whisper base — 99 languages incl. Chinese",
+        loader="speech_recognition",
+        size_mb=290,
+        default=True,
+    ),
+    ModelSpec(
+        task="speech_to_text",
+        source="openai/whisper-tiny",
+        label="Whisper tiny — fastest",
+        loader="speech_recognition",
+        size_mb=150,
+    ),
+    ModelSpec(
+        task="speech_to_text",
+        source="openai/whisper-small",
+        label="Whisper small — more accurate, slower",
+        loader="speech_recognition",
+        size_mb=970,
+    ),
+    ModelSpec(
+        task="speech_to_text",
+        source="facebook/wav2vec2-base-960h",
+        label="wav2vec 2.0 base 960h — English only (CTC)",
+        loader="speech_recognition",
+        size_mb=360,
     ),
 )
 

@@ -21,11 +21,11 @@ def tiny_ner_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def runtime(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir, tiny_resnet_dir) -> ModelRuntime:
+def runtime(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir, tiny_resnet_dir, tiny_whisper_dir) -> ModelRuntime:
     """Every tab pointed at a tiny model, as `python app.py --model TASK=DIR` would."""
     overrides = {
         "ner": tiny_ner_dir, "translation": tiny_marian_dir, "text_generation": tiny_chat_lm_dir,
-        "image_classification": tiny_resnet_dir,
+        "image_classification": tiny_resnet_dir, "speech_to_text": tiny_whisper_dir,
     }
     return ModelRuntime(Settings(model_overrides={task: str(path) for task, path in overrides.items()}))
 
@@ -96,3 +96,17 @@ def tiny_vit_dir(tmp_path_factory) -> Path:
     from tiny_models import make_vit_classifier
 
     return make_vit_classifier(tmp_path_factory.mktemp("tiny-vit"))
+
+
+@pytest.fixture(scope="session")
+def tiny_whisper_dir(tmp_path_factory) -> Path:
+    from tiny_models import make_whisper_model
+
+    return make_whisper_model(tmp_path_factory.mktemp("tiny-whisper"))
+
+
+@pytest.fixture(scope="session")
+def tiny_ctc_dir(tmp_path_factory) -> Path:
+    from tiny_models import make_wav2vec2_ctc_model
+
+    return make_wav2vec2_ctc_model(tmp_path_factory.mktemp("tiny-wav2vec2"))

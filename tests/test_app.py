@@ -130,7 +130,7 @@ def test_python_app_py_serves_http_200(tiny_ner_dir):
 def test_every_tab_endpoint_is_listed(runtime, connect):
     client = connect(hub_app.build_app(runtime))
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/ner", "/translate", "/chat", "/complete", "/classify_image"} <= set(endpoints)
+    assert {"/ner", "/translate", "/chat", "/complete", "/classify_image", "/transcribe"} <= set(endpoints)
 
 
 def test_translate_through_the_api(runtime, connect, tiny_marian_dir):
@@ -188,3 +188,18 @@ def test_classify_image_through_the_api(runtime, connect, tmp_path):
         client.predict(handle_file(str(fake)), model, "", api_name="/classify_image")
     with pytest.raises(AppError, match="upload a file"):
         client.predict(None, model, "", api_name="/classify_image")
+
+
+def test_transcribe_through_the_api(runtime, connect, tmp_path):
+    from gradio_client import handle_file
+
+    from demos.speech_to_text import EXAMPLES
+
+    client = connect(hub_app.build_app(runtime))
+    model = runtime.default("speech_to_text").source
+    text, segments = client.predict(handle_file(EXAMPLES[0]), model, "", "en", "transcribe", api_name="/transcribe")
+    assert isinstance(text, str) and segments["headers"] == ["start (s)", "end (s)", "text"]
+    fake = tmp_path / "speech.wav"
+    fake.write_bytes(b"RIFF but not really")
+    with pytest.raises(AppError, match="not audio"):
+        client.predict(handle_file(str(fake)), model, "", "en", "transcribe", api_name="/transcribe")

@@ -275,3 +275,71 @@ def make_vit_classifier(directory: Path) -> Path:
     ViTForImageClassification(config).save_pretrained(directory)
     ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(directory)
     return directory
+
+
+WHISPER_LANGUAGES = ["en", "zh", "de", "fr"]
+
+
+def make_whisper_model(directory: Path) -> Path:
+    """A random-weight 2-layer Whisper with a byte-level BPE trained here, its special and timestamp tokens,
+    and a generation config of its own (timestamps need no_timestamps_token_id, lang_to_id, task_to_id)."""
+    import json
+
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import GenerationConfig, WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperTokenizer
+
+    torch.manual_seed(0)
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.train_from_iterator(LM_CORPUS * 5, trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    trained = json.loads(bpe.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in trained["merges"]]
+    tokenizer = WhisperTokenizer(vocab=trained["vocab"], merges=merges)
+    specials = ["<|startoftranscript|>", *[f"<|{code}|>" for code in WHISPER_LANGUAGES], "<|translate|>",
+                "<|transcribe|>", "<|startoflm|>", "<|startofprev|>", "<|nospeech|>", "<|notimestamps|>"]
+    tokenizer.add_special_tokens({"additional_special_tokens": specials})
+    tokenizer.add_tokens([f"<|{i * 0.02:.2f}|>" for i in range(1501)])  # timestamps follow the specials
+    ids = tokenizer.convert_tokens_to_ids
+    config = WhisperConfig(
+        vocab_size=len(tokenizer), num_mel_bins=80, d_model=32, encoder_layers=2, decoder_layers=2,
+        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
+        max_source_positions=1500, max_target_positions=448, pad_token_id=ids("<|endoftext|>"),
+        bos_token_id=ids("<|endoftext|>"), eos_token_id=ids("<|endoftext|>"),
+        decoder_start_token_id=ids("<|startoftranscript|>"),
+    )
+    model = WhisperForConditionalGeneration(config)
+    model.generation_config = GenerationConfig(
+        decoder_start_token_id=ids("<|startoftranscript|>"), eos_token_id=ids("<|endoftext|>"),
+        pad_token_id=ids("<|endoftext|>"), bos_token_id=ids("<|endoftext|>"),
+        no_timestamps_token_id=ids("<|notimestamps|>"), is_multilingual=True, max_initial_timestamp_index=50,
+        lang_to_id={f"<|{code}|>": ids(f"<|{code}|>") for code in WHISPER_LANGUAGES},
+        task_to_id={"transcribe": ids("<|transcribe|>"), "translate": ids("<|translate|>")},
+        max_length=448, begin_suppress_tokens=[ids("<|endoftext|>")], suppress_tokens=[],
+    )
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    WhisperFeatureExtractor(feature_size=80).save_pretrained(directory)
+    return directory
+
+
+def make_wav2vec2_ctc_model(directory: Path) -> Path:
+    """A random-weight 2-layer wav2vec 2.0 CTC model with a character vocabulary, like wav2vec2-base-960h."""
+    import json
+
+    from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC
+
+    torch.manual_seed(0)
+    directory.mkdir(parents=True, exist_ok=True)
+    letters = ["<pad>", "<s>", "</s>", "<unk>", "|", *"ETAONISRHDLUMCWFGYPBVKXJQZ'"]
+    (directory / "vocab.json").write_text(json.dumps({c: i for i, c in enumerate(letters)}))
+    tokenizer = Wav2Vec2CTCTokenizer(str(directory / "vocab.json"), word_delimiter_token="|")
+    config = Wav2Vec2Config(
+        vocab_size=len(letters), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
+        conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 4), num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2, pad_token_id=0, ctc_loss_reduction="mean",
+    )
+    Wav2Vec2ForCTC(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, return_attention_mask=False).save_pretrained(directory)
+    return directory

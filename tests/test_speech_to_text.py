@@ -1,0 +1,106 @@
+import gradio as gr
+import numpy as np
+import pytest
+import soundfile as sf
+
+from demos import speech_to_text as stt
+from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, read_audio, to_mono_16k
+from models.runtime import ModelRuntime
+from models.settings import Settings
+
+
+def tone(seconds, rate=SAMPLE_RATE, channels=1, dtype=np.float32, amplitude=0.3):
+    t = np.arange(int(seconds * rate)) / rate
+    wave = amplitude * np.sin(2 * np.pi * 440 * t)
+    if dtype == np.int16:
+        wave = (wave * 32767).astype(np.int16)
+    elif dtype == np.int32:
+        wave = (wave * 2**31).astype(np.int32)
+    else:
+        wave = wave.astype(dtype)
+    return np.stack([wave] * channels, axis=1) if channels > 1 else wave
+
+
+def runtime_for(directory):
+    return ModelRuntime(Settings(model_overrides={"speech_to_text": str(directory)}))
+
+
+def test_stereo_int16_44k_becomes_mono_float32_16k_of_the_same_duration():
+    audio = to_mono_16k(tone(2.0, rate=44_100, channels=2, dtype=np.int16), 44_100)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert abs(len(audio) / SAMPLE_RATE - 2.0) < 0.01
+    assert 0.25 < np.abs(audio).max() <= 1.0
+
+
+@pytest.mark.parametrize("rate, dtype", [(8_000, np.float32), (96_000, np.float32), (16_000, np.int32)])
+def test_other_rates_and_sample_types_work(rate, dtype):
+    audio = read_audio((rate, tone(1.0, rate=rate, dtype=dtype)))
+    assert abs(len(audio) / SAMPLE_RATE - 1.0) < 0.01 and audio.dtype == np.float32
+
+
+def test_audio_files_are_decoded(tmp_path):
+    for fmt in ("WAV", "FLAC", "OGG"):
+        path = tmp_path / f"speech.{fmt.lower()}"
+        sf.write(path, tone(1.5, rate=22_050), 22_050, format=fmt)
+        assert abs(len(read_audio({"path": str(path)})) / SAMPLE_RATE - 1.5) < 0.02
+
+
+@pytest.mark.parametrize(
+    "audio, words",
+    [
+        ((SAMPLE_RATE, np.zeros(0, dtype=np.float32)), "No speech detected"),
+        ((SAMPLE_RATE, np.zeros(SAMPLE_RATE, dtype=np.float32)), "No speech detected"),
+        ((SAMPLE_RATE, np.array([0.1, np.nan, 0.2], dtype=np.float32)), "NaN or infinity"),
+        ((SAMPLE_RATE, np.array([0.1, np.inf], dtype=np.float32)), "NaN or infinity"),
+        ((100, np.full(100 * (MAX_AUDIO_SECONDS + 1), 0.1, dtype=np.float32)), "at most 10 minutes"),
+        (None, "upload a file"),
+    ],
+)
+def test_empty_silent_invalid_and_too_long_audio_are_refused(audio, words):
+    with pytest.raises(gr.Error, match=words):
+        read_audio(audio)
+
+
+def test_corrupt_and_non_audio_files_are_refused(tmp_path):
+    (tmp_path / "notes.wav").write_bytes(b"these are not samples")
+    (tmp_path / "empty.mp3").write_bytes(b"")
+    for name in ("notes.wav", "empty.mp3"):
+        with pytest.raises(gr.Error, match="not audio that can be read"):
+            read_audio({"path": str(tmp_path / name)})
+
+
+def test_whisper_transcribes_with_timestamped_segments(tiny_whisper_dir):
+    rt = runtime_for(tiny_whisper_dir)
+    text, segments = stt.transcribe(rt, stt.EXAMPLES[0], language="en")
+    duration = sf.info(stt.EXAMPLES[0]).duration
+    assert isinstance(text, str)
+    for start, end, piece in segments:
+        assert 0 <= start <= end <= duration + 0.01 and isinstance(piece, str)
+    stt.transcribe(rt, stt.EXAMPLES[1], language="zh", task="translate")
+    assert rt.cache.load_count == 1
+
+
+def test_long_audio_is_read_in_chunks(tiny_whisper_dir):
+    rt = runtime_for(tiny_whisper_dir)
+    recognizer = rt.load(rt.default("speech_to_text"))
+    calls = []
+    original = recognizer.preprocess
+
+    def counting_preprocess(inputs, **kwargs):
+        calls.append(kwargs.get("chunk_length_s"))
+        return original(inputs, **kwargs)
+
+    recognizer.preprocess = counting_preprocess
+    _, segments = stt.transcribe(rt, (SAMPLE_RATE, tone(70)))
+    assert calls == [stt.CHUNK_SECONDS]
+    assert segments and max(end for _, end, _ in segments) > stt.CHUNK_SECONDS
+
+
+def test_ctc_model_gives_word_segments(tiny_ctc_dir):
+    text, segments = stt.transcribe(runtime_for(tiny_ctc_dir), stt.EXAMPLES[0])
+    assert isinstance(text, str) and all(len(row) == 3 for row in segments)
+
+
+def test_unknown_language_or_task_is_refused():
+    with pytest.raises(gr.Error, match="Language must be one of"):
+        stt.transcribe(ModelRuntime(), (SAMPLE_RATE, tone(1)), language="xx")
