@@ -85,10 +85,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--offline", action="store_true", help="never touch the network")
     parser.add_argument("--no-custom-models", action="store_true", help="hide the field for typed-in model ids")
+    parser.add_argument(
+        "--allow-custom-models", action="store_true", help="keep typed-in model ids with --share (off there by default)"
+    )
     parser.add_argument("--allow-pickle", action="store_true", help="accept .bin (pickle) weights for typed-in ids")
     parser.add_argument("--max-loaded-models", type=int, default=3)
     parser.add_argument("--memory-budget-gb", type=float, default=None, help="unload models beyond this total")
     parser.add_argument("--max-upload-mb", type=int, default=50)
+    parser.add_argument(
+        "--device-concurrency", type=int, default=1, help="model requests that run at once on the device (default 1)"
+    )
     args = parser.parse_args(argv)
     if isinstance(args.auth, str):  # from the environment, not yet checked
         args.auth = _auth(args.auth)
@@ -100,11 +106,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         device=args.device,
         model_overrides=MappingProxyType(dict(args.model)),
         offline=args.offline,
-        custom_models=not args.no_custom_models,
+        # A public link means strangers: they may not make the server download arbitrary models unless allowed.
+        custom_models=not args.no_custom_models and (not args.share or args.allow_custom_models),
         allow_pickle=args.allow_pickle,
         max_loaded_models=args.max_loaded_models,
         memory_budget_gb=args.memory_budget_gb,
         max_upload_mb=args.max_upload_mb,
+        device_concurrency=args.device_concurrency,
     )
 
 
@@ -153,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.download is not None:
         return download_models(runtime, args.download)
+    if args.share and not args.auth:
+        logging.getLogger("demo_hub").warning(
+            "--share without --auth: anyone with the link can use this app and its compute. "
+            "Add --auth USER:PASSWORD (or set %s).", AUTH_ENV
+        )
     if args.preload:
         preload_defaults(runtime)
     app = build_app(runtime)

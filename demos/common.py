@@ -72,6 +72,16 @@ def clean_text(text: object, max_chars: int) -> str:
     return text
 
 
+def on_device(runtime: ModelRuntime) -> dict:
+    """Event options for handlers that run a model: they share one concurrency limit per device, and they
+    check their raw inputs themselves (preprocess=False), so that every bad value gets our plain words."""
+    return {
+        "concurrency_id": f"models-on-{runtime.device}",
+        "concurrency_limit": runtime.settings.device_concurrency,
+        "preprocess": False,
+    }
+
+
 def progress_callback(progress: gr.Progress):
     return lambda fraction, message: progress(fraction, desc=message)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import model_picker, progress_callback, user_errors
+from demos.common import model_picker, on_device, progress_callback, user_errors
 from demos.media import MAX_IMAGE_PIXELS, open_image
 from models.runtime import ModelRuntime
 
@@ -56,5 +56,5 @@ def build(runtime: ModelRuntime) -> None:
         """
         return classify(runtime, image, model, custom_model, progress_callback(progress))
 
-    # preprocess=False: the handler reads the upload itself, so bad files get our plain-word errors.
-    run.click(classify_image, [image, model, custom_model], labels, api_name="classify_image", preprocess=False)
+    run.click(classify_image, [image, model, custom_model], labels, api_name="classify_image",
+              **on_device(runtime))

@@ -7,7 +7,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import clean_text, model_picker, progress_callback, user_errors
+from demos.common import clean_text, model_picker, on_device, progress_callback, user_errors
 from models.runtime import ModelRuntime
 
 TASK = "ner"
@@ -67,4 +67,4 @@ def build(runtime: ModelRuntime) -> None:
         """
         return recognize_entities(runtime, text, model, custom_model, progress_callback(progress))
 
-    run.click(ner, [text, model, custom_model], [highlighted, table], api_name="ner")
+    run.click(ner, [text, model, custom_model], [highlighted, table], api_name="ner", **on_device(runtime))

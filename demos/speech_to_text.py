@@ -6,7 +6,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import model_picker, progress_callback, refuse, user_errors
+from demos.common import model_picker, on_device, progress_callback, refuse, user_errors
 from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, read_audio
 from models.runtime import ModelRuntime
 
@@ -80,6 +80,6 @@ def build(runtime: ModelRuntime) -> None:
         """
         return transcribe(runtime, audio, model, custom_model, language, task, progress_callback(progress))
 
-    # preprocess=False: the handler decodes the upload itself (no ffmpeg needed; plain-word errors).
+    # The handler decodes the upload itself (on_device turns Gradio's preprocessing off): no ffmpeg needed.
     run.click(transcribe_audio, [audio, model, custom_model, language, whisper_task], [transcript, segments],
-              api_name="transcribe", preprocess=False)
+              api_name="transcribe", **on_device(runtime))

@@ -13,7 +13,7 @@ from typing import Iterator
 import gradio as gr
 import torch
 
-from demos.common import clean_text, model_picker, progress_callback, refuse, user_errors
+from demos.common import clean_text, model_picker, on_device, progress_callback, refuse, user_errors
 from models.runtime import ModelRuntime
 
 TASK = "text_generation"
@@ -78,8 +78,10 @@ def fit_context(lm, input_ids: torch.Tensor, max_new_tokens: int) -> torch.Tenso
     return input_ids
 
 
-def stream_generate(lm, input_ids: torch.Tensor, sampling: Sampling, stop: StopSignal | None = None) -> Iterator[str]:
-    """Yield the growing generated text. Closing the iterator stops the model within one step."""
+def stream_generate(lm, input_ids: torch.Tensor, sampling: Sampling, max_seconds: float,
+                    stop: StopSignal | None = None) -> Iterator[str]:
+    """Yield the growing generated text. Closing the iterator stops the model within one step; so does
+    running longer than `max_seconds`."""
     from transformers import StoppingCriteriaList, TextIteratorStreamer
 
     stop = stop or StopSignal()
@@ -103,6 +105,7 @@ def stream_generate(lm, input_ids: torch.Tensor, sampling: Sampling, stop: StopS
                     max_new_tokens=sampling.max_new_tokens,
                     streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([stop]),
+                    max_time=max_seconds,
                     pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
                     **sampling_kwargs,
                 )
@@ -157,7 +160,7 @@ def chat(runtime: ModelRuntime, message, history, model=None, custom_model=None,
     sampling = check_sampling(max_new_tokens, temperature, top_p, seed)
     lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
     input_ids = fit_context(lm, chat_input_ids(lm, message, history), sampling.max_new_tokens)
-    yield from stream_generate(lm, input_ids, sampling)
+    yield from stream_generate(lm, input_ids, sampling, runtime.settings.max_generation_seconds)
 
 
 def complete(runtime: ModelRuntime, prompt, model=None, custom_model=None, max_new_tokens=256,
@@ -166,7 +169,7 @@ def complete(runtime: ModelRuntime, prompt, model=None, custom_model=None, max_n
     sampling = check_sampling(max_new_tokens, temperature, top_p, seed)
     lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
     input_ids = fit_context(lm, lm.tokenizer(prompt, return_tensors="pt")["input_ids"], sampling.max_new_tokens)
-    for text in stream_generate(lm, input_ids, sampling):
+    for text in stream_generate(lm, input_ids, sampling, runtime.settings.max_generation_seconds):
         yield prompt + text
 
 
@@ -242,8 +245,7 @@ def build(runtime: ModelRuntime) -> None:
         yield from complete(runtime, prompt, model, custom_model, max_new_tokens, temperature, top_p, seed,
                             progress_callback(progress))
 
-    generation = generate_button.click(
-        complete_text, [prompt] + settings, completion, api_name="complete", concurrency_limit=1
-    )
+    generation = generate_button.click(complete_text, [prompt] + settings, completion, api_name="complete",
+                                       **on_device(runtime))
     # Cancelling closes the stream, which sets the stop signal: the model stops computing too.
     stop_button.click(None, None, None, cancels=[generation])

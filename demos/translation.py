@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import clean_text, custom_model_field, progress_callback, refuse, user_errors
+from demos.common import clean_text, custom_model_field, on_device, progress_callback, refuse, user_errors
 from models.registry import specs_for
 from models.runtime import ModelRuntime
 
@@ -63,7 +63,7 @@ def language_setup(tokenizer, sentences: list[str], source: str, target: str) ->
     return sentences, {}
 
 
-def translate_sentences(seq2seq, sentences: list[str], source: str, target: str) -> list[str]:
+def translate_sentences(seq2seq, sentences: list[str], source: str, target: str, max_seconds: float) -> list[str]:
     tokenizer, model = seq2seq.tokenizer, seq2seq.model
     prepared, language_kwargs = language_setup(tokenizer, sentences, source, target)
     # M2M100's language codes are not always marked special; they must not show in the text.
@@ -85,6 +85,7 @@ def translate_sentences(seq2seq, sentences: list[str], source: str, target: str)
                 num_beams=4,
                 # bounded by the input (no runaway output) and by the decoder's position table
                 max_new_tokens=min(3 * longest + 16, positions - 1),
+                max_time=max_seconds,
                 **language_kwargs,
             )
         translations += tokenizer.batch_decode(
@@ -110,7 +111,8 @@ def translate(runtime: ModelRuntime, text, source: str, target: str, model=OPUS_
     seq2seq = runtime.load(runtime.spec(TASK, model, custom_model), progress)
     lines = split_text(text)
     sentences = [sentence for line in lines for sentence in line]
-    return join_text(lines, translate_sentences(seq2seq, sentences, source, target), target)
+    translations = translate_sentences(seq2seq, sentences, source, target, runtime.settings.max_generation_seconds)
+    return join_text(lines, translations, target)
 
 
 def build(runtime: ModelRuntime) -> None:
@@ -153,6 +155,7 @@ def build(runtime: ModelRuntime) -> None:
         """
         return translate(runtime, text, source, target, model, custom_model, progress_callback(progress))
 
-    run.click(translate_text, [text, source, target, model, custom_model], translation, api_name="translate")
+    run.click(translate_text, [text, source, target, model, custom_model], translation, api_name="translate",
+              **on_device(runtime))
     swap.click(lambda s, t, out: (t, s, out), [source, target, translation], [source, target, text],
                api_visibility="private")

@@ -17,3 +17,6 @@ class Settings:
     max_loaded_models: int = 3
     memory_budget_gb: float | None = None
     max_upload_mb: int = 50
+    # How many model requests run at once on the device; the rest wait in the queue (GPU memory stays bounded).
+    device_concurrency: int = 1
+    max_generation_seconds: float = 120.0  # generate() stops after this long, whatever it was asked for

@@ -85,6 +85,7 @@ def test_cli_parses_every_flag(monkeypatch):
     assert hub_app.parse_args(["--download"]).download == []
     assert hub_app.parse_args(["--download", "ner"]).download == ["ner"]
     assert hub_app.parse_args(["--download", "Davlan/bert-base-multilingual-cased-ner-hrl"]).download
+    assert hub_app.parse_args(["--device-concurrency", "2"]).device_concurrency == 2
     for bad in (["--download", "../x"], ["--model", "nosuchtask=x"], ["--model", "ner"], ["--auth", "nopassword"], ["--device", "tpu"]):
         with pytest.raises(SystemExit):
             hub_app.parse_args(bad)
@@ -169,7 +170,7 @@ def test_complete_streams_through_the_api(runtime, connect, tiny_chat_lm_dir):
     job = client.submit("Once upon a time", str(tiny_chat_lm_dir), "", 20, 0.7, 0.9, 3, api_name="/complete")
     parts = list(job)
     assert len(parts) >= 2 and all(p.startswith("Once upon a time") for p in parts)
-    with pytest.raises(AppError, match="greater than maximum value 2"):  # the slider checks its range
+    with pytest.raises(AppError, match="Temperature must be between 0"):
         client.predict("Once", str(tiny_chat_lm_dir), "", 20, 5, 0.9, 3, api_name="/complete")
 
 
@@ -203,3 +204,13 @@ def test_transcribe_through_the_api(runtime, connect, tmp_path):
     fake.write_bytes(b"RIFF but not really")
     with pytest.raises(AppError, match="not audio"):
         client.predict(handle_file(str(fake)), model, "", "en", "transcribe", api_name="/transcribe")
+
+
+def test_share_turns_custom_model_ids_off_unless_allowed():
+    def settings(*flags):
+        return hub_app.settings_from_args(hub_app.parse_args(list(flags)))
+
+    assert settings().custom_models
+    assert not settings("--share").custom_models
+    assert settings("--share", "--allow-custom-models").custom_models
+    assert not settings("--no-custom-models").custom_models

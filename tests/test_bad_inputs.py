@@ -1,0 +1,212 @@
+"""Bad input through the API of one running app: each gets a gr.Error in plain words (never a traceback),
+and a good request right after it still succeeds."""
+import io
+import json
+import struct
+import zlib
+
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+import app as hub_app
+from models.runtime import ModelRuntime
+from models.settings import Settings
+
+MB_OF_TEXT = "word " * 200_000
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Every bad (and some good-but-odd) file the suite uploads."""
+    d = tmp_path_factory.mktemp("inputs")
+
+    def write(name, data):
+        (d / name).write_bytes(data)
+        return str(d / name)
+
+    def png(image):
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG" if image.mode != "CMYK" else "TIFF")
+        return buffer.getvalue()
+
+    def wav(samples, rate, subtype):
+        buffer = io.BytesIO()
+        sf.write(buffer, samples, rate, format="WAV", subtype=subtype)
+        return buffer.getvalue()
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0))
+    bomb += chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    t = np.arange(16_000) / 16_000
+    voice = 0.3 * np.sin(2 * np.pi * 220 * t)
+    nan_wave = voice.astype(np.float32)
+    nan_wave[100] = np.nan
+    inf_wave = voice.astype(np.float32)
+    inf_wave[100] = np.inf
+    rgb = Image.new("RGB", (64, 48), (120, 200, 40))
+    return {
+        "corrupt.png": write("corrupt.png", png(rgb)[:50]),
+        "empty.png": write("empty.png", b""),
+        "text.png": write("text.png", b"I am a text file pretending to be a picture."),
+        "bomb.png": write("bomb.png", bomb),
+        "rgba.png": write("rgba.png", png(rgb.convert("RGBA"))),
+        "p.png": write("p.png", png(rgb.convert("P"))),
+        "cmyk.tif": write("cmyk.tif", png(rgb.convert("CMYK"))),
+        "16bit.png": write("16bit.png", png(Image.fromarray((np.arange(3072).reshape(48, 64) * 20).astype(np.uint16)))),
+        "empty.wav": write("empty.wav", wav(np.zeros(0, dtype=np.float32), 16_000, "FLOAT")),
+        "silent.wav": write("silent.wav", wav(np.zeros(16_000, dtype=np.float32), 16_000, "FLOAT")),
+        "nan.wav": write("nan.wav", wav(nan_wave, 16_000, "FLOAT")),
+        "inf.wav": write("inf.wav", wav(inf_wave, 16_000, "FLOAT")),
+        "notaudio.wav": write("notaudio.wav", b"RIFF....WAVEfmt but then nothing sensible"),
+        "toolong.wav": write("toolong.wav", wav(np.full(8_000 * 601, 0.1, dtype=np.float32), 8_000, "PCM_16")),
+        "8k.wav": write("8k.wav", wav(0.3 * np.sin(2 * np.pi * 220 * np.arange(8_000) / 8_000), 8_000, "PCM_16")),
+        "96k.wav": write("96k.wav", wav(0.3 * np.sin(2 * np.pi * 220 * np.arange(96_000) / 96_000), 96_000, "FLOAT")),
+        "stereo.wav": write("stereo.wav", wav(np.stack([voice, voice], axis=1), 44_100, "PCM_16")),
+        "int32.wav": write("int32.wav", wav(voice, 16_000, "PCM_32")),
+    }
+
+
+@pytest.fixture(scope="module")
+def client(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir, tiny_resnet_dir, tiny_ctc_dir):
+    overrides = {"ner": tiny_ner_dir, "translation": tiny_marian_dir, "text_generation": tiny_chat_lm_dir,
+                 "image_classification": tiny_resnet_dir, "speech_to_text": tiny_ctc_dir}
+    runtime = ModelRuntime(Settings(model_overrides={k: str(v) for k, v in overrides.items()}))
+    app = hub_app.build_app(runtime)
+    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, max_file_size="50mb")
+    client = Client(app.local_url, verbose=False, download_files=False)
+    client.models = {task: str(path) for task, path in overrides.items()}
+    yield client
+    app.close()
+
+
+def call(client, endpoint, *args):
+    return client.predict(*args, api_name=endpoint)
+
+
+def ner(c, text, model=None, custom=""):
+    return call(c, "/ner", text, model or c.models["ner"], custom)
+
+
+def translate(c, text, source="en", target="zh", model=None):
+    return call(c, "/translate", text, source, target, model or c.models["translation"], "")
+
+
+def complete(c, prompt="Once", tokens=8, temperature=0.7, top_p=0.9, seed=0):
+    return call(c, "/complete", prompt, c.models["text_generation"], "", tokens, temperature, top_p, seed)
+
+
+def classify(c, image, custom=""):
+    return call(c, "/classify_image", image, c.models["image_classification"], custom)
+
+
+def transcribe(c, audio, language="en", task="transcribe"):
+    return call(c, "/transcribe", audio, c.models["speech_to_text"], "", language, task)
+
+
+def upload(files, name):
+    return handle_file(files[name])
+
+
+BAD = [
+    # (case, request, words the user must read)
+    ("ner: empty", lambda c, f: ner(c, ""), "enter some text"),
+    ("ner: whitespace", lambda c, f: ner(c, " \n\t "), "enter some text"),
+    ("ner: 1 MB", lambda c, f: ner(c, MB_OF_TEXT), "at most 10,000"),
+    ("ner: control characters only", lambda c, f: ner(c, "\x00\x01\x02\x1b"), "enter some text"),
+    ("ner: missing text", lambda c, f: ner(c, None), "enter some text"),
+    ("ner: unknown model id", lambda c, f: ner(c, "Alice", None, "nobody/no-such-model"), "--download nobody/no-such-model"),
+    ("ner: model id with ..", lambda c, f: ner(c, "Alice", None, "../../etc"), "not a Hugging Face model id"),
+    ("ner: absolute path as model id", lambda c, f: ner(c, "Alice", None, "/etc/passwd"), "not a Hugging Face model id"),
+    ("ner: model not in the list", lambda c, f: ner(c, "Alice", "someone/unlisted"), "Unknown model"),
+    ("translate: empty", lambda c, f: translate(c, ""), "enter some text"),
+    ("translate: whitespace", lambda c, f: translate(c, "   "), "enter some text"),
+    ("translate: 1 MB", lambda c, f: translate(c, MB_OF_TEXT), "at most 5,000"),
+    ("translate: missing text", lambda c, f: translate(c, None), "enter some text"),
+    ("translate: unsupported pair", lambda c, f: translate(c, "Hallo", "de", "fr", "opus-mt"), "pick M2M100"),
+    ("translate: same language", lambda c, f: translate(c, "Hello", "en", "en"), "the same"),
+    ("translate: unknown language", lambda c, f: translate(c, "Hello", "en", "xx"), "Unknown language"),
+    ("translate: sentence too long", lambda c, f: translate(c, "cat " * 600), "too long"),
+    ("complete: empty prompt", lambda c, f: complete(c, ""), "enter some text"),
+    ("complete: 1 MB prompt", lambda c, f: complete(c, MB_OF_TEXT), "at most 20,000"),
+    ("complete: negative max tokens", lambda c, f: complete(c, tokens=-5), "between 1 and 1024"),
+    ("complete: huge max tokens", lambda c, f: complete(c, tokens=10**9), "between 1 and 1024"),
+    ("complete: temperature too high", lambda c, f: complete(c, temperature=50), "Temperature must be between 0"),
+    ("complete: negative temperature", lambda c, f: complete(c, temperature=-1), "Temperature must be between 0"),
+    ("complete: top-p zero", lambda c, f: complete(c, top_p=0), "Top-p must be above 0"),
+    ("complete: negative seed", lambda c, f: complete(c, seed=-1), "seed must be between 0"),
+    ("complete: missing max tokens", lambda c, f: complete(c, tokens=None), "must be a number"),
+    ("complete: temperature as text", lambda c, f: complete(c, temperature="hot"), "must be a number"),
+    ("complete: prompt as a number", lambda c, f: complete(c, prompt=42), "must be text"),
+    ("chat: empty message", lambda c, f: call(c, "/chat", "", c.models["text_generation"], "", 8, 0.7, 0.9, 0), "enter some text"),
+    ("image: corrupt bytes", lambda c, f: classify(c, upload(f, "corrupt.png")), "not an image that can be read"),
+    ("image: 0-byte file", lambda c, f: classify(c, upload(f, "empty.png")), "not an image that can be read"),
+    ("image: text named .png", lambda c, f: classify(c, upload(f, "text.png")), "not an image that can be read"),
+    ("image: decompression bomb", lambda c, f: classify(c, upload(f, "bomb.png")), "megapixels"),
+    ("image: missing", lambda c, f: classify(c, None), "upload a file"),
+    ("image: unknown model id", lambda c, f: classify(c, upload(f, "rgba.png"), "nobody/no-such-vit"), "--download nobody/no-such-vit"),
+    ("audio: 0 length", lambda c, f: transcribe(c, upload(f, "empty.wav")), "No speech detected"),
+    ("audio: silent", lambda c, f: transcribe(c, upload(f, "silent.wav")), "No speech detected"),
+    ("audio: NaN samples", lambda c, f: transcribe(c, upload(f, "nan.wav")), "NaN or infinity"),
+    ("audio: inf samples", lambda c, f: transcribe(c, upload(f, "inf.wav")), "NaN or infinity"),
+    ("audio: not audio", lambda c, f: transcribe(c, upload(f, "notaudio.wav")), "not audio that can be read"),
+    ("audio: image file", lambda c, f: transcribe(c, upload(f, "rgba.png")), "not audio that can be read"),
+    ("audio: over the duration limit", lambda c, f: transcribe(c, upload(f, "toolong.wav")), "at most 10 minutes"),
+    ("audio: missing", lambda c, f: transcribe(c, None), "upload a file"),
+    ("audio: unknown language", lambda c, f: transcribe(c, upload(f, "8k.wav"), "xx"), "Language must be one of"),
+    ("audio: unknown task", lambda c, f: transcribe(c, upload(f, "8k.wav"), "en", "summarise"), "Language must be one of"),
+]
+
+GOOD = [
+    ("ner: emoji", lambda c, f: ner(c, "Alice 😀 loves Paris 🇫🇷")),
+    ("ner: right-to-left text", lambda c, f: ner(c, "مرحبا Alice في باريس")),
+    ("translate: emoji and RTL", lambda c, f: translate(c, "Hello 😀 שלום")),
+    ("image: RGBA", lambda c, f: classify(c, upload(f, "rgba.png"))),
+    ("image: palette", lambda c, f: classify(c, upload(f, "p.png"))),
+    ("image: CMYK", lambda c, f: classify(c, upload(f, "cmyk.tif"))),
+    ("image: 16-bit", lambda c, f: classify(c, upload(f, "16bit.png"))),
+    ("audio: 8 kHz", lambda c, f: transcribe(c, upload(f, "8k.wav"))),
+    ("audio: 96 kHz", lambda c, f: transcribe(c, upload(f, "96k.wav"))),
+    ("audio: stereo", lambda c, f: transcribe(c, upload(f, "stereo.wav"))),
+    ("audio: int32", lambda c, f: transcribe(c, upload(f, "int32.wav"))),
+    ("complete: temperature 0 (greedy)", lambda c, f: complete(c, temperature=0)),
+]
+
+
+@pytest.mark.parametrize("case, request_, words", BAD, ids=[case for case, _, _ in BAD])
+def test_bad_input_gets_a_plain_error_and_the_server_keeps_serving(client, files, case, request_, words):
+    with pytest.raises(AppError) as raised:
+        request_(client, files)
+    message = str(raised.value)
+    assert words in message
+    assert "Traceback" not in message and 'File "' not in message
+    assert ner(client, "Alice works in Paris.")[0], "a good request right after it succeeds"
+
+
+@pytest.mark.parametrize("case, request_", GOOD, ids=[case for case, _ in GOOD])
+def test_odd_but_valid_input_works(client, files, case, request_):
+    assert request_(client, files) is not None
+
+
+def test_suite_covers_at_least_forty_bad_cases():
+    assert len(BAD) >= 40
+
+
+def test_the_api_cannot_make_the_server_read_an_arbitrary_file(client):
+    payload = {"data": [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, client.models["speech_to_text"],
+                        "", "en", "transcribe"]}
+    base = client.src.rstrip("/")
+    posted = httpx.post(f"{base}/gradio_api/call/transcribe", json=payload, timeout=30)
+    if posted.status_code == 200:
+        event_id = posted.json()["event_id"]
+        answer = httpx.get(f"{base}/gradio_api/call/transcribe/{event_id}", timeout=30).text
+    else:
+        answer = posted.text
+    assert "event: complete" not in answer and "root:" not in answer
+    assert ner(client, "Alice")[0]
