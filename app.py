@@ -15,7 +15,7 @@ import gradio as gr
 
 import demos
 from demos import models_panel
-from models.device import DEVICE_CHOICES
+from models.device import DEVICE_CHOICES, zero_gpu
 from models.errors import ModelLoadError
 from models.registry import MODEL_SPECS, TASKS, ModelSpec, is_hub_id
 from models.runtime import ModelRuntime
@@ -84,6 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "into the Hugging Face cache, then exit",
     )
     parser.add_argument("--offline", action="store_true", help="never touch the network")
+    parser.add_argument("--mcp", action="store_true", help="also serve every tab as a tool for LLM agents (MCP)")
     parser.add_argument("--no-custom-models", action="store_true", help="hide the field for typed-in model ids")
     parser.add_argument(
         "--allow-custom-models", action="store_true", help="keep typed-in model ids with --share (off there by default)"
@@ -98,6 +99,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if isinstance(args.auth, str):  # from the environment, not yet checked
         args.auth = _auth(args.auth)
+    if os.environ.get("SPACE_ID"):  # on Hugging Face Spaces: bind as Spaces expects; it gives the public URL
+        args.host, args.share = "0.0.0.0", False
+    if zero_gpu() is not None:  # ZeroGPU's rule: models are placed on CUDA at start, a GPU is lent per call
+        args.device, args.preload = "cuda", True
     return args
 
 
@@ -175,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         share=args.share,
         auth=args.auth,
         max_file_size=f"{args.max_upload_mb}mb",
+        mcp_server=args.mcp,
         theme=gr.themes.Soft(),
     )
     return 0

@@ -8,6 +8,7 @@ import re
 
 import gradio as gr
 
+from models.device import zero_gpu
 from models.errors import ModelLoadError
 from models.registry import is_hub_id, specs_for
 from models.runtime import ModelRuntime
@@ -56,6 +57,13 @@ def user_errors(handler):
             raise _plain_error(error) from None
 
     return call
+
+
+def model_handler(handler):
+    """Every handler that runs a model: plain-word errors, and on a ZeroGPU Space a GPU for each call."""
+    wrapped = user_errors(handler)
+    spaces = zero_gpu()
+    return spaces.GPU(wrapped) if spaces is not None else wrapped
 
 
 def clean_text(text: object, max_chars: int) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import model_picker, on_device, progress_callback, user_errors
+from demos.common import model_handler, model_picker, on_device, progress_callback
 from demos.media import MAX_IMAGE_PIXELS, open_image
 from models.runtime import ModelRuntime
 
@@ -45,7 +45,7 @@ def build(runtime: ModelRuntime) -> None:
             labels = gr.Label(label="Top 5", num_top_classes=TOP_K)
     gr.Examples(examples=EXAMPLES, inputs=[image])
 
-    @user_errors
+    @model_handler
     def classify_image(image: dict, model: str, custom_model: str, progress=gr.Progress(track_tqdm=True)):
         """Classify a photo into the 1,000 ImageNet classes; returns the five likeliest with probabilities.
 

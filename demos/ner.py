@@ -7,7 +7,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import clean_text, model_picker, on_device, progress_callback, user_errors
+from demos.common import clean_text, model_handler, model_picker, on_device, progress_callback
 from models.runtime import ModelRuntime
 
 TASK = "ner"
@@ -56,7 +56,7 @@ def build(runtime: ModelRuntime) -> None:
             table = gr.Dataframe(headers=TABLE_HEADERS, label="Details", interactive=False)
     gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text])
 
-    @user_errors
+    @model_handler
     def ner(text: str, model: str, custom_model: str, progress=gr.Progress(track_tqdm=True)):
         """Find named entities (people, organisations, places, other names) in a text.
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import model_picker, on_device, progress_callback, refuse, user_errors
+from demos.common import model_handler, model_picker, on_device, progress_callback, refuse
 from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, read_audio
 from models.runtime import ModelRuntime
 
@@ -66,7 +66,7 @@ def build(runtime: ModelRuntime) -> None:
             segments = gr.Dataframe(headers=SEGMENT_HEADERS, label="Segments", interactive=False)
     gr.Examples(examples=EXAMPLES, inputs=[audio])
 
-    @user_errors
+    @model_handler
     def transcribe_audio(audio: dict, model: str, custom_model: str, language: str, task: str,
                          progress=gr.Progress(track_tqdm=True)):
         """Turn speech into text, with timestamped segments.

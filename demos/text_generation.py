@@ -13,7 +13,7 @@ from typing import Iterator
 import gradio as gr
 import torch
 
-from demos.common import clean_text, model_picker, on_device, progress_callback, refuse, user_errors
+from demos.common import clean_text, model_handler, model_picker, on_device, progress_callback, refuse
 from models.runtime import ModelRuntime
 
 TASK = "text_generation"
@@ -192,7 +192,7 @@ def build(runtime: ModelRuntime) -> None:
                 seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed")
     settings = [model, custom_model, max_new_tokens, temperature, top_p, seed]
 
-    @user_errors
+    @model_handler
     def chat_reply(message: str, history: list, model: str, custom_model: str, max_new_tokens: int,
                    temperature: float, top_p: float, seed: int):
         """Chat with an instruction-tuned language model; the reply streams as it is generated.
@@ -228,7 +228,7 @@ def build(runtime: ModelRuntime) -> None:
             stop_button = gr.Button("Stop", variant="stop")
         completion = gr.Textbox(label="Text", lines=8, interactive=False)
 
-    @user_errors
+    @model_handler
     def complete_text(prompt: str, model: str, custom_model: str, max_new_tokens: int, temperature: float,
                       top_p: float, seed: int, progress=gr.Progress(track_tqdm=True)):
         """Continue a text with a language model; the prompt and its continuation stream as they grow.

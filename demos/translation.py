@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import clean_text, custom_model_field, on_device, progress_callback, refuse, user_errors
+from demos.common import clean_text, custom_model_field, model_handler, on_device, progress_callback, refuse
 from models.registry import specs_for
 from models.runtime import ModelRuntime
 
@@ -141,7 +141,7 @@ def build(runtime: ModelRuntime) -> None:
     run = gr.Button("Translate", variant="primary")
     gr.Examples(examples=EXAMPLES, inputs=[text, source, target])
 
-    @user_errors
+    @model_handler
     def translate_text(text: str, source: str, target: str, model: str, custom_model: str,
                        progress=gr.Progress(track_tqdm=True)) -> str:
         """Translate a text from one language to another, keeping its line breaks.

@@ -214,3 +214,53 @@ def test_share_turns_custom_model_ids_off_unless_allowed():
     assert not settings("--share").custom_models
     assert settings("--share", "--allow-custom-models").custom_models
     assert not settings("--no-custom-models").custom_models
+
+
+def test_on_spaces_the_app_binds_all_interfaces_and_never_shares(monkeypatch):
+    monkeypatch.setenv("SPACE_ID", "someone/demo-hub")
+    args = hub_app.parse_args(["--share"])
+    assert args.host == "0.0.0.0" and args.share is False
+
+
+def test_zero_gpu_wraps_model_handlers_and_preloads_on_cuda(monkeypatch):
+    import types
+
+    from demos.common import model_handler
+
+    wrapped = []
+    fake_spaces = types.ModuleType("spaces")
+    fake_spaces.GPU = lambda fn: wrapped.append(fn) or fn
+    monkeypatch.setitem(sys.modules, "spaces", fake_spaces)
+
+    def handler(text):
+        return text
+
+    assert model_handler(handler)("x") == "x" and wrapped == []  # no ZeroGPU: nothing changes
+    assert hub_app.parse_args([]).device == "auto"
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    assert model_handler(handler)("x") == "x" and len(wrapped) == 1
+    args = hub_app.parse_args([])
+    assert args.device == "cuda" and args.preload
+
+
+def test_mcp_server_lists_every_tab_as_a_tool(runtime):
+    import httpx
+
+    app = hub_app.build_app(runtime)
+    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, mcp_server=True)
+    try:
+        schema = httpx.get(app.local_url + "gradio_api/mcp/schema", timeout=30).json()
+        tools = {tool["name"] for tool in schema}
+        # tools are named after the handlers, described by their docstrings
+        assert tools == {"ner", "translate_text", "chat_reply", "complete_text", "classify_image", "transcribe_audio"}
+        described = {tool["name"]: tool["description"] for tool in schema}
+        assert "named entities" in described["ner"]
+    finally:
+        app.close()
+
+
+def test_spaces_front_matter_is_in_sync_with_the_registry():
+    out = subprocess.run([sys.executable, "scripts/spaces_readme.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout
+    readme = (ROOT / "README.md").read_text()
+    assert readme.startswith("---\ntitle: ") and "sdk: gradio" in readme and "  - dslim/bert-base-NER" in readme
