@@ -100,6 +100,7 @@ def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
     return gr.Textbox(
         label="…or any Hugging Face model id of this kind (safetensors weights only)",
         placeholder=f"owner/name, e.g. {example}",
+        value="",
         visible=runtime.settings.custom_models,
         max_lines=1,
     )

@@ -264,3 +264,17 @@ def test_spaces_front_matter_is_in_sync_with_the_registry():
     assert out.returncode == 0, out.stdout
     readme = (ROOT / "README.md").read_text()
     assert readme.startswith("---\ntitle: ") and "sdk: gradio" in readme and "  - dslim/bert-base-NER" in readme
+
+
+def test_the_readme_gradio_client_examples_run(runtime, connect, tiny_marian_dir, monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Use it from code"):]
+    code = section[section.index("```python\n") + len("```python\n"):]
+    code = code[: code.index("```")]
+    client = connect(hub_app.build_app(runtime))
+    monkeypatch.chdir(ROOT)
+    namespace = {}
+    exec(code.replace("http://127.0.0.1:7860/", client.src), namespace)  # noqa: S102 - our own README
+    assert namespace["table"]["headers"][0] == "entity" and len(namespace["top5"]["confidences"]) == 5
+    assert isinstance(namespace["chinese"], str) and isinstance(namespace["reply"], str)
+    assert namespace["story"].startswith("Once upon a time") and isinstance(namespace["segments"], dict)
