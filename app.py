@@ -181,7 +181,6 @@ def main(argv: list[str] | None = None) -> int:
         auth=args.auth,
         max_file_size=f"{args.max_upload_mb}mb",
         mcp_server=args.mcp,
-        theme=gr.themes.Soft(),
     )
     return 0
 

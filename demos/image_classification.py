@@ -42,7 +42,7 @@ def build(runtime: ModelRuntime) -> None:
             model, custom_model = model_picker(runtime, TASK)
             run = gr.Button("Classify", variant="primary")
         with gr.Column():
-            labels = gr.Label(label="Top 5", num_top_classes=TOP_K)
+            labels = gr.Label(label="Top 5", num_top_classes=TOP_K, elem_id="image-classification-output")
     gr.Examples(examples=EXAMPLES, inputs=[image])
 
     @model_handler

@@ -52,7 +52,7 @@ def build(runtime: ModelRuntime) -> None:
             model, custom_model = model_picker(runtime, TASK)
             run = gr.Button("Find entities", variant="primary")
         with gr.Column():
-            highlighted = gr.HighlightedText(label="Entities", show_legend=True)
+            highlighted = gr.HighlightedText(label="Entities", show_legend=True, elem_id="ner-output")
             table = gr.Dataframe(headers=TABLE_HEADERS, label="Details", interactive=False)
     gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text])
 

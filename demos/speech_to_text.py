@@ -62,7 +62,8 @@ def build(runtime: ModelRuntime) -> None:
             model, custom_model = model_picker(runtime, TASK)
             run = gr.Button("Transcribe", variant="primary")
         with gr.Column():
-            transcript = gr.Textbox(label="Transcript", lines=6, interactive=False, buttons=["copy"])
+            transcript = gr.Textbox(label="Transcript", lines=6, interactive=False, buttons=["copy"],
+                                    elem_id="speech-to-text-output")
             segments = gr.Dataframe(headers=SEGMENT_HEADERS, label="Segments", interactive=False)
     gr.Examples(examples=EXAMPLES, inputs=[audio])
 

@@ -212,7 +212,7 @@ def build(runtime: ModelRuntime) -> None:
     gr.ChatInterface(
         chat_reply,
         additional_inputs=settings,
-        chatbot=gr.Chatbot(label="Chat", height=380),
+        chatbot=gr.Chatbot(label="Chat", height=380, elem_id="text-generation-output"),
         examples=[[example] + [component.value for component in settings] for example in CHAT_EXAMPLES],
         cache_examples=False,
         run_examples_on_click=False,

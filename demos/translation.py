@@ -131,7 +131,8 @@ def build(runtime: ModelRuntime) -> None:
         with gr.Column():
             text = gr.Textbox(label="Text", lines=6, placeholder="Type or paste a text…")
         with gr.Column():
-            translation = gr.Textbox(label="Translation", lines=6, interactive=False, buttons=["copy"])
+            translation = gr.Textbox(label="Translation", lines=6, interactive=False, buttons=["copy"],
+                                     elem_id="translation-output")
     override = runtime.settings.model_overrides.get(TASK)
     engines = ([(f"{override} (set with --model)", override)] if override else []) + [
         ("Opus-MT · one small model per language pair (~300 MB each)", OPUS_MT)
