@@ -6,6 +6,7 @@ line; it is the only place that reads argv or the environment.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -15,6 +16,7 @@ import gradio as gr
 
 import demos
 from demos import models_panel
+from demos.i18n import translations, ui_text
 from models.device import DEVICE_CHOICES, zero_gpu
 from models.errors import ModelLoadError
 from models.registry import MODEL_SPECS, TASKS, ModelSpec, is_hub_id
@@ -29,16 +31,21 @@ QUEUE_MAX_SIZE = 64
 def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
     runtime = runtime or ModelRuntime()
     with gr.Blocks(title=TITLE) as app:
-        gr.Markdown(
-            f"# {TITLE}\nClassic deep-learning tasks on real pretrained models. Each model loads on first "
-            f"use (on `{runtime.device}`) and is then shared by every request."
-        )
+        gr.Markdown(ui_text(
+            "hub_intro",
+            f"# {TITLE}\nClassic deep-learning tasks on real pretrained models. Each model loads on first use "
+            f"(on `{runtime.device}`) and is then shared by every request.",
+            f"# 深度学习演示中心\n在真实的预训练模型上体验经典的深度学习任务。每个模型在第一次使用时加载"
+            f"（设备：`{runtime.device}`），之后所有请求共用。",
+        ))
         with gr.Tabs():
             for tab in demos.TABS:
-                with gr.Tab(tab.TITLE, id=tab.TASK):
+                with gr.Tab(ui_text(f"tab_{tab.TASK}", tab.TITLE, tab.TITLE_ZH), id=tab.TASK):
                     tab.build(runtime)
             models_panel.build(runtime)
     app.queue(max_size=QUEUE_MAX_SIZE)
+    # Gradio takes translations at launch; binding them here means every launch (CLI, tests) has them.
+    app.launch = functools.partial(app.launch, i18n=translations())
     return app
 
 

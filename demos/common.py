@@ -8,6 +8,7 @@ import re
 
 import gradio as gr
 
+from demos.i18n import ui_text
 from models.device import zero_gpu
 from models.errors import ModelLoadError
 from models.registry import is_hub_id, specs_for
@@ -19,44 +20,83 @@ log = logging.getLogger("demo_hub")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def refuse(message: str) -> gr.Error:
-    """An error about the request itself: shown to the user, not logged as a server fault."""
-    return gr.Error(message, print_exception=False)
+class Refusal(gr.Error):
+    """An error about the request itself, in English and Chinese; shown to the user, not logged as a fault."""
+
+    def __init__(self, english: str, chinese: str):
+        super().__init__(english, print_exception=False)
+        self.chinese = chinese
 
 
-def _plain_error(error: Exception) -> gr.Error:
+def refuse(english: str, chinese: str) -> Refusal:
+    return Refusal(english, chinese)
+
+
+SOMETHING_WENT_WRONG = (
+    "Something went wrong while running the model. The server log has the details.",
+    "运行模型时出错了，详情见服务器日志。",
+)
+
+
+def language_of(request: gr.Request | None) -> str:
+    """"zh" for browsers that ask for Chinese first, else "en" (API clients send no preference)."""
+    header = request.headers.get("accept-language", "") if request is not None else ""
+    return "zh" if header.strip().lower().startswith("zh") else "en"
+
+
+def _plain_error(error: Exception, language: str) -> gr.Error:
+    chinese = language == "zh"
+    if isinstance(error, Refusal):
+        return gr.Error(error.chinese, print_exception=False) if chinese else error
     if isinstance(error, gr.Error):
         return error
     if isinstance(error, ModelLoadError):
-        return gr.Error(str(error), title="Model not available", print_exception=False)
+        message = error.chinese if chinese and error.chinese else str(error)
+        return gr.Error(message, title="Model not available", print_exception=False)
     log.error("handler failed", exc_info=error)
-    return gr.Error("Something went wrong while running the model. The server log has the details.")
+    return gr.Error(SOMETHING_WENT_WRONG[chinese])
 
 
 def user_errors(handler):
-    """Every failure reaches the user as a gr.Error in plain words; tracebacks stay in the server log.
+    """Every failure reaches the user as a gr.Error in plain words, in the browser's language (English or
+    Chinese); tracebacks stay in the server log. Works for plain and streaming (generator) handlers alike.
 
-    Works for plain handlers and for streaming (generator) handlers alike.
+    The wrapper takes one more parameter, `request`, which Gradio fills in (to read the browser's language).
     """
+    signature = inspect.signature(handler)
+    request_parameter = inspect.Parameter(
+        "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request
+    )
+    with_request = signature.replace(parameters=[*signature.parameters.values(), request_parameter])
+
+    def split(args, kwargs):
+        bound = with_request.bind_partial(*args, **kwargs)
+        request = bound.arguments.pop("request", None)
+        return bound.args, bound.kwargs, language_of(request)
+
     if inspect.isgeneratorfunction(handler):
 
         @functools.wraps(handler)
-        def stream(*args, **kwargs):
+        def wrapper(*args, **kwargs):
+            args, kwargs, language = split(args, kwargs)
             try:
                 yield from handler(*args, **kwargs)  # close() reaches the handler, so Stop stops it
             except Exception as error:
-                raise _plain_error(error) from None
+                raise _plain_error(error, language) from None
 
-        return stream
+    else:
 
-    @functools.wraps(handler)
-    def call(*args, **kwargs):
-        try:
-            return handler(*args, **kwargs)
-        except Exception as error:
-            raise _plain_error(error) from None
+        @functools.wraps(handler)
+        def wrapper(*args, **kwargs):
+            args, kwargs, language = split(args, kwargs)
+            try:
+                return handler(*args, **kwargs)
+            except Exception as error:
+                raise _plain_error(error, language) from None
 
-    return call
+    wrapper.__signature__ = with_request
+    wrapper.__annotations__ = {**getattr(handler, "__annotations__", {}), "request": gr.Request}
+    return wrapper
 
 
 def model_handler(handler):
@@ -69,14 +109,17 @@ def model_handler(handler):
 def clean_text(text: object, max_chars: int) -> str:
     """The request's text with control characters removed; empty or over-long text is refused."""
     if text is None or (isinstance(text, str) and not text.strip()):
-        raise refuse("Please enter some text first.")
+        raise refuse("Please enter some text first.", "请先输入文本。")
     if not isinstance(text, str):
-        raise refuse("The input must be text.")
+        raise refuse("The input must be text.", "输入必须是文本。")
     if len(text) > max_chars:
-        raise refuse(f"The text is {len(text):,} characters long; this tab takes at most {max_chars:,}. Please shorten it.")
+        raise refuse(
+            f"The text is {len(text):,} characters long; this tab takes at most {max_chars:,}. Please shorten it.",
+            f"文本有 {len(text):,} 个字符，本页最多接受 {max_chars:,} 个，请缩短。",
+        )
     text = _CONTROL.sub(" ", text)
     if not text.strip():
-        raise refuse("Please enter some text first.")
+        raise refuse("Please enter some text first.", "请先输入文本。")
     return text
 
 
@@ -98,7 +141,8 @@ def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
     """A field for any Hub id of the task's kind; hidden when the operator turned custom ids off."""
     example = next(spec.source for spec in specs_for(task) if is_hub_id(spec.source))
     return gr.Textbox(
-        label="…or any Hugging Face model id of this kind (safetensors weights only)",
+        label=ui_text("custom_model", "…or any Hugging Face model id of this kind (safetensors weights only)",
+                   "……或任何同类的 Hugging Face 模型 ID（仅限 safetensors 权重）"),
         placeholder=f"owner/name, e.g. {example}",
         value="",
         visible=runtime.settings.custom_models,
@@ -110,5 +154,5 @@ def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Text
     """A dropdown of the registry's models for this task, and the custom id field."""
     specs = runtime.choices(task)
     choices = [(f"{s.label} · ~{s.size_mb} MB" if s.size_mb else s.label, s.source) for s in specs]
-    model = gr.Dropdown(choices=choices, value=specs[0].source, label="Model")
+    model = gr.Dropdown(choices=choices, value=specs[0].source, label=ui_text("model", "Model", "模型"))
     return model, custom_model_field(runtime, task)

@@ -7,11 +7,12 @@ import gradio as gr
 import torch
 
 from demos.common import model_handler, model_picker, on_device, progress_callback
+from demos.i18n import ui_text
 from demos.media import MAX_IMAGE_PIXELS, open_image
 from models.runtime import ModelRuntime
 
 TASK = "image_classification"
-TITLE = "Image classification"
+TITLE, TITLE_ZH = "Image classification", "图像分类"
 TOP_K = 5
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent.parent / "assets/examples/images").glob("*.jpg"))
 
@@ -31,18 +32,22 @@ def classify(runtime: ModelRuntime, image, model=None, custom_model=None, progre
 
 
 def build(runtime: ModelRuntime) -> None:
-    gr.Markdown(
+    megapixels, megabytes = MAX_IMAGE_PIXELS // 1_000_000, runtime.settings.max_upload_mb
+    gr.Markdown(ui_text(
+        "image_intro",
         f"Which of the 1,000 ImageNet classes is in a photo? Any image mode (RGBA, palette, grayscale, CMYK, "
-        f"16-bit) is converted to RGB and turned upright as its EXIF says. Up to "
-        f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels and {runtime.settings.max_upload_mb} MB."
-    )
+        f"16-bit) is converted to RGB and turned upright as its EXIF says. Up to {megapixels} megapixels and "
+        f"{megabytes} MB.",
+        f"照片里是 1000 个 ImageNet 类别中的哪一个？任何图像模式（RGBA、调色板、灰度、CMYK、16 位）都会转换为 RGB，"
+        f"并按 EXIF 信息摆正。最多 {megapixels} 百万像素、{megabytes} MB。",
+    ))
     with gr.Row():
         with gr.Column():
-            image = gr.Image(label="Image", type="filepath", sources=["upload", "clipboard", "webcam"], height=320)
+            image = gr.Image(label=ui_text("image", "Image", "图像"), type="filepath", sources=["upload", "clipboard", "webcam"], height=320)
             model, custom_model = model_picker(runtime, TASK)
-            run = gr.Button("Classify", variant="primary")
+            run = gr.Button(ui_text("classify", "Classify", "分类"), variant="primary")
         with gr.Column():
-            labels = gr.Label(label="Top 5", num_top_classes=TOP_K, elem_id="image-classification-output")
+            labels = gr.Label(label=ui_text("top5", "Top 5", "前 5 名"), num_top_classes=TOP_K, elem_id="image-classification-output")
     gr.Examples(examples=EXAMPLES, inputs=[image])
 
     @model_handler

@@ -17,7 +17,7 @@ def upload_path(upload) -> Path:
     if isinstance(upload, dict):
         upload = upload.get("path")
     if not upload:
-        raise refuse("Please upload a file first.")
+        raise refuse("Please upload a file first.", "请先上传文件。")
     return Path(upload)
 
 
@@ -34,16 +34,26 @@ def open_image(upload) -> Image.Image:
                 if image.width * image.height > MAX_IMAGE_PIXELS:
                     raise refuse(
                         f"The image is {image.width:,}×{image.height:,} pixels; at most "
-                        f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels are accepted."
+                        f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels are accepted.",
+                        f"图像为 {image.width:,}×{image.height:,} 像素，最多接受 {MAX_IMAGE_PIXELS // 1_000_000} 百万像素。",
                     )
                 image.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise refuse(f"The image is too large; at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels are accepted.") from None
+            raise _too_large() from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            raise refuse("This file is not an image that can be read (or it is damaged). Try a PNG, JPEG or WebP.") from None
+            raise refuse(
+                "This file is not an image that can be read (or it is damaged). Try a PNG, JPEG or WebP.",
+                "这个文件不是可读取的图像（或已损坏）。请换 PNG、JPEG 或 WebP。",
+            ) from None
     if image.width * image.height > MAX_IMAGE_PIXELS:
-        raise refuse(f"The image is too large; at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels are accepted.")
+        raise _too_large()
     return to_rgb(ImageOps.exif_transpose(image))
+
+
+def _too_large():
+    megapixels = MAX_IMAGE_PIXELS // 1_000_000
+    return refuse(f"The image is too large; at most {megapixels} megapixels are accepted.",
+                  f"图像太大，最多接受 {megapixels} 百万像素。")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -92,14 +102,20 @@ def read_audio(upload) -> np.ndarray:
         try:
             samples, sample_rate = soundfile.read(path, always_2d=True, dtype="float32")
         except (soundfile.LibsndfileError, RuntimeError, OSError, TypeError):
-            raise refuse("This file is not audio that can be read (or it is damaged). Try WAV, FLAC, OGG or MP3.") from None
+            raise refuse(
+                "This file is not audio that can be read (or it is damaged). Try WAV, FLAC, OGG or MP3.",
+                "这个文件不是可读取的音频（或已损坏）。请换 WAV、FLAC、OGG 或 MP3。",
+            ) from None
         samples = samples if samples.shape[1] > 1 else samples[:, 0]
     if not np.all(np.isfinite(samples)):
-        raise refuse("The audio contains invalid samples (NaN or infinity).")
+        raise refuse("The audio contains invalid samples (NaN or infinity).", "音频包含无效的采样值（NaN 或无穷大）。")
     seconds = len(samples) / sample_rate if sample_rate else 0
     if seconds > MAX_AUDIO_SECONDS:
-        raise refuse(f"The audio is {seconds / 60:.1f} minutes long; at most {MAX_AUDIO_SECONDS // 60} minutes are accepted.")
+        raise refuse(
+            f"The audio is {seconds / 60:.1f} minutes long; at most {MAX_AUDIO_SECONDS // 60} minutes are accepted.",
+            f"音频长 {seconds / 60:.1f} 分钟，最多接受 {MAX_AUDIO_SECONDS // 60} 分钟。",
+        )
     audio = to_mono_16k(samples, int(sample_rate))
     if audio.size == 0 or float(np.abs(audio).max()) < SILENCE_PEAK:
-        raise refuse("No speech detected: the audio is empty or silent.")
+        raise refuse("No speech detected: the audio is empty or silent.", "没有检测到语音：音频为空或无声。")
     return audio

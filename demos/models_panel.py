@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import gradio as gr
 
+from demos.i18n import ui_text
 from models.runtime import ModelRuntime
 
-TITLE = "Models"
+TITLE, TITLE_ZH = "Models", "模型"
 ALL = "All loaded models"
 HEADERS = ["model", "loader", "device", "dtype", "≈ memory (MB)", "load time (s)"]
 
@@ -43,13 +44,14 @@ def unload(runtime: ModelRuntime, which: str | None):
 
 
 def build(runtime: ModelRuntime) -> gr.Tab:
-    with gr.Tab(TITLE, id="models") as tab:
+    with gr.Tab(ui_text("tab_models", TITLE, TITLE_ZH), id="models") as tab:
         info = gr.Markdown(summary(runtime))
-        table = gr.Dataframe(headers=HEADERS, value=loaded_rows(runtime), label="Loaded models", interactive=False)
+        table = gr.Dataframe(headers=HEADERS, value=loaded_rows(runtime), label=ui_text("loaded_models", "Loaded models", "已加载的模型"),
+                             interactive=False)
         with gr.Row():
-            which = gr.Dropdown(choices=[ALL], value=ALL, label="Unload", scale=3)
-            unload_button = gr.Button("Unload", variant="stop", scale=1)
-            refresh_button = gr.Button("Refresh", scale=1)
+            which = gr.Dropdown(choices=[ALL], value=ALL, label=ui_text("unload_which", "Unload", "卸载"), scale=3)
+            unload_button = gr.Button(ui_text("unload", "Unload", "卸载"), variant="stop", scale=1)
+            refresh_button = gr.Button(ui_text("refresh", "Refresh", "刷新"), scale=1)
     outputs = [info, table, which]
     for event in (tab.select, refresh_button.click):
         event(lambda: refresh(runtime), None, outputs, api_visibility="private")

@@ -8,10 +8,11 @@ import gradio as gr
 import torch
 
 from demos.common import clean_text, model_handler, model_picker, on_device, progress_callback
+from demos.i18n import ui_text
 from models.runtime import ModelRuntime
 
 TASK = "ner"
-TITLE = "Named entities"
+TITLE, TITLE_ZH = "Named entities", "命名实体"
 MAX_CHARS = 10_000
 TABLE_HEADERS = ["entity", "type", "score", "start", "end"]
 EXAMPLES = json.loads((Path(__file__).parent.parent / "assets/examples/ner.json").read_text("utf-8"))["examples"]
@@ -42,18 +43,22 @@ def recognize_entities(runtime: ModelRuntime, text, model=None, custom_model=Non
 
 
 def build(runtime: ModelRuntime) -> None:
-    gr.Markdown(
+    gr.Markdown(ui_text(
+        "ner_intro",
         "Finds people (PER), organisations (ORG), places (LOC) and other names (MISC) in a text. "
-        f"Up to {MAX_CHARS:,} characters; long texts are read in overlapping windows."
-    )
+        f"Up to {MAX_CHARS:,} characters; long texts are read in overlapping windows.",
+        f"找出文本中的人名（PER）、机构（ORG）、地点（LOC）和其他名称（MISC）。最多 {MAX_CHARS:,} 个字符；"
+        "长文本按重叠的窗口读取。",
+    ))
     with gr.Row():
         with gr.Column():
-            text = gr.Textbox(label="Text", lines=6, placeholder="Type or paste a text…")
+            text = gr.Textbox(label=ui_text("text", "Text", "文本"), lines=6,
+                              placeholder=ui_text("type_text", "Type or paste a text…", "输入或粘贴文本……"))
             model, custom_model = model_picker(runtime, TASK)
-            run = gr.Button("Find entities", variant="primary")
+            run = gr.Button(ui_text("find_entities", "Find entities", "查找实体"), variant="primary")
         with gr.Column():
-            highlighted = gr.HighlightedText(label="Entities", show_legend=True, elem_id="ner-output")
-            table = gr.Dataframe(headers=TABLE_HEADERS, label="Details", interactive=False)
+            highlighted = gr.HighlightedText(label=ui_text("entities", "Entities", "实体"), show_legend=True, elem_id="ner-output")
+            table = gr.Dataframe(headers=TABLE_HEADERS, label=ui_text("details", "Details", "详情"), interactive=False)
     gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text])
 
     @model_handler

@@ -7,11 +7,12 @@ import gradio as gr
 import torch
 
 from demos.common import model_handler, model_picker, on_device, progress_callback, refuse
+from demos.i18n import ui_text
 from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, read_audio
 from models.runtime import ModelRuntime
 
 TASK = "speech_to_text"
-TITLE = "Speech to text"
+TITLE, TITLE_ZH = "Speech to text", "语音转文字"
 CHUNK_SECONDS = 30  # Whisper's window: longer audio is read in 30 s chunks
 LANGUAGES = {"auto": "Detect", "en": "English", "zh": "Chinese", "de": "German", "fr": "French", "es": "Spanish",
              "ja": "Japanese", "ru": "Russian", "it": "Italian", "pt": "Portuguese", "ko": "Korean", "ar": "Arabic"}
@@ -24,7 +25,10 @@ def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, lang
                progress=None) -> tuple[str, list[list]]:
     """The transcript and its timed segments (Whisper: phrases; CTC models: words)."""
     if language not in LANGUAGES or task not in TASKS:
-        raise refuse(f"Language must be one of {', '.join(LANGUAGES)} and task one of {', '.join(TASKS)}.")
+        raise refuse(
+            f"Language must be one of {', '.join(LANGUAGES)} and task one of {', '.join(TASKS)}.",
+            f"语言必须是 {', '.join(LANGUAGES)} 之一，任务必须是 {', '.join(TASKS)} 之一。",
+        )
     samples = read_audio(audio)
     recognizer = runtime.load(runtime.spec(TASK, model, custom_model), progress)
     is_whisper = recognizer.model.config.is_encoder_decoder
@@ -48,23 +52,29 @@ def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, lang
 
 
 def build(runtime: ModelRuntime) -> None:
-    gr.Markdown(
-        f"Record or upload speech (WAV, FLAC, OGG, MP3; up to {MAX_AUDIO_SECONDS // 60} minutes and "
-        f"{runtime.settings.max_upload_mb} MB). Audio becomes mono 16 kHz; longer than {CHUNK_SECONDS} s it is read "
-        f"in chunks. Whisper models take a language and can translate to English; wav2vec 2.0 is English only."
-    )
+    minutes, megabytes = MAX_AUDIO_SECONDS // 60, runtime.settings.max_upload_mb
+    gr.Markdown(ui_text(
+        "speech_intro",
+        f"Record or upload speech (WAV, FLAC, OGG, MP3; up to {minutes} minutes and {megabytes} MB). Audio "
+        f"becomes mono 16 kHz; longer than {CHUNK_SECONDS} s it is read in chunks. Whisper models take a "
+        f"language and can translate to English; wav2vec 2.0 is English only.",
+        f"录音或上传语音（WAV、FLAC、OGG、MP3；最长 {minutes} 分钟、{megabytes} MB）。音频转为 16 kHz 单声道；"
+        f"超过 {CHUNK_SECONDS} 秒的分段读取。Whisper 模型可指定语言，也可译成英文；wav2vec 2.0 只支持英文。",
+    ))
     with gr.Row():
         with gr.Column():
-            audio = gr.Audio(label="Speech", sources=["microphone", "upload"], type="filepath")
+            audio = gr.Audio(label=ui_text("speech", "Speech", "语音"), sources=["microphone", "upload"], type="filepath")
             with gr.Row():
-                language = gr.Dropdown([(name, code) for code, name in LANGUAGES.items()], value="auto", label="Language")
-                whisper_task = gr.Radio([(name, key) for key, name in TASKS.items()], value="transcribe", label="Task")
+                language = gr.Dropdown([(name, code) for code, name in LANGUAGES.items()], value="auto",
+                                       label=ui_text("language", "Language", "语言"))
+                whisper_task = gr.Radio([(name, key) for key, name in TASKS.items()], value="transcribe",
+                                        label=ui_text("task", "Task", "任务"))
             model, custom_model = model_picker(runtime, TASK)
-            run = gr.Button("Transcribe", variant="primary")
+            run = gr.Button(ui_text("transcribe", "Transcribe", "转写"), variant="primary")
         with gr.Column():
-            transcript = gr.Textbox(label="Transcript", lines=6, interactive=False, buttons=["copy"],
+            transcript = gr.Textbox(label=ui_text("transcript", "Transcript", "转写结果"), lines=6, interactive=False, buttons=["copy"],
                                     elem_id="speech-to-text-output")
-            segments = gr.Dataframe(headers=SEGMENT_HEADERS, label="Segments", interactive=False)
+            segments = gr.Dataframe(headers=SEGMENT_HEADERS, label=ui_text("segments", "Segments", "分段"), interactive=False)
     gr.Examples(examples=EXAMPLES, inputs=[audio])
 
     @model_handler

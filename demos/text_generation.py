@@ -14,10 +14,11 @@ import gradio as gr
 import torch
 
 from demos.common import clean_text, model_handler, model_picker, on_device, progress_callback, refuse
+from demos.i18n import ui_text
 from models.runtime import ModelRuntime
 
 TASK = "text_generation"
-TITLE = "Text generation"
+TITLE, TITLE_ZH = "Text generation", "文本生成"
 MAX_PROMPT_CHARS = 20_000
 MAX_NEW_TOKENS = 1024
 MAX_SEED = 2**31 - 1
@@ -40,18 +41,19 @@ class Sampling:
 
 def check_sampling(max_new_tokens, temperature, top_p, seed) -> Sampling:
     """The request's sampling settings, refused in plain words when out of range (the API can send anything)."""
-    numbers = {"max new tokens": max_new_tokens, "temperature": temperature, "top-p": top_p, "seed": seed}
-    for name, value in numbers.items():
+    numbers = {("max new tokens", "最多新词元"): max_new_tokens, ("temperature", "温度"): temperature,
+               ("top-p", "Top-p"): top_p, ("seed", "种子"): seed}
+    for (name, chinese_name), value in numbers.items():
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-            raise refuse(f"The {name} must be a number.")
+            raise refuse(f"The {name} must be a number.", f"{chinese_name}必须是数字。")
     if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
-        raise refuse(f"Max new tokens must be between 1 and {MAX_NEW_TOKENS}.")
+        raise refuse(f"Max new tokens must be between 1 and {MAX_NEW_TOKENS}.", f"最多新词元必须在 1 到 {MAX_NEW_TOKENS} 之间。")
     if not 0 <= temperature <= 2:
-        raise refuse("Temperature must be between 0 (always the likeliest token) and 2.")
+        raise refuse("Temperature must be between 0 (always the likeliest token) and 2.", "温度必须在 0（总是选最可能的词元）到 2 之间。")
     if not 0 < top_p <= 1:
-        raise refuse("Top-p must be above 0 and at most 1.")
+        raise refuse("Top-p must be above 0 and at most 1.", "Top-p 必须大于 0 且不超过 1。")
     if not 0 <= seed <= MAX_SEED:
-        raise refuse(f"The seed must be between 0 and {MAX_SEED}.")
+        raise refuse(f"The seed must be between 0 and {MAX_SEED}.", f"种子必须在 0 到 {MAX_SEED} 之间。")
     return Sampling(int(max_new_tokens), float(temperature), float(top_p), int(seed))
 
 
@@ -71,9 +73,11 @@ def fit_context(lm, input_ids: torch.Tensor, max_new_tokens: int) -> torch.Tenso
     """Keep the prompt's last tokens when prompt and reply would not fit the model's context; say so."""
     budget = lm.context_length - max_new_tokens
     if budget < 1:
-        raise refuse(f"This model's context is {lm.context_length} tokens; ask for fewer new tokens.")
+        raise refuse(f"This model's context is {lm.context_length} tokens; ask for fewer new tokens.",
+                     f"这个模型的上下文只有 {lm.context_length} 个词元，请减少新词元数。")
     if input_ids.shape[1] > budget:
-        gr.Warning(f"The text was longer than this model reads; its first {input_ids.shape[1] - budget} tokens were left out.")
+        gr.Warning(f"The text was longer than this model reads; its first {input_ids.shape[1] - budget} tokens "
+                   f"were left out. / 文本超出模型的上下文，前 {input_ids.shape[1] - budget} 个词元被略去。")
         input_ids = input_ids[:, -budget:]
     return input_ids
 
@@ -144,7 +148,10 @@ def _message_text(content) -> str:
 
 def chat_input_ids(lm, message: str, history: list) -> torch.Tensor:
     if not lm.is_chat:
-        raise refuse("This model has no chat template: it only continues text. Use the Complete box below, or pick a chat model.")
+        raise refuse(
+            "This model has no chat template: it only continues text. Use the Complete box below, or pick a chat model.",
+            "这个模型没有对话模板，只能续写文本。请使用下方的续写框，或选择对话模型。",
+        )
     messages = [
         {"role": turn["role"], "content": _message_text(turn.get("content"))}
         for turn in history or []
@@ -174,22 +181,26 @@ def complete(runtime: ModelRuntime, prompt, model=None, custom_model=None, max_n
 
 
 def build(runtime: ModelRuntime) -> None:
-    gr.Markdown(
+    gr.Markdown(ui_text(
+        "generation_intro",
         f"Chat with an instruction-tuned model, or let any language model continue your text. Replies stream "
         f"as they are written; **Stop** halts the model itself. Prompts up to {MAX_PROMPT_CHARS:,} characters; "
         f"a conversation longer than the model's context keeps its most recent part (you are told). The same "
-        f"seed and settings give the same text; temperature 0 always picks the likeliest token."
-    )
+        f"seed and settings give the same text; temperature 0 always picks the likeliest token.",
+        f"与指令微调模型对话，或让任意语言模型续写文本。回复边生成边显示；**停止**会真正停下模型的计算。提示最多 "
+        f"{MAX_PROMPT_CHARS:,} 个字符；超出模型上下文的对话只保留最近的部分（会提示）。相同的种子和设置生成相同的文本；"
+        f"温度为 0 时总是选最可能的词元。",
+    ))
     with gr.Row():
         with gr.Column(scale=2):
             model, custom_model = model_picker(runtime, TASK)
         with gr.Column(scale=3):
             with gr.Row():
-                max_new_tokens = gr.Slider(1, MAX_NEW_TOKENS, value=256, step=1, label="Max new tokens")
-                temperature = gr.Slider(0, 2, value=0.7, step=0.05, label="Temperature")
+                max_new_tokens = gr.Slider(1, MAX_NEW_TOKENS, value=256, step=1, label=ui_text("max_new_tokens", "Max new tokens", "最多新词元"))
+                temperature = gr.Slider(0, 2, value=0.7, step=0.05, label=ui_text("temperature", "Temperature", "温度"))
             with gr.Row():
-                top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, label="Top-p")
-                seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed")
+                top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, label=ui_text("top_p", "Top-p", "Top-p"))
+                seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label=ui_text("seed", "Seed", "种子"))
     settings = [model, custom_model, max_new_tokens, temperature, top_p, seed]
 
     @model_handler
@@ -212,7 +223,7 @@ def build(runtime: ModelRuntime) -> None:
     gr.ChatInterface(
         chat_reply,
         additional_inputs=settings,
-        chatbot=gr.Chatbot(label="Chat", height=380, elem_id="text-generation-output"),
+        chatbot=gr.Chatbot(label=ui_text("chat", "Chat", "对话"), height=380, elem_id="text-generation-output"),
         examples=[[example] + [component.value for component in settings] for example in CHAT_EXAMPLES],
         cache_examples=False,
         run_examples_on_click=False,
@@ -221,12 +232,14 @@ def build(runtime: ModelRuntime) -> None:
         fill_height=False,
     )
 
-    with gr.Accordion("Complete a text (any model, including plain language models like DistilGPT-2)", open=False):
-        prompt = gr.Textbox(label="Beginning of a text", lines=4, placeholder="Once upon a time…")
+    with gr.Accordion(ui_text("complete_title", "Complete a text (any model, including plain language models like DistilGPT-2)",
+                               "续写文本（任何模型，包括 DistilGPT-2 这样的普通语言模型）"), open=False):
+        prompt = gr.Textbox(label=ui_text("prompt", "Beginning of a text", "文本开头"), lines=4,
+                            placeholder=ui_text("prompt_hint", "Once upon a time…", "很久很久以前……"))
         with gr.Row():
-            generate_button = gr.Button("Generate", variant="primary")
-            stop_button = gr.Button("Stop", variant="stop")
-        completion = gr.Textbox(label="Text", lines=8, interactive=False)
+            generate_button = gr.Button(ui_text("generate", "Generate", "生成"), variant="primary")
+            stop_button = gr.Button(ui_text("stop", "Stop", "停止"), variant="stop")
+        completion = gr.Textbox(label=ui_text("text", "Text", "文本"), lines=8, interactive=False)
 
     @model_handler
     def complete_text(prompt: str, model: str, custom_model: str, max_new_tokens: int, temperature: float,

@@ -9,11 +9,12 @@ import gradio as gr
 import torch
 
 from demos.common import clean_text, custom_model_field, model_handler, on_device, progress_callback, refuse
+from demos.i18n import ui_text
 from models.registry import specs_for
 from models.runtime import ModelRuntime
 
 TASK = "translation"
-TITLE = "Translation"
+TITLE, TITLE_ZH = "Translation", "翻译"
 MAX_CHARS = 5_000
 MAX_SENTENCE_TOKENS = 256
 BATCH_SIZE = 16
@@ -51,14 +52,15 @@ def language_setup(tokenizer, sentences: list[str], source: str, target: str) ->
     """The sentences as the model expects them, and the generate() arguments that pick the target language."""
     if hasattr(tokenizer, "get_lang_id"):  # M2M100-style: source code on the tokenizer, target as first token
         if source not in tokenizer.lang_code_to_id or target not in tokenizer.lang_code_to_id:
-            raise refuse(f"This model does not translate {LANGUAGES.get(source, source)} → {LANGUAGES.get(target, target)}.")
+            raise refuse(f"This model does not translate {source} → {target}.", f"这个模型不支持 {source} → {target} 的翻译。")
         tokenizer.src_lang = source
         return sentences, {"forced_bos_token_id": tokenizer.get_lang_id(target)}
     vocab = tokenizer.get_vocab()
     if any(token.startswith(">>") and token.endswith("<<") for token in vocab):  # multi-target Marian
         prefix = MARIAN_TARGET_TOKENS.get(target)
         if prefix not in vocab:
-            raise refuse(f"This model has no target-language token for {LANGUAGES.get(target, target)}.")
+            raise refuse(f"This model has no target-language token for {LANGUAGES.get(target, target)}.",
+                         f"这个模型没有目标语言 {target} 的标记。")
         return [f"{prefix} {sentence}" for sentence in sentences], {}
     return sentences, {}
 
@@ -77,7 +79,8 @@ def translate_sentences(seq2seq, sentences: list[str], source: str, target: str,
         if longest > sentence_limit:
             raise refuse(
                 f"A sentence is too long ({longest} tokens; at most {sentence_limit}). "
-                "Please split it into shorter sentences."
+                "Please split it into shorter sentences.",
+                f"有一个句子太长（{longest} 个词元，最多 {sentence_limit} 个），请拆成较短的句子。",
             )
         with torch.inference_mode():
             output = model.generate(
@@ -97,15 +100,17 @@ def translate_sentences(seq2seq, sentences: list[str], source: str, target: str,
 def translate(runtime: ModelRuntime, text, source: str, target: str, model=OPUS_MT, custom_model=None, progress=None) -> str:
     text = clean_text(text, MAX_CHARS)
     if source not in LANGUAGES or target not in LANGUAGES:
-        raise refuse(f"Unknown language; choose among: {', '.join(LANGUAGES)}.")
+        raise refuse(f"Unknown language; choose among: {', '.join(LANGUAGES)}.", f"未知语言，请从以下选择：{', '.join(LANGUAGES)}。")
     if source == target:
-        raise refuse("Source and target language are the same; pick two different languages.")
+        raise refuse("Source and target language are the same; pick two different languages.",
+                     "源语言和目标语言相同，请选择两种不同的语言。")
     if model == OPUS_MT and not (custom_model or "").strip():
         source_id = opus_pairs().get((source, target))
         if source_id is None:
             pairs = ", ".join(f"{a}→{b}" for a, b in opus_pairs())
             raise refuse(
-                f"Opus-MT here covers {pairs}. For {LANGUAGES[source]} → {LANGUAGES[target]}, pick M2M100."
+                f"Opus-MT here covers {pairs}. For {LANGUAGES[source]} → {LANGUAGES[target]}, pick M2M100.",
+                f"这里的 Opus-MT 支持 {pairs}。{source} → {target} 请选择 M2M100。",
             )
         model = source_id
     seq2seq = runtime.load(runtime.spec(TASK, model, custom_model), progress)
@@ -117,29 +122,33 @@ def translate(runtime: ModelRuntime, text, source: str, target: str, model=OPUS_
 
 def build(runtime: ModelRuntime) -> None:
     pairs = ", ".join(f"{a}→{b}" for a, b in opus_pairs())
-    gr.Markdown(
+    gr.Markdown(ui_text(
+        "translation_intro",
         f"Up to {MAX_CHARS:,} characters; each line is split into sentences, translated in one batch and put "
         f"back with its line breaks. Opus-MT covers {pairs}; M2M100 translates between any two of the listed "
-        f"languages."
-    )
+        f"languages.",
+        f"最多 {MAX_CHARS:,} 个字符；每行拆分成句子，一批翻译后按原来的换行拼回。Opus-MT 支持 {pairs}；"
+        f"M2M100 可在列出的任意两种语言之间翻译。",
+    ))
     language_choices = [(name, code) for code, name in LANGUAGES.items()]
     with gr.Row():
-        source = gr.Dropdown(language_choices, value="en", label="From")
-        swap = gr.Button("⇄ Swap", scale=0, min_width=90)
-        target = gr.Dropdown(language_choices, value="de", label="To")
+        source = gr.Dropdown(language_choices, value="en", label=ui_text("from", "From", "源语言"))
+        swap = gr.Button(ui_text("swap", "⇄ Swap", "⇄ 互换"), scale=0, min_width=90)
+        target = gr.Dropdown(language_choices, value="de", label=ui_text("to", "To", "目标语言"))
     with gr.Row():
         with gr.Column():
-            text = gr.Textbox(label="Text", lines=6, placeholder="Type or paste a text…")
+            text = gr.Textbox(label=ui_text("text", "Text", "文本"), lines=6,
+                              placeholder=ui_text("type_text", "Type or paste a text…", "输入或粘贴文本……"))
         with gr.Column():
-            translation = gr.Textbox(label="Translation", lines=6, interactive=False, buttons=["copy"],
+            translation = gr.Textbox(label=ui_text("translation", "Translation", "译文"), lines=6, interactive=False, buttons=["copy"],
                                      elem_id="translation-output")
     override = runtime.settings.model_overrides.get(TASK)
     engines = ([(f"{override} (set with --model)", override)] if override else []) + [
         ("Opus-MT · one small model per language pair (~300 MB each)", OPUS_MT)
     ] + [(f"{s.label} · ~{s.size_mb} MB", s.source) for s in specs_for(TASK) if not s.pair]
-    model = gr.Dropdown(engines, value=engines[0][1], label="Model")
+    model = gr.Dropdown(engines, value=engines[0][1], label=ui_text("model", "Model", "模型"))
     custom_model = custom_model_field(runtime, TASK)
-    run = gr.Button("Translate", variant="primary")
+    run = gr.Button(ui_text("translate", "Translate", "翻译"), variant="primary")
     gr.Examples(examples=EXAMPLES, inputs=[text, source, target])
 
     @model_handler

@@ -2,18 +2,26 @@
 
 
 class ModelLoadError(RuntimeError):
-    """A model could not be loaded (bad id, corrupt or refused weights...)."""
+    """A model could not be loaded (bad id, corrupt or refused weights...). `chinese`: the same in Chinese."""
+
+    def __init__(self, message: str, chinese: str | None = None):
+        super().__init__(message)
+        self.chinese = chinese
 
 
 class ModelUnavailableError(ModelLoadError):
     """The model is not on this machine and the Hub cannot be reached."""
 
 
-def how_to_get(task: str, source: str, is_default: bool) -> str:
+def unavailable(task: str, source: str, is_default: bool) -> ModelUnavailableError:
+    """The offline guidance: which model is missing and the three ways to get it."""
     target = task if is_default else source
-    return (
+    return ModelUnavailableError(
         f"The model '{source}' is not on this machine and the Hugging Face Hub cannot be reached "
         f"(no network, or offline mode). To get it: run `python app.py --download {target}` on a machine "
         f"with network and copy its Hugging Face cache (~/.cache/huggingface/hub) here, or point this "
-        f"tab at a local copy with `python app.py --model {task}=/path/to/model`."
+        f"tab at a local copy with `python app.py --model {task}=/path/to/model`.",
+        f"本机没有模型“{source}”，且无法连接 Hugging Face Hub（无网络或离线模式）。获取方法：在有网络的机器上运行 "
+        f"`python app.py --download {target}`，再把它的 Hugging Face 缓存（~/.cache/huggingface/hub）复制到本机；"
+        f"或用 `python app.py --model {task}=/path/to/model` 指向本地副本。",
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.errors import ModelLoadError, ModelUnavailableError, how_to_get
+from models.errors import ModelLoadError, ModelUnavailableError, unavailable
 from models.registry import ModelSpec
 
 # What a model directory needs besides its weights: configs, tokenizers, vocabularies.
@@ -54,7 +54,7 @@ def _download(spec: ModelSpec, patterns: list[str], local_only: bool) -> Path:
     except RevisionNotFoundError as error:
         raise ModelLoadError(f"The model '{spec.source}' has no revision '{spec.revision}'.") from error
     except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:
-        raise ModelUnavailableError(how_to_get(spec.task, spec.source, spec.default)) from error
+        raise unavailable(spec.task, spec.source, spec.default) from error
 
 
 def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> Path:

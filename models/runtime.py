@@ -48,17 +48,22 @@ class ModelRuntime:
         custom_id = (custom_id or "").strip()
         if custom_id:
             if not self.settings.custom_models:
-                raise ModelLoadError("Custom model ids are turned off on this server; pick a model from the list.")
+                raise ModelLoadError(
+                    "Custom model ids are turned off on this server; pick a model from the list.",
+                    "本服务器关闭了自定义模型 ID，请从列表中选择模型。",
+                )
             if not is_hub_id(custom_id):
                 raise ModelLoadError(
                     f"'{custom_id[:100]}' is not a Hugging Face model id; write it as owner/name, "
-                    f"e.g. {default_spec(task).source}."
+                    f"e.g. {default_spec(task).source}.",
+                    f"“{custom_id[:100]}”不是 Hugging Face 模型 ID，请写成 owner/name 的形式。",
                 )
             return custom_spec(task, custom_id)
         for spec in self.choices(task):
             if label in (None, "", spec.label, spec.source):
                 return spec
-        raise ModelLoadError(f"Unknown model '{str(label)[:100]}'; pick one from the list.")
+        raise ModelLoadError(f"Unknown model '{str(label)[:100]}'; pick one from the list.",
+                             f"未知模型“{str(label)[:100]}”，请从列表中选择。")
 
     def cache_key(self, spec: ModelSpec) -> ModelKey:
         return ModelKey(spec.loader, spec.source, spec.revision, self.device, str(self.dtype).removeprefix("torch."))
@@ -77,7 +82,8 @@ class ModelRuntime:
         except Exception as error:  # any failure to build is a load error, and is not cached
             raise ModelLoadError(
                 f"The model '{spec.source}' could not be loaded: its files look corrupt, incomplete or of "
-                f"another kind ({type(error).__name__}: {str(error)[:200]})."
+                f"another kind ({type(error).__name__}: {str(error)[:200]}).",
+                f"无法加载模型“{spec.source}”：文件似乎已损坏、不完整或不是这类模型。",
             ) from error
 
     def loaded(self) -> list[CachedModel]:

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import torch
 
-from models.errors import ModelLoadError, ModelUnavailableError, how_to_get
+from models.errors import ModelLoadError, unavailable
 from models.registry import ModelSpec
 
 TORCHVISION = "torchvision:"  # registry sources "torchvision:<architecture>:<weights>"
@@ -43,12 +43,12 @@ def locate_torchvision_weights(spec: ModelSpec, offline: bool) -> Path:
     if path.exists():
         return path
     if offline:
-        raise ModelUnavailableError(how_to_get(spec.task, spec.source, spec.default))
+        raise unavailable(spec.task, spec.source, spec.default)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         download_url_to_file(url, str(path), progress=True)
     except OSError as error:
-        raise ModelUnavailableError(how_to_get(spec.task, spec.source, spec.default)) from error
+        raise unavailable(spec.task, spec.source, spec.default) from error
     return path
 
 

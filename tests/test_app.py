@@ -94,7 +94,7 @@ def test_cli_parses_every_flag(monkeypatch):
 def test_custom_id_field_is_hidden_when_turned_off(tiny_ner_dir):
     app = hub_app.build_app(ModelRuntime(Settings(custom_models=False, model_overrides={"ner": str(tiny_ner_dir)})))
     config = app.get_config_file()
-    custom = [c for c in config["components"] if "any Hugging Face model id" in str(c.get("props", {}).get("label"))]
+    custom = [c for c in config["components"] if "custom_model" in str(c.get("props", {}).get("label"))]
     assert custom and all(c["props"]["visible"] is False for c in custom)
 
 
@@ -278,3 +278,16 @@ def test_the_readme_gradio_client_examples_run(runtime, connect, tiny_marian_dir
     assert namespace["table"]["headers"][0] == "entity" and len(namespace["top5"]["confidences"]) == 5
     assert isinstance(namespace["chinese"], str) and isinstance(namespace["reply"], str)
     assert namespace["story"].startswith("Once upon a time") and isinstance(namespace["segments"], dict)
+
+
+def test_errors_speak_the_browsers_language(runtime, connect):
+    from gradio_client import Client
+
+    english = connect(hub_app.build_app(runtime))
+    chinese = Client(english.src, verbose=False, headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    with pytest.raises(AppError, match="Please enter some text first"):
+        english.predict("", api_name="/ner")
+    with pytest.raises(AppError, match="请先输入文本"):
+        chinese.predict("", api_name="/ner")
+    with pytest.raises(AppError, match="不是 Hugging Face 模型 ID"):
+        chinese.predict("Alice", runtime.default("ner").source, "../x", api_name="/ner")

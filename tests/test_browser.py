@@ -88,3 +88,16 @@ def test_dark_mode(browser, url):
     assert "dark" in page.evaluate("document.body.className")
     page.screenshot(path=str(SCREENSHOTS / "dark-mode.png"))
     page.close()
+
+
+def test_a_chinese_browser_gets_chinese_labels(browser, url):
+    page = browser.new_page(locale="zh-CN")
+    page.goto(url)
+    page.get_by_role("tab", name="图像分类").wait_for()
+    page.get_by_role("button", name="分类", exact=True).wait_for()
+    page.get_by_text("照片里是 1000 个 ImageNet 类别中的哪一个").wait_for()
+    page.get_by_role("tab", name="翻译").click()
+    page.get_by_role("button", name="翻译", exact=True).click()  # with no text: the error is in Chinese too
+    page.get_by_text("请先输入文本。").wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "chinese-ui.png"))
+    page.close()
