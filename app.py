@@ -160,6 +160,7 @@ def preload_defaults(runtime: ModelRuntime) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per internal HTTP call drowns the log
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"

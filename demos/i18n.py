@@ -11,9 +11,9 @@ _TEXTS: dict[str, tuple[str, str]] = {}
 
 
 def ui_text(key: str, english: str, chinese: str) -> gr.i18n.I18nData:
-    # keys without dots: the frontend reads dots as nesting
-    assert "." not in key and _TEXTS.get(key, (english, chinese)) == (english, chinese), key
-    _TEXTS[key] = (english, chinese)
+    if "." in key:
+        raise ValueError(f"i18n key {key!r}: the frontend reads dots as nesting")
+    _TEXTS[key] = (english, chinese)  # texts with settings in them (device, limits) follow the latest app built
     return gr.i18n.I18nData(key)
 
 
