@@ -11,7 +11,7 @@ import gradio as gr
 from demos.i18n import ui_text
 from models.device import zero_gpu
 from models.errors import ModelLoadError
-from models.registry import is_hub_id, specs_for
+from models.registry import example_hub_id
 from models.runtime import ModelRuntime
 
 log = logging.getLogger("demo_hub")
@@ -139,11 +139,10 @@ def progress_callback(progress: gr.Progress):
 
 def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
     """A field for any Hub id of the task's kind; hidden when the operator turned custom ids off."""
-    example = next(spec.source for spec in specs_for(task) if is_hub_id(spec.source))
     return gr.Textbox(
         label=ui_text("custom_model", "…or any Hugging Face model id of this kind (safetensors weights only)",
                    "……或任何同类的 Hugging Face 模型 ID（仅限 safetensors 权重）"),
-        placeholder=f"owner/name, e.g. {example}",
+        placeholder=f"owner/name, e.g. {example_hub_id(task)}",
         value="",
         visible=runtime.settings.custom_models,
         max_lines=1,

@@ -147,6 +147,11 @@ def is_hub_id(text: str) -> bool:
     return bool(_HUB_ID.match(text)) and ".." not in text
 
 
+def example_hub_id(task: str) -> str:
+    """A Hub id of the task's kind, to show how a typed-in id looks."""
+    return next(spec.source for spec in MODEL_SPECS if spec.task == task and is_hub_id(spec.source))
+
+
 def specs_for(task: str) -> list[ModelSpec]:
     return [spec for spec in MODEL_SPECS if spec.task == task]
 

@@ -7,7 +7,7 @@ from models.cache import CachedModel, ModelCache
 from models.device import pick_device, pick_dtype
 from models.errors import ModelLoadError
 from models.loaders import LOADERS, locate
-from models.registry import ModelSpec, custom_spec, default_spec, is_hub_id, override_spec, specs_for
+from models.registry import ModelSpec, custom_spec, example_hub_id, is_hub_id, override_spec, specs_for
 from models.settings import Settings
 
 ProgressFn = Callable[[float, str], None]
@@ -55,7 +55,7 @@ class ModelRuntime:
             if not is_hub_id(custom_id):
                 raise ModelLoadError(
                     f"'{custom_id[:100]}' is not a Hugging Face model id; write it as owner/name, "
-                    f"e.g. {default_spec(task).source}.",
+                    f"e.g. {example_hub_id(task)}.",
                     f"“{custom_id[:100]}”不是 Hugging Face 模型 ID，请写成 owner/name 的形式。",
                 )
             return custom_spec(task, custom_id)

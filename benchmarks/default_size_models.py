@@ -1,0 +1,85 @@
+"""The hub's default architectures at their real sizes, with random weights, built offline.
+
+Compute and memory are realistic; the answers are noise. Tokenizers are small ones trained here (their ids
+fit the real vocabularies), so no download is needed.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import tiny_models as tm  # noqa: E402
+
+
+def ner_bert_base(directory: Path) -> Path:
+    """dslim/bert-base-NER's shape: BERT-base (12 layers, 768 wide, 28,996-token vocabulary), 9 labels."""
+    from transformers import BertConfig, BertForTokenClassification
+
+    tokenizer = tm._wordpiece_tokenizer([" ".join(w) for w, _ in tm.ner_sentences(200)], 512)
+    config = BertConfig(vocab_size=28_996, id2label=dict(enumerate(tm.NER_LABELS)),
+                        label2id={label: i for i, label in enumerate(tm.NER_LABELS)})
+    BertForTokenClassification(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def opus_mt_en_de(directory: Path) -> Path:
+    """Helsinki-NLP/opus-mt-en-de's shape: Marian 6+6 layers, 512 wide, 58,101-token vocabulary."""
+    from transformers import MarianConfig, MarianMTModel
+
+    tm.make_marian_model(directory, "en", "de", target_tokens=())
+    config = MarianConfig.from_pretrained(directory)
+    big = MarianConfig(vocab_size=config.vocab_size, pad_token_id=config.pad_token_id, eos_token_id=0,
+                       decoder_start_token_id=config.pad_token_id, forced_eos_token_id=0)
+    MarianMTModel(big).save_pretrained(directory)
+    return directory
+
+
+def qwen2_5_0_5b(directory: Path) -> Path:
+    """Qwen/Qwen2.5-0.5B-Instruct's shape: 24 layers, 896 wide, 151,936-token vocabulary (~494M parameters)."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    tm.make_qwen2_chat_model(directory)
+    small = Qwen2Config.from_pretrained(directory)
+    config = Qwen2Config(
+        vocab_size=151_936, hidden_size=896, intermediate_size=4_864, num_hidden_layers=24, num_attention_heads=14,
+        num_key_value_heads=2, max_position_embeddings=32_768, tie_word_embeddings=True,
+        eos_token_id=small.eos_token_id, pad_token_id=small.pad_token_id,
+    )
+    model = Qwen2ForCausalLM(config)
+    model.generation_config.suppress_tokens = [small.eos_token_id]  # always generate the tokens asked for
+    model.save_pretrained(directory)
+    return directory
+
+
+def resnet50(directory: Path) -> Path:
+    return tm.make_torchvision_classifier(directory, "resnet50", "IMAGENET1K_V2")
+
+
+def wav2vec2_base(directory: Path) -> Path:
+    """facebook/wav2vec2-base-960h's shape: 12 layers, 768 wide, the standard convolutional front end."""
+    from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
+
+    tm.make_wav2vec2_ctc_model(directory)
+    small = Wav2Vec2Config.from_pretrained(directory)
+    Wav2Vec2ForCTC(Wav2Vec2Config(vocab_size=small.vocab_size, pad_token_id=0)).save_pretrained(directory)
+    return directory
+
+
+BUILDERS = {
+    "ner": ner_bert_base,
+    "translation": opus_mt_en_de,
+    "image_classification": resnet50,
+    "speech_to_text": wav2vec2_base,
+    "text_generation": qwen2_5_0_5b,
+}
+
+
+def build_all(directory: Path, tasks=tuple(BUILDERS)) -> dict[str, Path]:
+    torch.manual_seed(0)
+    return {task: BUILDERS[task](directory / task) for task in tasks}
