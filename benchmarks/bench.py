@@ -16,28 +16,25 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
-import os  # noqa: E402
-
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 import torch  # noqa: E402
 
+from benchmarks.serving import free_port, serve, stop  # noqa: E402
 from default_size_models import build_all  # noqa: E402
 
 TEXT = "Angela Merkel met Emmanuel Macron in Paris to talk about the European Union and Airbus."
@@ -148,27 +145,10 @@ def per_request(models, repeats: int) -> dict:
     return results
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _seconds_to_http_200(command: list[str], port: int) -> float:
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                return time.perf_counter() - started
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{command} exited")
-                time.sleep(0.05)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    process, seconds = serve(command, port)
+    stop(process)
+    return seconds
 
 
 def cold_start(runs: int) -> dict:
@@ -176,9 +156,9 @@ def cold_start(runs: int) -> dict:
             "demo.launch(server_port=int(sys.argv[1]), quiet=True)")
     hub, floor = [], []
     for _ in range(runs):
-        port = _free_port()
+        port = free_port()
         hub.append(_seconds_to_http_200([sys.executable, "app.py", "--offline", "--port", str(port)], port))
-        port = _free_port()
+        port = free_port()
         floor.append(_seconds_to_http_200([sys.executable, "-c", bare, str(port)], port))
     code = ("import sys, app; app.build_app(); "
             "print(sorted(m for m in ('transformers', 'diffusers', 'torchvision', 'librosa') if m in sys.modules))")

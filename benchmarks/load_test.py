@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from benchmarks.serving import free_port, serve, stop  # noqa: E402
 
 
 def build_tiny_models(directory: Path) -> dict[str, Path]:
@@ -36,25 +37,12 @@ def build_tiny_models(directory: Path) -> dict[str, Path]:
 
 
 def start_server(models: dict[str, Path]) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "app.py", "--offline", "--port", str(port)]
     for task, path in models.items():
         command += ["--model", f"{task}={path}"]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    import urllib.request
-
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return server, url
-        except OSError:
-            if server.poll() is not None or time.time() > deadline:
-                raise RuntimeError("the app did not start")
-            time.sleep(0.5)
+    server, _ = serve(command, port)
+    return server, f"http://127.0.0.1:{port}/"
 
 
 def requests_for(models: dict[str, Path]):
@@ -116,8 +104,7 @@ def run(clients: int, total: int) -> dict:
             t.join()
         elapsed = time.perf_counter() - started
         rss["end"] = process.memory_info().rss
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
     def percentile(values, q):
         return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else (values or [0])[0]

@@ -1,5 +1,4 @@
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -98,34 +97,17 @@ def test_custom_id_field_is_hidden_when_turned_off(tiny_ner_dir):
     assert custom and all(c["props"]["visible"] is False for c in custom)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_python_app_py_serves_http_200(tiny_ner_dir):
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "app.py", "--offline", "--port", str(port), "--model", f"ner={tiny_ner_dir}"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    from benchmarks.serving import free_port, serve, stop
+
+    port = free_port()
+    server, _ = serve([sys.executable, "app.py", "--offline", "--port", str(port), "--model", f"ner={tiny_ner_dir}"],
+                      port, timeout=90)
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None, "the app exited"
-                assert time.time() < deadline, "the app did not answer in 90 s"
-                time.sleep(0.5)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=5) as response:
             assert json.load(response)["title"] == hub_app.TITLE
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 def test_every_tab_endpoint_is_listed(runtime, connect):

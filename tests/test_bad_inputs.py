@@ -1,7 +1,6 @@
 """Bad input through the API of one running app: each gets a gr.Error in plain words (never a traceback),
 and a good request right after it still succeeds."""
 import io
-import json
 import struct
 import zlib
 
