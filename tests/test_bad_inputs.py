@@ -209,3 +209,17 @@ def test_the_api_cannot_make_the_server_read_an_arbitrary_file(client):
         answer = posted.text
     assert "event: complete" not in answer and "root:" not in answer
     assert ner(client, "Alice")[0]
+
+
+def test_nan_temperature_sent_as_raw_json_is_refused(client):
+    # gradio_client cannot even encode NaN; a raw HTTP client can (Python's JSON reads the NaN literal)
+    base = client.src.rstrip("/")
+    body = '{"data": ["Once", "%s", "", 8, NaN, 0.9, 0]}' % client.models["text_generation"]
+    posted = httpx.post(f"{base}/gradio_api/call/complete", content=body,
+                        headers={"Content-Type": "application/json"}, timeout=30)
+    if posted.status_code == 200:
+        answer = httpx.get(f"{base}/gradio_api/call/complete/{posted.json()['event_id']}", timeout=30).text
+        assert "event: error" in answer and "temperature must be a number" in answer
+    else:
+        assert posted.status_code == 422  # refused before any handler ran
+    assert ner(client, "Alice")[0]
