@@ -5,7 +5,8 @@
 Every figure is a ratio of medians taken in the same run, the variants interleaved, because a shared
 2-core machine is noisy:
 1. per request and tab: raw model call vs the tab's handler vs end-to-end through the running app with
-   gradio_client, vs an echo endpoint of the same app (Gradio's own floor);
+   gradio_client, vs an echo endpoint of the same app with the same kind of I/O (Gradio's own floor: text,
+   an uploaded file, or a stream of as many partial results);
 2. cold start: `python app.py` until HTTP 200 vs a bare script that imports gradio and torch and launches
    an empty Blocks;
 3. model lifecycle: first request (load) vs second (no reload), resident memory per model and after
@@ -115,20 +116,39 @@ def per_request(models, repeats: int) -> dict:
 
     runtime = ModelRuntime(Settings(model_overrides={t: str(p) for t, p in models.items()}, max_loaded_models=5))
     app = hub_app.build_app(runtime)
-    with app:  # Gradio's own floor: an endpoint that does nothing, in the same app
-        echo = gr.Textbox(visible=False)
-        echo.submit(lambda value: value, echo, echo, api_name="echo")
+    with app:  # Gradio's own floors, in the same app: endpoints that do nothing with the same kind of I/O
+        text, file, label, streamed = gr.Textbox(), gr.File(), gr.Label(), gr.Textbox()
+        text.submit(lambda value: value, text, text, api_name="echo")
+        file.upload(lambda upload: {"echo": 1.0}, file, label, api_name="echo_file", preprocess=False)
+
+        def echo_stream(value):
+            for i in range(NEW_TOKENS):  # as many partial results as the streamed completion sends
+                yield value + " x" * i
+
+        streamed.submit(echo_stream, text, streamed, api_name="echo_stream")
     app.launch(prevent_thread_lock=True, quiet=True)
     client = Client(app.local_url, verbose=False, download_files=False)
     cases = request_cases(runtime, client, models)
-    echo_call = lambda: client.predict("ping", api_name="/echo")  # noqa: E731
+    from demos.image_classification import EXAMPLES as IMAGES
+    from demos.speech_to_text import EXAMPLES as CLIPS
+    from gradio_client import handle_file
+
+    floors = {
+        "text": lambda: client.predict("ping", api_name="/echo"),
+        "image file": lambda: client.predict(handle_file(IMAGES[1]), api_name="/echo_file"),
+        "audio file": lambda: client.predict(handle_file(CLIPS[0]), api_name="/echo_file"),
+        "stream": lambda: client.predict("ping", api_name="/echo_stream"),
+    }
+    floor_of = {"ner": "text", "translation": "text", "image_classification": "image file",
+                "speech_to_text": "audio file", "text_generation": "stream"}
     for _, raw, handler, api in cases:  # warm up: first calls pay one-off costs
         raw(), handler(), api()
-    echo_call()
+    for floor in floors.values():
+        floor()
     times = {tab: {"raw": [], "handler": [], "end_to_end": [], "echo": []} for tab, *_ in cases}
     for repeat in range(repeats):
         for tab, raw, handler, api in cases:
-            variants = [("raw", raw), ("handler", handler), ("end_to_end", api), ("echo", echo_call)]
+            variants = [("raw", raw), ("handler", handler), ("end_to_end", api), ("echo", floors[floor_of[tab]])]
             shift = repeat % len(variants)  # interleave: each variant takes each position in turn
             for name, fn in variants[shift:] + variants[:shift]:
                 times[tab][name].append(timed(fn))
@@ -137,6 +157,7 @@ def per_request(models, repeats: int) -> dict:
     for tab, measured in times.items():
         median = {name: statistics.median(values) for name, values in measured.items()}
         results[tab] = {
+            "echo_floor": floor_of[tab],
             **{f"{name}_ms": round(1000 * value, 2) for name, value in median.items()},
             "gradio_overhead_vs_echo": round((median["end_to_end"] - median["handler"]) / median["echo"], 3),
             "handler_overhead_vs_raw": round((median["handler"] - median["raw"]) / median["raw"], 4),
