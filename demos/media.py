@@ -23,37 +23,32 @@ def upload_path(upload) -> Path:
 
 def open_image(upload) -> Image.Image:
     """An RGB image, upright as its EXIF says; refuses non-images, corrupt files and oversized images."""
-    if isinstance(upload, Image.Image):
-        image = upload
-    else:
-        path = upload_path(upload)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(path)  # reads the header only
-                if image.width * image.height > MAX_IMAGE_PIXELS:
-                    raise refuse(
-                        f"The image is {image.width:,}×{image.height:,} pixels; at most "
-                        f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels are accepted.",
-                        f"图像为 {image.width:,}×{image.height:,} 像素，最多接受 {MAX_IMAGE_PIXELS // 1_000_000} 百万像素。",
-                    )
-                image.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _too_large() from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            raise refuse(
-                "This file is not an image that can be read (or it is damaged). Try a PNG, JPEG or WebP.",
-                "这个文件不是可读取的图像（或已损坏）。请换 PNG、JPEG 或 WebP。",
-            ) from None
-    if image.width * image.height > MAX_IMAGE_PIXELS:
-        raise _too_large()
-    return to_rgb(ImageOps.exif_transpose(image))
-
-
-def _too_large():
     megapixels = MAX_IMAGE_PIXELS // 1_000_000
-    return refuse(f"The image is too large; at most {megapixels} megapixels are accepted.",
-                  f"图像太大，最多接受 {megapixels} 百万像素。")
+    source = upload if isinstance(upload, Image.Image) else upload_path(upload)
+    unreadable = refuse(
+        "This file is not an image that can be read (or it is damaged). Try a PNG, JPEG or WebP.",
+        "这个文件不是可读取的图像（或已损坏）。请换 PNG、JPEG 或 WebP。",
+    )
+    too_large = refuse(f"The image is too large; at most {megapixels} megapixels are accepted.",
+                       f"图像太大，最多接受 {megapixels} 百万像素。")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:  # Image.open reads the header only: the size is checked before any pixel is decoded
+            image = source if isinstance(source, Image.Image) else Image.open(source)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise too_large from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise unreadable from None
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise refuse(
+                f"The image is {image.width:,}×{image.height:,} pixels; at most {megapixels} megapixels are accepted.",
+                f"图像为 {image.width:,}×{image.height:,} 像素，最多接受 {megapixels} 百万像素。",
+            )
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError):
+            raise unreadable from None
+    return to_rgb(ImageOps.exif_transpose(image))
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -78,15 +78,25 @@ def test_corrupt_empty_and_non_image_files_are_refused(tmp_path):
         open_image(None)
 
 
-def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+def png_claiming(width, height):
+    """A PNG whose header claims width x height RGB pixels, with no pixel data."""
     import struct
     import zlib
 
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)  # claims 30000x30000 RGB
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
-    (tmp_path / "bomb.png").write_bytes(png)
-    with pytest.raises(gr.Error, match="megapixels"):
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    (tmp_path / "bomb.png").write_bytes(png_claiming(30000, 30000))  # past Pillow's own bomb limit
+    with pytest.raises(gr.Error, match="too large; at most 40 megapixels"):
         open_image(str(tmp_path / "bomb.png"))
+
+
+def test_image_over_our_pixel_limit_is_refused_with_its_size(tmp_path):
+    (tmp_path / "big.png").write_bytes(png_claiming(7000, 6000))  # 42 MP: under Pillow's limit, over ours
+    with pytest.raises(gr.Error, match="7,000×6,000 pixels; at most 40 megapixels"):
+        open_image(str(tmp_path / "big.png"))
