@@ -11,7 +11,7 @@ import gradio as gr
 from demos.i18n import ui_text
 from models.device import zero_gpu
 from models.errors import ModelLoadError
-from models.registry import example_hub_id
+from models.registry import ModelSpec, example_hub_id
 from models.runtime import ModelRuntime
 
 log = logging.getLogger("demo_hub")
@@ -149,9 +149,13 @@ def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
     )
 
 
+def choice(spec: ModelSpec) -> tuple[str, str]:
+    """A model as a dropdown choice: what people read, and the id the handler receives."""
+    return (f"{spec.label} · ~{spec.size_mb} MB" if spec.size_mb else spec.label, spec.source)
+
+
 def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Textbox]:
     """A dropdown of the registry's models for this task, and the custom id field."""
     specs = runtime.choices(task)
-    choices = [(f"{s.label} · ~{s.size_mb} MB" if s.size_mb else s.label, s.source) for s in specs]
-    model = gr.Dropdown(choices=choices, value=specs[0].source, label=ui_text("model", "Model", "模型"))
+    model = gr.Dropdown(choices=[choice(s) for s in specs], value=specs[0].source, label=ui_text("model", "Model", "模型"))
     return model, custom_model_field(runtime, task)

@@ -82,13 +82,12 @@ def fit_context(lm, input_ids: torch.Tensor, max_new_tokens: int) -> torch.Tenso
     return input_ids
 
 
-def stream_generate(lm, input_ids: torch.Tensor, sampling: Sampling, max_seconds: float,
-                    stop: StopSignal | None = None) -> Iterator[str]:
+def stream_generate(lm, input_ids: torch.Tensor, sampling: Sampling, max_seconds: float) -> Iterator[str]:
     """Yield the growing generated text. Closing the iterator stops the model within one step; so does
     running longer than `max_seconds`."""
     from transformers import StoppingCriteriaList, TextIteratorStreamer
 
-    stop = stop or StopSignal()
+    stop = StopSignal()
     tokenizer = lm.tokenizer
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     sampling_kwargs = (

@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import clean_text, custom_model_field, model_handler, on_device, progress_callback, refuse
+from demos.common import choice, clean_text, custom_model_field, model_handler, on_device, progress_callback, refuse
 from demos.i18n import ui_text
 from models.registry import specs_for
 from models.runtime import ModelRuntime
@@ -142,10 +142,10 @@ def build(runtime: ModelRuntime) -> None:
         with gr.Column():
             translation = gr.Textbox(label=ui_text("translation", "Translation", "译文"), lines=6, interactive=False, buttons=["copy"],
                                      elem_id="translation-output")
-    override = runtime.settings.model_overrides.get(TASK)
-    engines = ([(f"{override} (set with --model)", override)] if override else []) + [
-        ("Opus-MT · one small model per language pair (~300 MB each)", OPUS_MT)
-    ] + [(f"{s.label} · ~{s.size_mb} MB", s.source) for s in specs_for(TASK) if not s.pair]
+    # The operator's --model first, if any; then Opus-MT (one entry for all its pairs); then M2M100.
+    engines = [choice(spec) for spec in runtime.choices(TASK) if spec.pair is None]
+    overridden = TASK in runtime.settings.model_overrides
+    engines.insert(int(overridden), ("Opus-MT · one small model per language pair (~300 MB each)", OPUS_MT))
     model = gr.Dropdown(engines, value=engines[0][1], label=ui_text("model", "Model", "模型"))
     custom_model = custom_model_field(runtime, TASK)
     run = gr.Button(ui_text("translate", "Translate", "翻译"), variant="primary")

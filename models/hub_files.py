@@ -16,12 +16,14 @@ def _has(directory: Path, pattern: str) -> bool:
     return any(directory.glob(pattern))
 
 
+def _usable_weights(directory: Path, pickle_ok: bool) -> bool:
+    return _has(directory, SAFE_WEIGHTS) or (pickle_ok and _has(directory, PICKLE_WEIGHTS))
+
+
 def check_weights(directory: Path, spec: ModelSpec, allow_pickle: bool) -> None:
-    if _has(directory, SAFE_WEIGHTS):
+    if _usable_weights(directory, spec.trusted or allow_pickle):
         return
     if _has(directory, PICKLE_WEIGHTS):
-        if spec.trusted or allow_pickle:
-            return
         raise ModelLoadError(
             f"The model '{spec.source}' only has pickle weights (.bin), which can run code when loaded. "
             f"Only safetensors weights are loaded for typed-in model ids (start the app with "
@@ -75,8 +77,7 @@ def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> 
         if offline:
             raise
         directory = _download(spec, patterns, local_only=False)
-    has_weights = _has(directory, SAFE_WEIGHTS) or (pickle_ok and _has(directory, PICKLE_WEIGHTS))
-    if not has_weights and not offline:
+    if not _usable_weights(directory, pickle_ok) and not offline:
         # A partial cache, or a repository without safetensors: fetch what is missing.
         directory = _download(spec, patterns + ([PICKLE_WEIGHTS] if pickle_ok else []), local_only=False)
     check_weights(directory, spec, allow_pickle)

@@ -163,10 +163,11 @@ def default_spec(task: str) -> ModelSpec:
 def override_spec(task: str, source: str) -> ModelSpec:
     """The operator's `--model TASK=SOURCE`: a hub id or a local directory, trusted like our own table."""
     base = default_spec(task)
-    return replace(base, source=source, label=f"{source} (set with --model)", size_mb=0, revision=None)
+    return replace(base, source=source, label=f"{source} (set with --model)", size_mb=0, revision=None, pair=None)
 
 
 def custom_spec(task: str, hub_id: str) -> ModelSpec:
     """A model id typed into the UI: hub ids only (never a server path), safetensors only."""
     base = default_spec(task)
-    return replace(base, source=hub_id, label=hub_id, size_mb=0, revision=None, trusted=False, default=False)
+    return replace(base, source=hub_id, label=hub_id, size_mb=0, revision=None, trusted=False, default=False,
+                   pair=None)
