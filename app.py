@@ -103,6 +103,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--device-concurrency", type=int, default=1, help="model requests that run at once on the device (default 1)"
     )
+    parser.add_argument(
+        "--max-batch-size", type=int, default=8,
+        help="image classification and NER requests that wait together run as one batch of up to N (default 8; 1: off)",
+    )
     args = parser.parse_args(argv)
     if isinstance(args.auth, str):  # from the environment, not yet checked
         args.auth = _auth(args.auth)
@@ -125,6 +129,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         memory_budget_gb=args.memory_budget_gb,
         max_upload_mb=args.max_upload_mb,
         device_concurrency=args.device_concurrency,
+        max_batch_size=args.max_batch_size,
     )
 
 
@@ -134,7 +139,7 @@ def download_models(runtime: ModelRuntime, targets: list[str]) -> int:
     failures = 0
     for target in targets or list(TASKS):
         if target in TASKS:
-            spec = runtime.default(target)
+            spec = runtime.configured_default(target)
         else:
             listed = [s for s in MODEL_SPECS if s.source == target]
             spec = listed[0] if listed else ModelSpec(task="", source=target, label=target, loader="")
@@ -150,6 +155,9 @@ def preload_defaults(runtime: ModelRuntime) -> None:
     """Load what can be loaded; a model that fails is reported and its tab explains it on use."""
     for task in TASKS:
         spec = runtime.default(task)
+        if spec.gpu_recommended and runtime.device == "cpu":
+            print(f"Not preloaded on a CPU: {spec.source} (GPU recommended; it loads on first use)", flush=True)
+            continue
         print(f"Loading {task}: {spec.source} …", flush=True)
         try:
             runtime.load(spec)

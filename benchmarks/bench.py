@@ -9,7 +9,10 @@ Every figure is a ratio of medians taken in the same run, the variants interleav
    an uploaded file, or a stream of as many partial results);
 2. cold start: `python app.py` until HTTP 200 vs a bare script that imports gradio and torch and launches
    an empty Blocks;
-3. model lifecycle: first request (load) vs second (no reload), resident memory per model and after
+3. batching: 8 concurrent clients on the image-classification and NER endpoints, requests per second with
+   the hub's dynamic batching off (--max-batch-size 1) and on (8), and with Gradio's own `batch=True` on an
+   endpoint running the same batched model call (see models/batching.py for why the tabs don't use it);
+4. model lifecycle: first request (load) vs second (no reload), resident memory per model and after
    unloading.
 """
 from __future__ import annotations
@@ -166,6 +169,93 @@ def per_request(models, repeats: int) -> dict:
     return results
 
 
+def batching(models, rounds: int, clients: int = 8, requests_per_client: int = 4) -> dict:
+    """Requests per second with 8 clients at once: batching off, the hub's dynamic batching, Gradio's batch=True."""
+    import threading
+
+    import gradio as gr
+    from gradio_client import Client, handle_file
+
+    import app as hub_app
+    from demos import image_classification, ner
+    from demos.media import open_image
+    from models.runtime import ModelRuntime
+    from models.settings import Settings
+
+    overrides = {task: str(models[task]) for task in ("ner", "image_classification")}
+    image_path = image_classification.EXAMPLES[1]
+    apps, urls, runtimes = [], {}, {}
+    for mode, size in [("off", 1), ("dynamic", 8)]:
+        runtime = runtimes[mode] = ModelRuntime(Settings(model_overrides=overrides, max_batch_size=size))
+        app = hub_app.build_app(runtime)
+        if mode == "off":
+            recognizer = runtime.load(runtime.default("ner"))
+            classifier = runtime.load(runtime.default("image_classification"))
+            with app:  # Gradio's batching around the same model calls the tabs make
+                text, out, file, label = gr.Textbox(), gr.JSON(), gr.File(), gr.Label()
+                text.submit(lambda texts: [[len(found) for found in ner.find_entities(recognizer, texts)]], text, out,
+                            batch=True, max_batch_size=8, api_name="ner_gradio_batch")
+                file.upload(lambda paths: [[{"top": float(p.max())} for p in image_classification.class_probabilities(
+                    classifier, [classifier.preprocess([open_image(path)])[0] for path in paths])]],
+                    file, label, batch=True, max_batch_size=8, api_name="image_gradio_batch")
+        app.launch(prevent_thread_lock=True, quiet=True)
+        apps.append(app)
+        urls[mode] = app.local_url
+    calls = {
+        "ner": {"off": ("off", "/ner", lambda: (TEXT, overrides["ner"], "")),
+                "dynamic": ("dynamic", "/ner", lambda: (TEXT, overrides["ner"], "")),
+                "gradio_batch": ("off", "/ner_gradio_batch", lambda: (TEXT,))},
+        "image_classification": {
+            "off": ("off", "/classify_image", lambda: (handle_file(image_path), overrides["image_classification"], "")),
+            "dynamic": ("dynamic", "/classify_image",
+                        lambda: (handle_file(image_path), overrides["image_classification"], "")),
+            "gradio_batch": ("off", "/image_gradio_batch", lambda: (handle_file(image_path),))},
+    }
+    pool = {mode: [Client(url, verbose=False, download_files=False) for _ in range(clients)] for mode, url in urls.items()}
+
+    def throughput(app_mode: str, endpoint: str, arguments) -> float:
+        errors = []
+
+        def client_loop(client):
+            for _ in range(requests_per_client):
+                try:
+                    client.predict(*arguments(), api_name=endpoint)
+                except Exception as error:  # counted: a failed request must not pass for a fast one
+                    errors.append(error)
+
+        threads = [threading.Thread(target=client_loop, args=(client,)) for client in pool[app_mode]]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise RuntimeError(f"{endpoint}: {len(errors)} requests failed, e.g. {errors[0]}")
+        return clients * requests_per_client / (time.perf_counter() - started)
+
+    results = {}
+    for task, modes in calls.items():
+        for call in modes.values():
+            throughput(*call)  # warm up
+        runtimes["dynamic"].batcher.batch_sizes.clear()
+        rates = {mode: [] for mode in modes}
+        for round_ in range(rounds):
+            order = list(modes)[round_ % len(modes):] + list(modes)[:round_ % len(modes)]
+            for mode in order:
+                rates[mode].append(throughput(*modes[mode]))
+        median = {mode: statistics.median(values) for mode, values in rates.items()}
+        results[task] = {
+            **{f"{mode}_requests_per_s": round(value, 2) for mode, value in median.items()},
+            "dynamic_vs_off": round(median["dynamic"] / median["off"], 3),
+            "gradio_batch_vs_off": round(median["gradio_batch"] / median["off"], 3),
+            "dynamic_mean_batch": round(statistics.mean(runtimes["dynamic"].batcher.batch_sizes), 2),
+        }
+    for app in apps:
+        app.close()
+    results["clients"] = clients
+    return results
+
+
 def _seconds_to_http_200(command: list[str], port: int) -> float:
     process, seconds = serve(command, port)
     stop(process)
@@ -218,6 +308,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--cold-start-runs", type=int, default=5)
+    parser.add_argument("--batching-rounds", type=int, default=3)
+    parser.add_argument("--only", choices=["lifecycle", "per_request", "batching", "cold_start"], action="append",
+                        help="run only these parts (repeatable)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -226,8 +319,13 @@ def main() -> int:
                "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
     with tempfile.TemporaryDirectory() as tmp:
         models = build_all(Path(tmp))
-        results = {"machine": machine, "lifecycle": lifecycle(models), "per_request": per_request(models, args.repeats),
-                   "cold_start": cold_start(args.cold_start_runs)}
+        parts = {"lifecycle": lambda: lifecycle(models), "per_request": lambda: per_request(models, args.repeats),
+                 "batching": lambda: batching(models, args.batching_rounds),
+                 "cold_start": lambda: cold_start(args.cold_start_runs)}
+        results = {"machine": machine}
+        for name, run in parts.items():
+            if not args.only or name in args.only:
+                results[name] = run()
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

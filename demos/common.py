@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 import re
 
 import gradio as gr
@@ -123,14 +124,34 @@ def clean_text(text: object, max_chars: int) -> str:
     return text
 
 
-def on_device(runtime: ModelRuntime) -> dict:
+def require_number(value: object, name: str, chinese_name: str) -> float:
+    """A finite int or float (the API can send text, null or NaN where the UI sends numbers)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise refuse(f"The {name} must be a number.", f"{chinese_name}必须是数字。")
+    return value
+
+
+def whole_number(value: object, low: int, high: int, name: str, chinese_name: str) -> int:
+    """An integer setting (a count, a seed, a number of steps) within [low, high]."""
+    number = require_number(value, name, chinese_name)
+    if number != int(number) or not low <= number <= high:
+        raise refuse(f"The {name} must be a whole number from {low:,} to {high:,}.",
+                     f"{chinese_name}必须是 {low:,} 到 {high:,} 之间的整数。")
+    return int(number)
+
+
+def on_device(runtime: ModelRuntime, batched: str | None = None) -> dict:
     """Event options for handlers that run a model: they share one concurrency limit per device, and they
-    check their raw inputs themselves (preprocess=False), so that every bad value gets our plain words."""
-    return {
-        "concurrency_id": f"models-on-{runtime.device}",
-        "concurrency_limit": runtime.settings.device_concurrency,
-        "preprocess": False,
-    }
+    check their raw inputs themselves (preprocess=False), so that every bad value gets our plain words.
+
+    `batched` (a task) gives the event its own group, wide enough for a full batch to wait together: its
+    handler hands the model call to runtime.batcher, which runs one batch at a time."""
+    if batched and runtime.settings.max_batch_size > 1:
+        group = {"concurrency_id": f"{batched}-batches-on-{runtime.device}",
+                 "concurrency_limit": runtime.settings.max_batch_size * runtime.settings.device_concurrency}
+    else:
+        group = {"concurrency_id": f"models-on-{runtime.device}", "concurrency_limit": runtime.settings.device_concurrency}
+    return {**group, "preprocess": False}
 
 
 def progress_callback(progress: gr.Progress):

@@ -17,16 +17,23 @@ TOP_K = 5
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent.parent / "assets/examples/images").glob("*.jpg"))
 
 
-def classify(runtime: ModelRuntime, image, model=None, custom_model=None, progress=None) -> dict[str, float]:
-    """{label: probability} for the five likeliest classes, as gr.Label shows them."""
-    picture = open_image(image)
-    classifier = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+def class_probabilities(classifier, images: list[torch.Tensor]) -> list[torch.Tensor]:
+    """One forward pass over preprocessed images -> each image's class probabilities."""
     parameter = next(classifier.model.parameters())
-    batch = classifier.preprocess([picture]).to(device=parameter.device, dtype=parameter.dtype)
+    batch = torch.stack(images).to(device=parameter.device, dtype=parameter.dtype)
     with torch.inference_mode():
         output = classifier.model(batch)
     logits = getattr(output, "logits", output)
-    probabilities = logits.float().softmax(dim=-1)[0]
+    return list(logits.float().softmax(dim=-1).cpu())
+
+
+def classify(runtime: ModelRuntime, image, model=None, custom_model=None, progress=None) -> dict[str, float]:
+    """{label: probability} for the five likeliest classes, as gr.Label shows them."""
+    picture = open_image(image)
+    spec = runtime.spec(TASK, model, custom_model)
+    classifier = runtime.load(spec, progress)
+    pixels = classifier.preprocess([picture])[0]
+    probabilities = runtime.batcher.run(runtime.cache_key(spec), pixels, lambda batch: class_probabilities(classifier, batch))
     top = probabilities.topk(min(TOP_K, probabilities.numel()))
     return {classifier.labels[i]: round(float(p), 4) for p, i in zip(top.values.tolist(), top.indices.tolist())}
 
@@ -62,4 +69,4 @@ def build(runtime: ModelRuntime) -> None:
         return classify(runtime, image, model, custom_model, progress_callback(progress))
 
     run.click(classify_image, [image, model, custom_model], labels, api_name="classify_image",
-              **on_device(runtime))
+              **on_device(runtime, batched=TASK))

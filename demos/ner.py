@@ -33,13 +33,19 @@ def to_outputs(text: str, entities: list[dict]) -> tuple[dict, list[list]]:
 
 def recognize_entities(runtime: ModelRuntime, text, model=None, custom_model=None, progress=None):
     text = clean_text(text, MAX_CHARS)
-    recognizer = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    spec = runtime.spec(TASK, model, custom_model)
+    recognizer = runtime.load(spec, progress)
+    entities = runtime.batcher.run(runtime.cache_key(spec), text, lambda texts: find_entities(recognizer, texts))
+    return to_outputs(text, entities)
+
+
+def find_entities(recognizer, texts: list[str]) -> list[list[dict]]:
+    """The pipeline over several texts in one padded batch; each text's entities."""
     tokenizer = recognizer.tokenizer
     # Texts longer than the model's window are read in overlapping windows rather than cut off.
     stride = tokenizer.model_max_length // 8 if tokenizer.is_fast else None
     with torch.inference_mode():
-        entities = recognizer(text, stride=stride)
-    return to_outputs(text, entities)
+        return recognizer(texts, stride=stride, batch_size=len(texts))
 
 
 def build(runtime: ModelRuntime) -> None:
@@ -72,4 +78,4 @@ def build(runtime: ModelRuntime) -> None:
         """
         return recognize_entities(runtime, text, model, custom_model, progress_callback(progress))
 
-    run.click(ner, [text, model, custom_model], [highlighted, table], api_name="ner", **on_device(runtime))
+    run.click(ner, [text, model, custom_model], [highlighted, table], api_name="ner", **on_device(runtime, batched=TASK))

@@ -5,7 +5,6 @@ criterion checks at every step, so the model stops computing, not just the page 
 """
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import dataclass
 from typing import Iterator
@@ -13,7 +12,7 @@ from typing import Iterator
 import gradio as gr
 import torch
 
-from demos.common import clean_text, model_handler, model_picker, on_device, progress_callback, refuse
+from demos.common import clean_text, model_handler, model_picker, on_device, progress_callback, refuse, require_number
 from demos.i18n import ui_text
 from models.runtime import ModelRuntime
 
@@ -44,8 +43,7 @@ def check_sampling(max_new_tokens, temperature, top_p, seed) -> Sampling:
     numbers = {("max new tokens", "最多新词元"): max_new_tokens, ("temperature", "温度"): temperature,
                ("top-p", "Top-p"): top_p, ("seed", "种子"): seed}
     for (name, chinese_name), value in numbers.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-            raise refuse(f"The {name} must be a number.", f"{chinese_name}必须是数字。")
+        require_number(value, name, chinese_name)
     if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
         raise refuse(f"Max new tokens must be between 1 and {MAX_NEW_TOKENS}.", f"最多新词元必须在 1 到 {MAX_NEW_TOKENS} 之间。")
     if not 0 <= temperature <= 2:

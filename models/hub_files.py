@@ -4,16 +4,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from models.errors import ModelLoadError, ModelUnavailableError, unavailable
-from models.registry import ModelSpec
+from models.registry import BUNDLED, ModelSpec
 
 # What a model directory needs besides its weights: configs, tokenizers, vocabularies.
 SUPPORT_FILES = ["*.json", "*.txt", "*.model", "*.spm", "*.tiktoken", "merges*", "vocab*"]
 SAFE_WEIGHTS = "*.safetensors"
 PICKLE_WEIGHTS = "*.bin"
+# Never fetched: diffusers' NSFW classifier (we load pipelines without it) and half-precision duplicates of
+# weights we already fetch in full precision (the loaders cast to the device's dtype).
+SKIPPED_FILES = ["safety_checker/*", "*.fp16.*"]
+BUNDLED_WEIGHTS = Path(__file__).resolve().parent.parent / "assets" / "weights"
 
 
 def _has(directory: Path, pattern: str) -> bool:
-    return any(directory.glob(pattern))
+    return any(directory.rglob(pattern))  # pipelines keep their weights in one folder per component
 
 
 def _usable_weights(directory: Path, pickle_ok: bool) -> bool:
@@ -46,7 +50,8 @@ def _download(spec: ModelSpec, patterns: list[str], local_only: bool) -> Path:
     try:
         return Path(
             snapshot_download(
-                spec.source, revision=spec.revision, allow_patterns=patterns, local_files_only=local_only
+                spec.source, revision=spec.revision, allow_patterns=patterns, ignore_patterns=SKIPPED_FILES,
+                local_files_only=local_only,
             )
         )
     except GatedRepoError as error:
@@ -57,6 +62,23 @@ def _download(spec: ModelSpec, patterns: list[str], local_only: bool) -> Path:
         raise ModelLoadError(f"The model '{spec.source}' has no revision '{spec.revision}'.") from error
     except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:
         raise unavailable(spec.task, spec.source, spec.default) from error
+
+
+def in_local_cache(source: str) -> bool:
+    """Whether a Hub model has a snapshot in the local Hugging Face cache (a directory check, no network)."""
+    from huggingface_hub import constants
+
+    snapshots = Path(constants.HF_HUB_CACHE) / f"models--{source.replace('/', '--')}" / "snapshots"
+    return snapshots.is_dir() and any(snapshots.iterdir())
+
+
+def bundled_dir(spec: ModelSpec) -> Path:
+    """The directory of weights this project trained and ships (sources "assets:<name>")."""
+    directory = BUNDLED_WEIGHTS / spec.source.removeprefix(BUNDLED)
+    if not (directory / "model.safetensors").is_file():
+        raise ModelLoadError(f"The bundled weights '{spec.source}' are missing from {directory}; "
+                             f"this checkout is incomplete (README, \"Our own generators\", says how to train them again).")
+    return directory
 
 
 def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> Path:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models import hf, vision
-from models.hub_files import resolve_model_dir
+from models import diffusion, gan, hf, vision
+from models.hub_files import bundled_dir, resolve_model_dir
 from models.registry import ModelSpec
 
 LOADERS = {
@@ -13,15 +13,20 @@ LOADERS = {
     "causal_lm": hf.load_causal_lm,
     "image_classifier": vision.load_image_classifier,
     "speech_recognition": hf.load_speech_recognition,
+    "dcgan": gan.load_dcgan,
+    "pix2pix": gan.load_pix2pix,
+    "instruct_pix2pix": diffusion.load_instruct_pix2pix,
 }
 
 
 def locate(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> Path:
     """The model's files on this machine, fetched first where allowed: torchvision's own weights, or a
-    Hugging Face repository or local directory."""
+    Hugging Face repository or local directory, or the weights this project ships."""
     from huggingface_hub import constants
 
     offline = offline or constants.HF_HUB_OFFLINE
+    if spec.bundled:
+        return bundled_dir(spec)
     if spec.source.startswith(vision.TORCHVISION):
         return vision.locate_torchvision_weights(spec, offline)
     return resolve_model_dir(spec, offline=offline, allow_pickle=allow_pickle)

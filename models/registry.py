@@ -11,7 +11,13 @@ TASKS = {
     "text_generation": "Text generation",
     "image_classification": "Image classification",
     "speech_to_text": "Speech to text",
+    "gan": "GAN sampling",
+    "pix2pix": "pix2pix image-to-image",
+    "image_editing": "Text-guided image editing",
 }
+
+# Sources "assets:<name>": weights this project trained itself, in assets/weights/<name>; they work offline.
+BUNDLED = "assets:"
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,11 @@ class ModelSpec:
     trusted: bool = True
     default: bool = False
     pair: tuple[str, str] | None = None  # translation models made for one (source, target) language pair
+    gpu_recommended: bool = False  # minutes per request on a CPU: not preloaded there, and the UI says so
+
+    @property
+    def bundled(self) -> bool:
+        return self.source.startswith(BUNDLED)
 
 
 MODEL_SPECS: tuple[ModelSpec, ...] = (
@@ -136,6 +147,49 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
         label="wav2vec 2.0 base 960h — English only (CTC)",
         loader="speech_recognition",
         size_mb=360,
+    ),
+    ModelSpec(
+        task="gan",
+        source="huggan/dcgan-mnist",
+        label="DCGAN — MNIST handwritten digits (huggan)",
+        loader="dcgan",
+        size_mb=14,
+        default=True,
+    ),
+    ModelSpec(
+        task="gan",
+        source=f"{BUNDLED}dcgan-digits",
+        label="DCGAN — synthetic digits, trained by this project (works offline)",
+        loader="dcgan",
+        size_mb=4,
+    ),
+    *(
+        ModelSpec(
+            task="pix2pix",
+            source=f"huggan/pix2pix-{name}",
+            label=f"pix2pix — {label} (huggan)",
+            loader="pix2pix",
+            size_mb=218,
+            default=name == "edge2shoes",
+        )
+        for name, label in [("edge2shoes", "shoe edges → shoe photo"), ("maps", "map → aerial photo"),
+                            ("night2day", "night → day")]
+    ),
+    ModelSpec(
+        task="pix2pix",
+        source=f"{BUNDLED}pix2pix-scenes",
+        label="pix2pix — line drawing → landscape scene, trained by this project (works offline)",
+        loader="pix2pix",
+        size_mb=14,
+    ),
+    ModelSpec(
+        task="image_editing",
+        source="timbrooks/instruct-pix2pix",
+        label="InstructPix2Pix — edit a photo by instruction (Stable Diffusion 1.5; GPU recommended)",
+        loader="instruct_pix2pix",
+        size_mb=4300,
+        default=True,
+        gpu_recommended=True,
     ),
 )
 

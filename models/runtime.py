@@ -1,13 +1,16 @@
 """The models side of a running hub: settings, device, dtype and the one cache, with a single load()."""
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, NamedTuple
 
+from models.batching import DynamicBatcher
 from models.cache import CachedModel, ModelCache
 from models.device import pick_device, pick_dtype
 from models.errors import ModelLoadError
+from models.hub_files import in_local_cache
 from models.loaders import LOADERS, locate
-from models.registry import ModelSpec, custom_spec, example_hub_id, is_hub_id, override_spec, specs_for
+from models.registry import ModelSpec, custom_spec, default_spec, example_hub_id, is_hub_id, override_spec, specs_for
 from models.settings import Settings
 
 ProgressFn = Callable[[float, str], None]
@@ -33,15 +36,28 @@ class ModelRuntime:
             max_models=self.settings.max_loaded_models,
             max_bytes=None if budget is None else int(budget * 2**30),
         )
+        self.batcher = DynamicBatcher(self.settings.max_batch_size)
+        self._load_lock = threading.Lock()
 
     def choices(self, task: str) -> list[ModelSpec]:
-        """The models a tab offers, its default first: the operator's --model if given, else the registry's."""
+        """The models a tab offers, the one it uses by default first: the operator's --model if given, else the
+        registry's default, unless that is not downloaded yet and the project ships weights that work offline."""
         specs = sorted(specs_for(task), key=lambda s: not s.default)
         override = self.settings.model_overrides.get(task)
-        return [override_spec(task, override)] + specs if override else specs
+        if override:
+            return [override_spec(task, override)] + [s for s in specs if s.source != override]
+        if any(s.bundled for s in specs) and not in_local_cache(specs[0].source):
+            specs.sort(key=lambda s: not s.bundled)
+        return specs
 
     def default(self, task: str) -> ModelSpec:
+        """The model a request that names none gets."""
         return self.choices(task)[0]
+
+    def configured_default(self, task: str) -> ModelSpec:
+        """The operator's --model, else the registry's default, whether downloaded or not: what --download fetches."""
+        override = self.settings.model_overrides.get(task)
+        return override_spec(task, override) if override else default_spec(task)
 
     def spec(self, task: str, label: str | None = None, custom_id: str | None = None) -> ModelSpec:
         """The model a request asks for: a typed-in id wins over the picker; nothing picked -> default."""
@@ -76,15 +92,18 @@ class ModelRuntime:
         return self.cache.get(key, lambda: self._build(spec))
 
     def _build(self, spec: ModelSpec) -> Any:
-        path = locate(spec, offline=self.settings.offline, allow_pickle=self.settings.allow_pickle)
-        try:
-            return LOADERS[spec.loader](spec, path, self.device, self.dtype)
-        except Exception as error:  # any failure to build is a load error, and is not cached
-            raise ModelLoadError(
-                f"The model '{spec.source}' could not be loaded: its files look corrupt, incomplete or of "
-                f"another kind ({type(error).__name__}: {str(error)[:200]}).",
-                f"无法加载模型“{spec.source}”：文件似乎已损坏、不完整或不是这类模型。",
-            ) from error
+        # One load at a time, whichever tabs ask: first imports of transformers/diffusers are not thread-safe
+        # (batched tabs load outside the shared device limit), and one at a time also bounds the memory peak.
+        with self._load_lock:
+            path = locate(spec, offline=self.settings.offline, allow_pickle=self.settings.allow_pickle)
+            try:
+                return LOADERS[spec.loader](spec, path, self.device, self.dtype)
+            except Exception as error:  # any failure to build is a load error, and is not cached
+                raise ModelLoadError(
+                    f"The model '{spec.source}' could not be loaded: its files look corrupt, incomplete or of "
+                    f"another kind ({type(error).__name__}: {str(error)[:200]}).",
+                    f"无法加载模型“{spec.source}”：文件似乎已损坏、不完整或不是这类模型。",
+                ) from error
 
     def loaded(self) -> list[CachedModel]:
         return self.cache.loaded()

@@ -19,4 +19,6 @@ class Settings:
     max_upload_mb: int = 50
     # How many model requests run at once on the device; the rest wait in the queue (GPU memory stays bounded).
     device_concurrency: int = 1
+    # Image classification and NER run the requests that wait together as one batch of up to this many (1: off).
+    max_batch_size: int = 8
     max_generation_seconds: float = 120.0  # generate() stops after this long, whatever it was asked for

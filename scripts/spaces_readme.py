@@ -23,8 +23,10 @@ def pinned(package: str) -> str:
 
 
 def front_matter() -> str:
-    # The default model of every tab that comes from the Hub: Spaces downloads them at build time.
-    defaults = [spec.source for spec in MODEL_SPECS if spec.default and spec.task in TASKS and is_hub_id(spec.source)]
+    # The default model of every tab that comes from the Hub: Spaces downloads them at build time. Not the
+    # GPU-recommended ones (gigabytes, and useless on the CPU hardware a Space may run on): they load on use.
+    defaults = [spec.source for spec in MODEL_SPECS
+                if spec.default and spec.task in TASKS and is_hub_id(spec.source) and not spec.gpu_recommended]
     lines = [
         "---",
         "title: Deep Learning Demo Hub",

@@ -21,11 +21,14 @@ def tiny_ner_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def runtime(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir, tiny_resnet_dir, tiny_whisper_dir) -> ModelRuntime:
-    """Every tab pointed at a tiny model, as `python app.py --model TASK=DIR` would."""
+def runtime(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir, tiny_resnet_dir, tiny_whisper_dir,
+            tiny_instruct_pix2pix_dir) -> ModelRuntime:
+    """Every tab pointed at a tiny model (the GANs at the small ones we ship), as `python app.py --model
+    TASK=DIR` would."""
     overrides = {
         "ner": tiny_ner_dir, "translation": tiny_marian_dir, "text_generation": tiny_chat_lm_dir,
         "image_classification": tiny_resnet_dir, "speech_to_text": tiny_whisper_dir,
+        "gan": "assets:dcgan-digits", "pix2pix": "assets:pix2pix-scenes", "image_editing": tiny_instruct_pix2pix_dir,
     }
     return ModelRuntime(Settings(model_overrides={task: str(path) for task, path in overrides.items()}))
 
@@ -110,3 +113,10 @@ def tiny_ctc_dir(tmp_path_factory) -> Path:
     from tiny_models import make_wav2vec2_ctc_model
 
     return make_wav2vec2_ctc_model(tmp_path_factory.mktemp("tiny-wav2vec2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_instruct_pix2pix_dir(tmp_path_factory) -> Path:
+    from tiny_models import make_instruct_pix2pix_pipeline
+
+    return make_instruct_pix2pix_pipeline(tmp_path_factory.mktemp("tiny-instruct-pix2pix"))

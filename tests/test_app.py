@@ -234,7 +234,8 @@ def test_mcp_server_lists_every_tab_as_a_tool(runtime):
         schema = httpx.get(app.local_url + "gradio_api/mcp/schema", timeout=30).json()
         tools = {tool["name"] for tool in schema}
         # tools are named after the handlers, described by their docstrings
-        assert tools == {"ner", "translate_text", "chat_reply", "complete_text", "classify_image", "transcribe_audio"}
+        assert tools == {"ner", "translate_text", "chat_reply", "complete_text", "classify_image", "transcribe_audio",
+                         "generate_gan", "interpolate_gan", "pix2pix", "edit_image"}
         described = {tool["name"]: tool["description"] for tool in schema}
         assert "named entities" in described["ner"]
     finally:

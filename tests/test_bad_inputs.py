@@ -50,12 +50,16 @@ def files(tmp_path_factory):
     inf_wave = voice.astype(np.float32)
     inf_wave[100] = np.inf
     rgb = Image.new("RGB", (64, 48), (120, 200, 40))
+    drawing = Image.new("RGB", (300, 200), "white")
+    drawing.paste((0, 0, 0), (20, 120, 280, 124))
     return {
         "corrupt.png": write("corrupt.png", png(rgb)[:50]),
         "empty.png": write("empty.png", b""),
         "text.png": write("text.png", b"I am a text file pretending to be a picture."),
         "bomb.png": write("bomb.png", bomb),
         "rgba.png": write("rgba.png", png(rgb.convert("RGBA"))),
+        "blank-pad.png": write("blank-pad.png", png(Image.new("RGBA", (512, 512), (0, 0, 0, 0)))),
+        "drawing.png": write("drawing.png", png(drawing)),
         "p.png": write("p.png", png(rgb.convert("P"))),
         "cmyk.tif": write("cmyk.tif", png(rgb.convert("CMYK"))),
         "16bit.png": write("16bit.png", png(Image.fromarray((np.arange(3072).reshape(48, 64) * 20).astype(np.uint16)))),
@@ -75,7 +79,8 @@ def files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir, tiny_resnet_dir, tiny_ctc_dir):
     overrides = {"ner": tiny_ner_dir, "translation": tiny_marian_dir, "text_generation": tiny_chat_lm_dir,
-                 "image_classification": tiny_resnet_dir, "speech_to_text": tiny_ctc_dir}
+                 "image_classification": tiny_resnet_dir, "speech_to_text": tiny_ctc_dir,
+                 "gan": "assets:dcgan-digits", "pix2pix": "assets:pix2pix-scenes"}
     runtime = ModelRuntime(Settings(model_overrides={k: str(v) for k, v in overrides.items()}))
     app = hub_app.build_app(runtime)
     app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, max_file_size="50mb")
@@ -107,6 +112,23 @@ def classify(c, image, custom=""):
 
 def transcribe(c, audio, language="en", task="transcribe"):
     return call(c, "/transcribe", audio, c.models["speech_to_text"], "", language, task)
+
+
+def generate_gan(c, seed=0, count=4):
+    return call(c, "/generate_gan", c.models["gan"], "", seed, count)
+
+
+def interpolate_gan(c, seed_a=0, seed_b=1, frames=4):
+    return call(c, "/interpolate_gan", c.models["gan"], "", seed_a, seed_b, frames)
+
+
+def pix2pix(c, picture):
+    return call(c, "/pix2pix", {"background": None, "layers": [], "composite": picture}, c.models["pix2pix"], "")
+
+
+def edit_image(c, photo, instruction="make it red", steps=2, image_guidance=1.5, text_guidance=7.5, seed=0):
+    # nothing loads: each of these is refused before the (4 GB) default model would be
+    return call(c, "/edit_image", photo, instruction, "", "", steps, image_guidance, text_guidance, seed)
 
 
 def upload(files, name):
@@ -160,6 +182,24 @@ BAD = [
     ("audio: missing", lambda c, f: transcribe(c, None), "upload a file"),
     ("audio: unknown language", lambda c, f: transcribe(c, upload(f, "8k.wav"), "xx"), "Language must be one of"),
     ("audio: unknown task", lambda c, f: transcribe(c, upload(f, "8k.wav"), "en", "summarise"), "Language must be one of"),
+    ("gan: negative count", lambda c, f: generate_gan(c, count=-1), "from 1 to 64"),
+    ("gan: huge count", lambda c, f: generate_gan(c, count=10**6), "from 1 to 64"),
+    ("gan: count as text", lambda c, f: generate_gan(c, count="many"), "must be a number"),
+    ("gan: fractional count", lambda c, f: generate_gan(c, count=2.5), "whole number"),
+    ("gan: seed too large", lambda c, f: generate_gan(c, seed=2**40), "seed must be a whole number"),
+    ("gan: one frame", lambda c, f: interpolate_gan(c, frames=1), "from 2 to 16"),
+    ("gan: unknown model", lambda c, f: call(c, "/generate_gan", "someone/unlisted", "", 0, 4), "Unknown model"),
+    ("pix2pix: empty sketch", lambda c, f: pix2pix(c, upload(f, "blank-pad.png")), "empty"),
+    ("pix2pix: nothing drawn or uploaded", lambda c, f: pix2pix(c, None), "draw something"),
+    ("pix2pix: text file", lambda c, f: pix2pix(c, upload(f, "text.png")), "not an image that can be read"),
+    ("pix2pix: decompression bomb", lambda c, f: pix2pix(c, upload(f, "bomb.png")), "megapixels"),
+    ("edit: no photo", lambda c, f: edit_image(c, None), "upload a file"),
+    ("edit: not an image", lambda c, f: edit_image(c, upload(f, "text.png")), "not an image that can be read"),
+    ("edit: empty instruction", lambda c, f: edit_image(c, upload(f, "drawing.png"), ""), "enter some text"),
+    ("edit: zero steps", lambda c, f: edit_image(c, upload(f, "drawing.png"), steps=0), "from 1 to 100"),
+    ("edit: a million steps", lambda c, f: edit_image(c, upload(f, "drawing.png"), steps=10**6), "from 1 to 100"),
+    ("edit: image guidance too high", lambda c, f: edit_image(c, upload(f, "drawing.png"), image_guidance=50),
+     "between 1 and 5"),
 ]
 
 GOOD = [
@@ -175,6 +215,9 @@ GOOD = [
     ("audio: stereo", lambda c, f: transcribe(c, upload(f, "stereo.wav"))),
     ("audio: int32", lambda c, f: transcribe(c, upload(f, "int32.wav"))),
     ("complete: temperature 0 (greedy)", lambda c, f: complete(c, temperature=0)),
+    ("gan: 64 images", lambda c, f: generate_gan(c, count=64)),
+    ("pix2pix: a drawing uploaded at another size", lambda c, f: pix2pix(c, upload(f, "drawing.png"))),
+    ("pix2pix: a 16-bit picture", lambda c, f: pix2pix(c, upload(f, "16bit.png"))),
 ]
 
 

@@ -101,3 +101,45 @@ def test_a_chinese_browser_gets_chinese_labels(browser, url):
     page.get_by_text("请先输入文本。").wait_for()
     page.screenshot(path=str(SCREENSHOTS / "chinese-ui.png"))
     page.close()
+
+
+def test_gan_tab_samples_paints_a_drawing_and_edits(browser, url):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 1100})
+    page.goto(url)
+    page.get_by_role("tab", name="GAN / pix2pix").click()
+    page.get_by_role("button", name="Generate", exact=True).click()
+    page.wait_for_selector("#gan-output img", timeout=60_000)
+    page.get_by_role("button", name="Interpolate", exact=True).click()
+    page.wait_for_selector("#gan-interpolation-output img", timeout=60_000)
+    page.screenshot(path=str(SCREENSHOTS / "gan-sampling.png"), full_page=True)
+
+    page.get_by_role("tab", name="pix2pix", exact=True).click()
+    page.get_by_role("button", name="Run pix2pix", exact=True).click()  # nothing drawn yet
+    page.get_by_text("Please draw something or upload a picture first.").wait_for(timeout=30_000)
+    page.locator(".toast-wrap .toast-close").first.click()
+    page.locator(".toast-wrap .toast-body").first.wait_for(state="detached")
+    page.locator("#pix2pix-input button[aria-label=Brush]").click()  # as the empty pad invites a person to
+    canvas = page.locator("#pix2pix-input canvas").first
+    box = canvas.bounding_box()
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    # a horizon and a box standing on it, inside the white pad (the canvas element is wider)
+    for start, end in [((0.27, 0.6), (0.73, 0.6)), ((0.4, 0.6), (0.4, 0.45)), ((0.4, 0.45), (0.5, 0.45)),
+                       ((0.5, 0.45), (0.5, 0.6))]:
+        page.mouse.move(x0 + start[0] * w, y0 + start[1] * h)
+        page.mouse.down()
+        page.mouse.move(x0 + end[0] * w, y0 + end[1] * h, steps=12)
+        page.mouse.up()
+    page.get_by_role("button", name="Run pix2pix", exact=True).click()
+    page.wait_for_selector("#pix2pix-output img", timeout=60_000)
+    assert "Error" not in page.locator(".toast-wrap").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "pix2pix-drawing.png"), full_page=True)
+
+    page.get_by_role("tab", name="Edit by instruction (GPU recommended)").click()
+    page.locator("tr.tr-body:visible, .gallery-item:visible").first.click()
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.wait_for_selector("#image-editing-output img", timeout=60_000)
+    assert "Error" not in page.locator(".toast-wrap").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "image-editing.png"), full_page=True)
+    page.close()

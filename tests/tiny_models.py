@@ -343,3 +343,45 @@ def make_wav2vec2_ctc_model(directory: Path) -> Path:
     tokenizer.save_pretrained(directory)
     Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, return_attention_mask=False).save_pretrained(directory)
     return directory
+
+
+def _clip_tokenizer():
+    """A CLIP BPE tokenizer with characters for words and no merges: tiny, yet the real class; saved with the
+    pipeline in its usual files."""
+    from transformers import CLIPTokenizer
+
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)] + list("0123456789.,!?'")
+    vocab = {token: index for index, token in enumerate(letters + [f"{c}</w>" for c in letters])}
+    vocab.update({"<|startoftext|>": len(vocab), "<|endoftext|>": len(vocab) + 1})
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+
+
+def make_instruct_pix2pix_pipeline(directory: Path) -> Path:
+    """A tiny StableDiffusionInstructPix2PixPipeline (UNet with 8 input channels: noise + image latents), saved
+    as diffusers saves the real one."""
+    import torch
+    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, StableDiffusionInstructPix2PixPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(0)
+    tokenizer = _clip_tokenizer()
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+        max_position_embeddings=77, projection_dim=32, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
+    unet = UNet2DConditionModel(
+        sample_size=8, in_channels=8, out_channels=4, layers_per_block=1, block_out_channels=(32, 64),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32, attention_head_dim=8, norm_num_groups=8)
+    # four blocks: the VAE scales by 8 like Stable Diffusion's, so the UNet works on small latents
+    vae = AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 8, 8, 8), layers_per_block=1,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+        norm_num_groups=4, sample_size=64)
+    pipeline = StableDiffusionInstructPix2PixPipeline(
+        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+        scheduler=EulerAncestralDiscreteScheduler(), safety_checker=None, feature_extractor=None,
+        requires_safety_checker=False)
+    out = directory / "pipeline"
+    pipeline.save_pretrained(out, safe_serialization=True)
+    return out

@@ -1,0 +1,146 @@
+"""Measure the bundled generators against the targets in issue #5, reproducibly (seeded, CPU):
+
+    python -m training.quality            # both, ~1.5 min on 2 cores; prints the figures, writes training/quality.json
+
+DCGAN: a digit classifier trained here on the same synthetic digits (its held-out accuracy is reported) reads
+1,000 generated samples; at least 80 % must be recognised with confidence above 0.5, and every digit must be
+at least 4 % of the recognised ones (no mode collapse).
+pix2pix: on 200 held-out scenes, the mean L1 of the output against the target must be at most half that of
+the best trivial answer: the mean training picture, or one flat mean colour.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models.gan import DCGANGenerator, Pix2PixUNet, image_grid, load_generator  # noqa: E402
+from training.synthetic import digits, scenes  # noqa: E402
+
+WEIGHTS = ROOT / "assets/weights"
+RESULTS = ROOT / "training/quality.json"
+SAMPLES = ROOT / "docs/samples"  # the sample grids README shows
+EVAL_SEED = 10_000  # held out: training draws from seed 0's stream
+
+
+class DigitClassifier(nn.Module):
+    """64x64 digit -> 10 logits; a small CNN, good enough to read synthetic digits reliably."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 32, 3, 2, 1), nn.ReLU(), nn.Conv2d(32, 64, 3, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
+            nn.Conv2d(64, 128, 3, 2, 1), nn.BatchNorm2d(128), nn.ReLU(), nn.Conv2d(128, 128, 3, 2, 1), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, 10),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net(images)
+
+
+def train_classifier(steps: int, seed: int = 0) -> DigitClassifier:
+    torch.manual_seed(seed)
+    data = torch.Generator().manual_seed(seed + 100)
+    classifier = DigitClassifier()
+    optimizer = torch.optim.Adam(classifier.parameters(), lr=2e-3)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=2e-3, total_steps=max(steps, 1))
+    for _ in range(steps):
+        images, labels = digits(64, data)
+        loss = nn.functional.cross_entropy(classifier(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    return classifier.eval()
+
+
+@torch.inference_mode()
+def probabilities(classifier: DigitClassifier, images: torch.Tensor) -> torch.Tensor:
+    return torch.cat([classifier(chunk).softmax(-1) for chunk in images.split(250)])
+
+
+def dcgan_quality(weights: Path, samples: int = 1000, classifier_steps: int = 1500, grids: Path = SAMPLES) -> dict:
+    classifier = train_classifier(classifier_steps)
+    held_out, labels = digits(2000, torch.Generator().manual_seed(EVAL_SEED))
+    accuracy = float((probabilities(classifier, held_out).argmax(-1) == labels).float().mean())
+
+    generator = load_generator(DCGANGenerator, weights, "cpu", torch.float32).model
+    noise = torch.randn(samples, generator.latent_dim, 1, 1, generator=torch.Generator().manual_seed(EVAL_SEED))
+    with torch.inference_mode():
+        generated = generator(noise)
+    confidence, digit = probabilities(classifier, generated).max(-1)
+    recognised = digit[confidence > 0.5]
+    shares = [float((recognised == d).float().mean()) if len(recognised) else 0.0 for d in range(10)]
+    grids.mkdir(parents=True, exist_ok=True)
+    image_grid(generated[:32], columns=8).save(grids / "dcgan-digits.png")
+    result = {
+        "classifier_held_out_accuracy": round(accuracy, 4),
+        "samples": samples,
+        "recognised_share": round(len(recognised) / samples, 4),
+        "digit_shares_of_recognised": [round(s, 4) for s in shares],
+    }
+    result["meets_target"] = result["recognised_share"] >= 0.8 and min(shares) >= 0.04
+    return result
+
+
+def pix2pix_quality(weights: Path, pairs: int = 200, baseline_pictures: int = 500, grids: Path = SAMPLES) -> dict:
+    generator = load_generator(Pix2PixUNet, weights, "cpu", torch.float32).model
+    _, training_pictures = scenes(baseline_pictures, np.random.default_rng(0))
+    mean_picture = training_pictures.mean(0, keepdim=True)
+    mean_colour = training_pictures.mean((0, 2, 3), keepdim=True)
+    edges, targets = scenes(pairs, np.random.default_rng(EVAL_SEED))
+    with torch.inference_mode():
+        outputs = torch.cat([generator(chunk) for chunk in edges.split(8)])
+
+    def l1(prediction: torch.Tensor) -> float:  # on the [0, 1] pixel scale
+        return float((prediction - targets).abs().mean() / 2)
+
+    baselines = {"mean_training_picture": l1(mean_picture.expand_as(targets)),
+                 "mean_colour": l1(mean_colour.expand_as(targets))}
+    best = min(baselines.values())
+    grids.mkdir(parents=True, exist_ok=True)
+    image_grid(torch.cat([edges[:4], outputs[:4], targets[:4]]), columns=4).save(grids / "pix2pix-scenes.png")
+    result = {"pairs": pairs, "model_l1": round(l1(outputs), 4), "baseline_l1": {k: round(v, 4) for k, v in baselines.items()},
+              "ratio_to_best_baseline": round(l1(outputs) / best, 4)}
+    result["meets_target"] = result["ratio_to_best_baseline"] <= 0.5
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("which", nargs="?", choices=["dcgan", "pix2pix", "all"], default="all")
+    parser.add_argument("--dcgan", type=Path, default=WEIGHTS / "dcgan-digits")
+    parser.add_argument("--pix2pix", type=Path, default=WEIGHTS / "pix2pix-scenes")
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--pairs", type=int, default=200)
+    parser.add_argument("--classifier-steps", type=int, default=1500)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--samples-dir", type=Path, default=SAMPLES, help="where the sample grids go")
+    args = parser.parse_args(argv)
+
+    results: dict = {"machine": {"python": platform.python_version(), "torch": torch.__version__,
+                                 "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}}
+    started = time.monotonic()
+    if args.which in ("dcgan", "all"):
+        results["dcgan"] = dcgan_quality(args.dcgan, args.samples, args.classifier_steps, args.samples_dir)
+        print("DCGAN  ", json.dumps(results["dcgan"]), flush=True)
+    if args.which in ("pix2pix", "all"):
+        results["pix2pix"] = pix2pix_quality(args.pix2pix, args.pairs, grids=args.samples_dir)
+        print("pix2pix", json.dumps(results["pix2pix"]), flush=True)
+    results["seconds"] = round(time.monotonic() - started, 1)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0 if all(r["meets_target"] for k, r in results.items() if isinstance(r, dict) and "meets_target" in r) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
