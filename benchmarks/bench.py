@@ -193,7 +193,7 @@ def batching(models, rounds: int, clients: int = 8, requests_per_client: int = 4
             classifier = runtime.load(runtime.default("image_classification"))
             with app:  # Gradio's batching around the same model calls the tabs make
                 text, out, file, label = gr.Textbox(), gr.JSON(), gr.File(), gr.Label()
-                text.submit(lambda texts: [[len(found) for found in ner.find_entities(recognizer, texts)]], text, out,
+                text.submit(lambda texts: [[len(found) for found in ner.find_entities(recognizer, list(texts))]], text, out,
                             batch=True, max_batch_size=8, api_name="ner_gradio_batch")
                 file.upload(lambda paths: [[{"top": float(p.max())} for p in image_classification.class_probabilities(
                     classifier, [classifier.preprocess([open_image(path)])[0] for path in paths])]],
