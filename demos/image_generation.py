@@ -57,7 +57,8 @@ def slerp(a: torch.Tensor, b: torch.Tensor, fractions: torch.Tensor) -> torch.Te
 
 def _generate(generator, noise: torch.Tensor) -> torch.Tensor:
     with torch.inference_mode():
-        return generator.model(noise.to(device=generator.device, dtype=generator.dtype))
+        parameter = next(generator.parameters())
+        return generator(noise.to(device=parameter.device, dtype=parameter.dtype))
 
 
 def sample_grid(runtime: ModelRuntime, seed, count, model=None, custom_model=None, progress=None) -> Image.Image:
@@ -65,7 +66,7 @@ def sample_grid(runtime: ModelRuntime, seed, count, model=None, custom_model=Non
     seed = whole_number(seed, 0, MAX_SEED, "seed", "种子")
     count = whole_number(count, 1, MAX_IMAGES, "number of images", "图像数量")
     generator = runtime.load(runtime.spec(GAN, model, custom_model), progress)
-    images = _generate(generator, latents(seed, count, generator.model.latent_dim))
+    images = _generate(generator, latents(seed, count, generator.latent_dim))
     return image_grid(images, columns=min(count, 8))
 
 
@@ -76,7 +77,7 @@ def interpolation_strip(runtime: ModelRuntime, seed_a, seed_b, frames, model=Non
     seed_b = whole_number(seed_b, 0, MAX_SEED, "second seed", "第二个种子")
     frames = whole_number(frames, 2, MAX_FRAMES, "number of frames", "帧数")
     generator = runtime.load(runtime.spec(GAN, model, custom_model), progress)
-    dim = generator.model.latent_dim
+    dim = generator.latent_dim
     path = slerp(latents(seed_a, 1, dim), latents(seed_b, 1, dim), torch.linspace(0, 1, frames))
     return image_grid(_generate(generator, path), columns=frames)
 
@@ -140,7 +141,7 @@ def edit(runtime: ModelRuntime, image, instruction, steps=20, image_guidance=1.5
         return tensors
 
     with torch.inference_mode():
-        result = editor.pipeline(
+        result = editor(
             instruction, image=picture, num_inference_steps=steps, image_guidance_scale=image_guidance,
             guidance_scale=text_guidance, generator=torch.Generator("cpu").manual_seed(seed),
             callback_on_step_end=report_step,

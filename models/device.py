@@ -73,12 +73,12 @@ def free_memory() -> None:
 
 def module_bytes(obj: object) -> int:
     """Approximate memory of a loaded model: its parameters and buffers (0 for non-torch objects).
-    Takes a module, a diffusers pipeline (its `components`), or a wrapper holding either as `.model`/`.pipeline`."""
+    Takes a module, a diffusers pipeline (its `components`), or a wrapper holding a module as `.model`."""
     if isinstance(obj, torch.nn.Module):
         tensors = list(obj.parameters()) + list(obj.buffers())
         return sum(t.numel() * t.element_size() for t in tensors)
     components = getattr(obj, "components", None)
     if isinstance(components, dict):
         return sum(module_bytes(c) for c in components.values() if isinstance(c, torch.nn.Module))
-    inner = getattr(obj, "model", None) or getattr(obj, "pipeline", None)
+    inner = getattr(obj, "model", None)
     return module_bytes(inner) if inner is not None else 0

@@ -1,7 +1,6 @@
 """Diffusers pipelines. diffusers is imported inside the loader, so only the first use of its tab pays for it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,12 @@ from models.registry import ModelSpec
 _ACTIVATION_HEADROOM = 0.5
 
 
-@dataclass
-class EditingPipeline:
-    pipeline: Any
-    device: torch.device  # where the pipeline's inputs go (the accelerator, even when offloading)
-
-
 def needs_offload(weights_bytes: int, free_accelerator_bytes: int) -> bool:
     """Offload to the CPU only when the pipeline would not fit on the accelerator with its working memory."""
     return weights_bytes * (1 + _ACTIVATION_HEADROOM) > free_accelerator_bytes
 
 
-def _place(pipeline: Any, device: str) -> torch.device:
+def _place(pipeline: Any, device: str) -> None:
     """One placement per pipeline: whole on its device, or (an accelerator short of memory) CPU offload,
     which moves each sub-model to the GPU only while it runs. Never both."""
     if device == "cuda":
@@ -33,16 +26,16 @@ def _place(pipeline: Any, device: str) -> torch.device:
         free, _ = torch.cuda.mem_get_info()
         if needs_offload(weights, free):
             pipeline.enable_model_cpu_offload()
-            return torch.device("cuda")
+            return
     pipeline.to(device)
-    return torch.device(device)
 
 
-def load_instruct_pix2pix(spec: ModelSpec, path: Path, device: str, dtype: torch.dtype) -> EditingPipeline:
+def load_instruct_pix2pix(spec: ModelSpec, path: Path, device: str, dtype: torch.dtype) -> Any:
     from diffusers import StableDiffusionInstructPix2PixPipeline
 
     pipeline = StableDiffusionInstructPix2PixPipeline.from_pretrained(
         path, dtype=dtype, use_safetensors=True, safety_checker=None, requires_safety_checker=False
     )
     pipeline.set_progress_bar_config(disable=True)  # the tab reports steps through its own progress bar
-    return EditingPipeline(pipeline, _place(pipeline, device))
+    _place(pipeline, device)
+    return pipeline

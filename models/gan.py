@@ -8,7 +8,6 @@ from a hub id or a directory holding config.json and model.safetensors.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -118,21 +117,12 @@ class Pix2PixUNet(nn.Module, PyTorchModelHubMixin):
                 "features": first.shape[0]}
 
 
-@dataclass
-class Generator:
-    """A ready generator on its device, with what the tab needs to feed it."""
-
-    model: nn.Module
-    device: torch.device
-    dtype: torch.dtype
-
-
 def _read_config(path: Path) -> dict:
     config_file = path / "config.json"
     return json.loads(config_file.read_text()) if config_file.exists() else {}
 
 
-def load_generator(cls: type[nn.Module], path: Path, device: str, dtype: torch.dtype) -> Generator:
+def load_generator(cls: type[nn.Module], path: Path, device: str, dtype: torch.dtype) -> nn.Module:
     """A generator from a local directory: config.json + model.safetensors through the mixin; otherwise the
     weights alone (safetensors, or pytorch_model.bin read with weights_only for sources trusted with pickle
     weights, such as the huggan checkpoints), the layer sizes read from the weights' shapes."""
@@ -147,8 +137,7 @@ def load_generator(cls: type[nn.Module], path: Path, device: str, dtype: torch.d
             state_dict = torch.load(path / "pytorch_model.bin", map_location="cpu", weights_only=True)
         model = cls(**(_read_config(path) or cls.arguments_for(state_dict)))
         model.load_state_dict(state_dict, strict=True)
-    model = model.to(device=device, dtype=dtype).eval()
-    return Generator(model, torch.device(device), dtype)
+    return model.to(device=device, dtype=dtype).eval()
 
 
 def to_images(batch: torch.Tensor) -> list:
@@ -174,9 +163,9 @@ def image_grid(batch: torch.Tensor, columns: int, gap: int = 2):
     return grid
 
 
-def load_dcgan(spec, path: Path, device: str, dtype: torch.dtype) -> Generator:
+def load_dcgan(spec, path: Path, device: str, dtype: torch.dtype) -> nn.Module:
     return load_generator(DCGANGenerator, path, device, dtype)
 
 
-def load_pix2pix(spec, path: Path, device: str, dtype: torch.dtype) -> Generator:
+def load_pix2pix(spec, path: Path, device: str, dtype: torch.dtype) -> nn.Module:
     return load_generator(Pix2PixUNet, path, device, dtype)

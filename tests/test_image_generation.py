@@ -59,7 +59,7 @@ def test_hub_dcgan_checkpoint_loads_strictly_through_the_loader(tmp_path):
     torch.save(hub_state_dict(DCGAN_HUB_LAYOUT), tmp_path / "pytorch_model.bin")  # as the hub repo holds it
     rt = ModelRuntime(Settings(model_overrides={"gan": str(tmp_path)}))
     generator = rt.load(rt.default("gan"))
-    assert set(generator.model.state_dict()) == set(DCGAN_HUB_LAYOUT)
+    assert set(generator.state_dict()) == set(DCGAN_HUB_LAYOUT)
     assert ig.sample_grid(rt, 0, 4).size == (4 * 64 + 3 * 2, 64)
 
 

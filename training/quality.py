@@ -74,7 +74,7 @@ def dcgan_quality(weights: Path, samples: int = 1000, classifier_steps: int = 15
     held_out, labels = digits(2000, torch.Generator().manual_seed(EVAL_SEED))
     accuracy = float((probabilities(classifier, held_out).argmax(-1) == labels).float().mean())
 
-    generator = load_generator(DCGANGenerator, weights, "cpu", torch.float32).model
+    generator = load_generator(DCGANGenerator, weights, "cpu", torch.float32)
     noise = torch.randn(samples, generator.latent_dim, 1, 1, generator=torch.Generator().manual_seed(EVAL_SEED))
     with torch.inference_mode():
         generated = generator(noise)
@@ -94,7 +94,7 @@ def dcgan_quality(weights: Path, samples: int = 1000, classifier_steps: int = 15
 
 
 def pix2pix_quality(weights: Path, pairs: int = 200, baseline_pictures: int = 500, grids: Path = SAMPLES) -> dict:
-    generator = load_generator(Pix2PixUNet, weights, "cpu", torch.float32).model
+    generator = load_generator(Pix2PixUNet, weights, "cpu", torch.float32)
     _, training_pictures = scenes(baseline_pictures, np.random.default_rng(0))
     mean_picture = training_pictures.mean(0, keepdim=True)
     mean_colour = training_pictures.mean((0, 2, 3), keepdim=True)
