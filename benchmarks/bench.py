@@ -5,20 +5,24 @@
 Every figure is a ratio of medians taken in the same run, the variants interleaved, because a shared
 2-core machine is noisy:
 1. per request and tab: raw model call vs the tab's handler vs end-to-end through the running app with
-   gradio_client, vs an echo endpoint of the same app with the same kind of I/O (Gradio's own floor: text,
-   an uploaded file, or a stream of as many partial results);
+   gradio_client, vs Gradio's own floor: an endpoint of the same app with the tab's input and output
+   components that answers with the tab's answer computed beforehand (see `add_floor`);
 2. cold start: `python app.py` until HTTP 200 vs a bare script that imports gradio and torch and launches
    an empty Blocks;
-3. batching: 8 concurrent clients on the image-classification and NER endpoints, requests per second with
-   the hub's dynamic batching off (--max-batch-size 1) and on (8), and with Gradio's own `batch=True` on an
-   endpoint running the same batched model call (see models/batching.py for why the tabs don't use it);
+3. batching: 8 concurrent clients (light HTTP ones: see http_client.py) on the image-classification and
+   NER endpoints, requests per second with the hub's dynamic batching off (--max-batch-size 1) and on (8),
+   and with Gradio's own `batch=True` on an endpoint running the same batched model call (see
+   models/batching.py for why the tabs don't use it);
 4. model lifecycle: first request (load) vs second (no reload), resident memory per model and after
-   unloading.
+   unloading;
+5. openmp: why all model work runs on the torch threads (see `openmp`).
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
+import inspect
 import json
 import os
 import platform
@@ -40,8 +44,10 @@ import torch  # noqa: E402
 
 from benchmarks.serving import free_port, serve, stop  # noqa: E402
 from default_size_models import build_all  # noqa: E402
+from models.settings import Settings  # noqa: E402
+from models.torch_threads import shared_torch_threads  # noqa: E402
 
-TEXT = "Angela Merkel met Emmanuel Macron in Paris to talk about the European Union and Airbus."
+TEXT = "Angela Merkel met Emmanuel Macron in Paris to talk about the European Union and Airbus."  # NER example 1
 SENTENCE = "Good morning."  # short: a random-weight translator writes until its length bound
 NEW_TOKENS = 8
 
@@ -57,113 +63,148 @@ def rss() -> int:
     return psutil.Process().memory_info().rss
 
 
-def request_cases(runtime, client, models):
-    """(tab, raw model call, handler call, API call) with the same input for all three."""
-    from gradio_client import handle_file
+class Stopwatch:
+    """Adds up the time spent inside the calls it wraps (one request at a time): timing the model call and
+    the tab's function inside the very request timed from outside pairs the figures, so that noise in a
+    half-second forward does not swamp a difference of a few milliseconds."""
 
+    def __init__(self):
+        self.seconds = 0.0
+
+    def take(self) -> float:
+        seconds, self.seconds = self.seconds, 0.0
+        return seconds
+
+    def wrap(self, fn):
+        if inspect.isgeneratorfunction(fn):  # a streaming tab: only the time spent producing each part
+            @functools.wraps(fn)
+            def timed_generator(*args, **kwargs):
+                parts = fn(*args, **kwargs)
+                while True:
+                    started = time.perf_counter()
+                    try:
+                        part = next(parts)
+                    except StopIteration:
+                        return
+                    finally:
+                        self.seconds += time.perf_counter() - started
+                    yield part
+            return timed_generator
+
+        @functools.wraps(fn)
+        def timed_call(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+        return timed_call
+
+
+def request_cases(runtime, models):
+    """(tab, API name, the loaded model, its method the tab calls, handler call, API inputs)."""
     from demos import image_classification, ner, speech_to_text, text_generation, translation
-    from demos.media import open_image, read_audio
 
     image_path = image_classification.EXAMPLES[1]
     audio_path = speech_to_text.EXAMPLES[0]
     m = {task: str(path) for task, path in models.items()}
-    recognizer = runtime.load(runtime.default("ner"))
-    encoded = recognizer.tokenizer(TEXT, return_tensors="pt")
-    classifier = runtime.load(runtime.default("image_classification"))
-    pixels = classifier.preprocess([open_image(image_path)])
-    seq2seq = runtime.load(runtime.default("translation"))
-    batch = seq2seq.tokenizer([SENTENCE], return_tensors="pt")
-    longest = int(batch["attention_mask"].sum())
-    asr = runtime.load(runtime.default("speech_to_text"))
-    features = asr.feature_extractor(read_audio(audio_path), sampling_rate=16_000, return_tensors="pt")
-    lm = runtime.load(runtime.default("text_generation"))
-    prompt_ids = lm.tokenizer("Once upon a time", return_tensors="pt")["input_ids"]
     settings = (NEW_TOKENS, 0.7, 0.9, 0)
-
-    def no_grad(fn):
-        def run():
-            with torch.inference_mode():
-                fn()
-        return run
-
+    loaded = {task: runtime.load(runtime.default(task)) for task in models}
     return [
-        ("ner", no_grad(lambda: recognizer.model(**encoded)),
-         lambda: ner.recognize_entities(runtime, TEXT),
-         lambda: client.predict(TEXT, m["ner"], "", api_name="/ner")),
-        ("image_classification", no_grad(lambda: classifier.model(pixels)),
+        ("ner", "/ner", loaded["ner"].model, "forward",
+         lambda: ner.recognize_entities(runtime, TEXT), (TEXT, m["ner"], "")),
+        ("image_classification", "/classify_image", loaded["image_classification"].model, "forward",
          lambda: image_classification.classify(runtime, image_path),
-         lambda: client.predict(handle_file(image_path), m["image_classification"], "", api_name="/classify_image")),
-        ("translation", no_grad(lambda: seq2seq.model.generate(**batch, num_beams=4, max_new_tokens=3 * longest + 16)),
+         (Path(image_path), m["image_classification"], "")),
+        ("translation", "/translate", loaded["translation"].model, "generate",
          lambda: translation.translate(runtime, SENTENCE, "en", "de", m["translation"]),
-         lambda: client.predict(SENTENCE, "en", "de", m["translation"], "", api_name="/translate")),
-        ("speech_to_text", no_grad(lambda: asr.model(**features)),
+         (SENTENCE, "en", "de", m["translation"], "")),
+        ("speech_to_text", "/transcribe", loaded["speech_to_text"].model, "forward",
          lambda: speech_to_text.transcribe(runtime, audio_path),
-         lambda: client.predict(handle_file(audio_path), m["speech_to_text"], "", "en", "transcribe",
-                                api_name="/transcribe")),
-        ("text_generation",
-         no_grad(lambda: (torch.manual_seed(0), lm.model.generate(
-             input_ids=prompt_ids, attention_mask=torch.ones_like(prompt_ids), max_new_tokens=NEW_TOKENS,
-             do_sample=True, temperature=0.7, top_p=0.9, pad_token_id=lm.tokenizer.pad_token_id))),
+         (Path(audio_path), m["speech_to_text"], "", "en", "transcribe")),
+        ("text_generation", "/complete", loaded["text_generation"].model, "generate",
          lambda: list(text_generation.complete(runtime, "Once upon a time", *[None, None], *settings)),
-         lambda: client.predict("Once upon a time", m["text_generation"], "", *settings, api_name="/complete")),
+         ("Once upon a time", m["text_generation"], "", *settings)),
     ]
 
 
-def per_request(models, repeats: int) -> dict:
+def add_floor(app, api_name: str, answer) -> str:
+    """An endpoint with the tab's own input and output components that returns the tab's answer, computed
+    beforehand (for a streaming tab, the same partial answers): what Gradio itself spends on this request and
+    its answer."""
     import gradio as gr
-    from gradio_client import Client
+
+    tab_event = next(fn for fn in app.fns.values() if fn.api_name == api_name.lstrip("/"))
+    if inspect.isgeneratorfunction(tab_event.fn):
+        def replay(*inputs):
+            yield from answer
+    else:
+        def replay(*inputs):
+            return answer
+    floor_name = "floor_" + api_name.lstrip("/")
+    with app:
+        gr.Button(visible=False).click(replay, tab_event.inputs, tab_event.outputs, api_name=floor_name)
+    return "/" + floor_name
+
+
+def per_request(models, repeats: int) -> dict:
+    """Per tab, paired in each request: the model call inside the handler (raw) and the handler's own cost;
+    the tab's function inside the served request and what serving it cost around that; and the floor."""
+    from gradio_client import Client, handle_file
 
     import app as hub_app
     from models.runtime import ModelRuntime
-    from models.settings import Settings
 
     runtime = ModelRuntime(Settings(model_overrides={t: str(p) for t, p in models.items()}, max_loaded_models=5))
     app = hub_app.build_app(runtime)
-    with app:  # Gradio's own floors, in the same app: endpoints that do nothing with the same kind of I/O
-        text, file, label, streamed = gr.Textbox(), gr.File(), gr.Label(), gr.Textbox()
-        text.submit(lambda value: value, text, text, api_name="echo")
-        file.upload(lambda upload: {"echo": 1.0}, file, label, api_name="echo_file", preprocess=False)
-
-        def echo_stream(value):
-            for i in range(NEW_TOKENS):  # as many partial results as the streamed completion sends
-                yield value + " x" * i
-
-        streamed.submit(echo_stream, text, streamed, api_name="echo_stream")
+    cases = request_cases(runtime, models)
+    floors = {tab: add_floor(app, api_name, handler()) for tab, api_name, _, _, handler, _ in cases}
+    in_model, in_tab = Stopwatch(), Stopwatch()
+    for _, api_name, model, method, _, _ in cases:
+        setattr(model, method, in_model.wrap(getattr(model, method)))
+        tab_event = next(fn for fn in app.fns.values() if fn.api_name == api_name.lstrip("/"))
+        tab_event.fn = in_tab.wrap(tab_event.fn)
     app.launch(prevent_thread_lock=True, quiet=True)
     client = Client(app.local_url, verbose=False, download_files=False)
-    cases = request_cases(runtime, client, models)
-    from demos.image_classification import EXAMPLES as IMAGES
-    from demos.speech_to_text import EXAMPLES as CLIPS
-    from gradio_client import handle_file
 
-    floors = {
-        "text": lambda: client.predict("ping", api_name="/echo"),
-        "image file": lambda: client.predict(handle_file(IMAGES[1]), api_name="/echo_file"),
-        "audio file": lambda: client.predict(handle_file(CLIPS[0]), api_name="/echo_file"),
-        "stream": lambda: client.predict("ping", api_name="/echo_stream"),
-    }
-    floor_of = {"ner": "text", "translation": "text", "image_classification": "image file",
-                "speech_to_text": "audio file", "text_generation": "stream"}
-    for _, raw, handler, api in cases:  # warm up: first calls pay one-off costs
-        raw(), handler(), api()
-    for floor in floors.values():
-        floor()
-    times = {tab: {"raw": [], "handler": [], "end_to_end": [], "echo": []} for tab, *_ in cases}
-    for repeat in range(repeats):
-        for tab, raw, handler, api in cases:
-            variants = [("raw", raw), ("handler", handler), ("end_to_end", api), ("echo", floors[floor_of[tab]])]
+    def api(api_name, inputs):
+        return lambda: client.predict(*[handle_file(str(v)) if isinstance(v, Path) else v for v in inputs],
+                                      api_name=api_name)
+
+    times = {tab: {name: [] for name in ("raw", "handler", "handler_minus_raw", "end_to_end", "serving", "floor")}
+             for tab, *_ in cases}
+    for repeat in range(repeats + 1):  # the first round warms up (first calls pay one-off costs)
+        for tab, api_name, _, _, handler, inputs in cases:
+            measured = times[tab]
+
+            def run_handler():
+                in_model.take()
+                seconds = timed(handler)
+                raw = in_model.take()
+                return {"handler": seconds, "raw": raw, "handler_minus_raw": seconds - raw}
+
+            def run_end_to_end(call=api(api_name, inputs)):
+                in_tab.take()
+                seconds = timed(call)
+                return {"end_to_end": seconds, "serving": seconds - in_tab.take()}
+
+            def run_floor(call=api(floors[tab], inputs)):
+                return {"floor": timed(call)}
+
+            variants = [run_handler, run_end_to_end, run_floor]
             shift = repeat % len(variants)  # interleave: each variant takes each position in turn
-            for name, fn in variants[shift:] + variants[:shift]:
-                times[tab][name].append(timed(fn))
+            for variant in variants[shift:] + variants[:shift]:
+                for name, seconds in variant().items():
+                    if repeat:
+                        measured[name].append(seconds)
     app.close()
     results = {}
     for tab, measured in times.items():
         median = {name: statistics.median(values) for name, values in measured.items()}
         results[tab] = {
-            "echo_floor": floor_of[tab],
             **{f"{name}_ms": round(1000 * value, 2) for name, value in median.items()},
-            "gradio_overhead_vs_echo": round((median["end_to_end"] - median["handler"]) / median["echo"], 3),
-            "handler_overhead_vs_raw": round((median["handler"] - median["raw"]) / median["raw"], 4),
+            "serving_overhead_vs_floor": round(median["serving"] / median["floor"], 3),
+            "handler_overhead_vs_raw": round(median["handler_minus_raw"] / median["raw"], 4),
         }
     results["loads"] = runtime.cache.load_count
     return results
@@ -174,13 +215,12 @@ def batching(models, rounds: int, clients: int = 8, requests_per_client: int = 4
     import threading
 
     import gradio as gr
-    from gradio_client import Client, handle_file
 
     import app as hub_app
+    from benchmarks.http_client import HttpClient
     from demos import image_classification, ner
     from demos.media import open_image
     from models.runtime import ModelRuntime
-    from models.settings import Settings
 
     overrides = {task: str(models[task]) for task in ("ner", "image_classification")}
     image_path = image_classification.EXAMPLES[1]
@@ -191,35 +231,43 @@ def batching(models, rounds: int, clients: int = 8, requests_per_client: int = 4
         if mode == "off":
             recognizer = runtime.load(runtime.default("ner"))
             classifier = runtime.load(runtime.default("image_classification"))
-            with app:  # Gradio's batching around the same model calls the tabs make
-                text, out, file, label = gr.Textbox(), gr.JSON(), gr.File(), gr.Label()
-                text.submit(lambda texts: [[len(found) for found in ner.find_entities(recognizer, list(texts))]], text, out,
-                            batch=True, max_batch_size=8, api_name="ner_gradio_batch")
-                file.upload(lambda paths: [[{"top": float(p.max())} for p in image_classification.class_probabilities(
-                    classifier, [classifier.preprocess([open_image(path)])[0] for path in paths])]],
-                    file, label, batch=True, max_batch_size=8, api_name="image_gradio_batch")
+            with app:  # Gradio's batching around the same model calls, with the tabs' outputs
+                text, highlighted, table = gr.Textbox(), gr.HighlightedText(), gr.Dataframe()
+                file, label = gr.File(), gr.Label()
+
+                def ner_batch(texts, run=runtime.torch_threads.run):
+                    found = run(ner.find_entities, recognizer, list(texts))
+                    outputs = [ner.to_outputs(text, entities) for text, entities in zip(texts, found)]
+                    return [[spans for spans, _ in outputs], [rows for _, rows in outputs]]
+
+                def image_batch(paths, run=runtime.torch_threads.run):
+                    return [run(image_classification.top_classes, classifier, [open_image(path) for path in paths])]
+
+                text.submit(ner_batch, text, [highlighted, table], batch=True, max_batch_size=8,
+                            api_name="ner_gradio_batch")
+                file.upload(image_batch, file, label, batch=True, max_batch_size=8, api_name="image_gradio_batch")
         app.launch(prevent_thread_lock=True, quiet=True)
         apps.append(app)
         urls[mode] = app.local_url
+    image = Path(image_path)
     calls = {
-        "ner": {"off": ("off", "/ner", lambda: (TEXT, overrides["ner"], "")),
-                "dynamic": ("dynamic", "/ner", lambda: (TEXT, overrides["ner"], "")),
-                "gradio_batch": ("off", "/ner_gradio_batch", lambda: (TEXT,))},
+        "ner": {"off": ("off", "/ner", (TEXT, overrides["ner"], "")),
+                "dynamic": ("dynamic", "/ner", (TEXT, overrides["ner"], "")),
+                "gradio_batch": ("off", "/ner_gradio_batch", (TEXT,))},
         "image_classification": {
-            "off": ("off", "/classify_image", lambda: (handle_file(image_path), overrides["image_classification"], "")),
-            "dynamic": ("dynamic", "/classify_image",
-                        lambda: (handle_file(image_path), overrides["image_classification"], "")),
-            "gradio_batch": ("off", "/image_gradio_batch", lambda: (handle_file(image_path),))},
+            "off": ("off", "/classify_image", (image, overrides["image_classification"], "")),
+            "dynamic": ("dynamic", "/classify_image", (image, overrides["image_classification"], "")),
+            "gradio_batch": ("off", "/image_gradio_batch", (image,))},
     }
-    pool = {mode: [Client(url, verbose=False, download_files=False) for _ in range(clients)] for mode, url in urls.items()}
+    pool = {mode: [HttpClient(url) for _ in range(clients)] for mode, url in urls.items()}
 
-    def throughput(app_mode: str, endpoint: str, arguments) -> float:
+    def throughput(app_mode: str, endpoint: str, inputs) -> float:
         errors = []
 
         def client_loop(client):
             for _ in range(requests_per_client):
                 try:
-                    client.predict(*arguments(), api_name=endpoint)
+                    client.predict(endpoint, *inputs)
                 except Exception as error:  # counted: a failed request must not pass for a fast one
                     errors.append(error)
 
@@ -250,10 +298,46 @@ def batching(models, rounds: int, clients: int = 8, requests_per_client: int = 4
             "gradio_batch_vs_off": round(median["gradio_batch"] / median["off"], 3),
             "dynamic_mean_batch": round(statistics.mean(runtimes["dynamic"].batcher.batch_sizes), 2),
         }
+    for client in (client for clients_of_app in pool.values() for client in clients_of_app):
+        client.close()
     for app in apps:
         app.close()
     results["clients"] = clients
     return results
+
+
+def openmp(rounds: int = 3, forwards: int = 9) -> dict:
+    """Why model work runs on the torch threads (models/torch_threads.py): a ResNet-50 forward on this thread
+    alone, and while another live thread has run a torch op, as every Gradio worker thread that ran a model
+    once used to be. Alternated, medians."""
+    import threading
+
+    import torchvision
+
+    model = torchvision.models.resnet50().eval()
+    pixels = torch.randn(1, 3, 224, 224)
+
+    def forward():
+        with torch.inference_mode():
+            model(pixels)
+
+    def median_forward() -> float:
+        forward()
+        return statistics.median(timed(forward) for _ in range(forwards))
+
+    alone, beside = [], []
+    for _ in range(rounds):
+        alone.append(median_forward())
+        ran, release = threading.Event(), threading.Event()
+        other = threading.Thread(target=lambda: (forward(), ran.set(), release.wait()))
+        other.start()
+        ran.wait()
+        beside.append(median_forward())
+        release.set()
+        other.join()
+    return {"alone_ms": round(1000 * statistics.median(alone), 1),
+            "another_torch_thread_alive_ms": round(1000 * statistics.median(beside), 1),
+            "slowdown": round(statistics.median(beside) / statistics.median(alone), 3)}
 
 
 def _seconds_to_http_200(command: list[str], port: int) -> float:
@@ -282,7 +366,6 @@ def cold_start(runs: int) -> dict:
 def lifecycle(models) -> dict:
     from demos import image_classification, ner
     from models.runtime import ModelRuntime
-    from models.settings import Settings
 
     results = {}
     for task, request in [("ner", lambda rt: ner.recognize_entities(rt, TEXT)),
@@ -309,7 +392,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--cold-start-runs", type=int, default=5)
     parser.add_argument("--batching-rounds", type=int, default=3)
-    parser.add_argument("--only", choices=["lifecycle", "per_request", "batching", "cold_start"], action="append",
+    parser.add_argument("--only", choices=["openmp", "lifecycle", "per_request", "batching", "cold_start"], action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -317,9 +400,12 @@ def main() -> int:
     machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
                "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+    # Torch work on this thread would give it an OpenMP team beside the hub's torch thread and slow both (see
+    # `openmp`): building the models and the openmp part run on the hub's torch thread too.
+    on_torch_thread = shared_torch_threads(Settings().device_concurrency).run
     with tempfile.TemporaryDirectory() as tmp:
-        models = build_all(Path(tmp))
-        parts = {"lifecycle": lambda: lifecycle(models), "per_request": lambda: per_request(models, args.repeats),
+        models = on_torch_thread(build_all, Path(tmp))
+        parts = {"openmp": lambda: on_torch_thread(openmp), "lifecycle": lambda: lifecycle(models), "per_request": lambda: per_request(models, args.repeats),
                  "batching": lambda: batching(models, args.batching_rounds),
                  "cold_start": lambda: cold_start(args.cold_start_runs)}
         results = {"machine": machine}

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import gradio as gr
 import torch
+from PIL import Image
 
 from demos.common import model_handler, model_picker, on_device, progress_callback
 from demos.i18n import ui_text
@@ -17,25 +18,26 @@ TOP_K = 5
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent.parent / "assets/examples/images").glob("*.jpg"))
 
 
-def class_probabilities(classifier, images: list[torch.Tensor]) -> list[torch.Tensor]:
-    """One forward pass over preprocessed images -> each image's class probabilities."""
+def top_classes(classifier, pictures: list[Image.Image]) -> list[dict[str, float]]:
+    """One forward pass over RGB pictures -> each one's {label: probability} for its five likeliest classes,
+    as gr.Label shows them."""
     parameter = next(classifier.model.parameters())
-    batch = torch.stack(images).to(device=parameter.device, dtype=parameter.dtype)
+    batch = classifier.preprocess(pictures).to(device=parameter.device, dtype=parameter.dtype)
     with torch.inference_mode():
         output = classifier.model(batch)
-    logits = getattr(output, "logits", output)
-    return list(logits.float().softmax(dim=-1).cpu())
+    probabilities = getattr(output, "logits", output).float().softmax(dim=-1).cpu()
+    top = probabilities.topk(min(TOP_K, probabilities.shape[-1]))
+    return [{classifier.labels[i]: round(p, 4) for p, i in zip(values, indices)}
+            for values, indices in zip(top.values.tolist(), top.indices.tolist())]
 
 
 def classify(runtime: ModelRuntime, image, model=None, custom_model=None, progress=None) -> dict[str, float]:
-    """{label: probability} for the five likeliest classes, as gr.Label shows them."""
+    """{label: probability} for the five likeliest classes. Requests waiting together share one forward pass."""
     picture = open_image(image)
     spec = runtime.spec(TASK, model, custom_model)
     classifier = runtime.load(spec, progress)
-    pixels = classifier.preprocess([picture])[0]
-    probabilities = runtime.batcher.run(runtime.cache_key(spec), pixels, lambda batch: class_probabilities(classifier, batch))
-    top = probabilities.topk(min(TOP_K, probabilities.numel()))
-    return {classifier.labels[i]: round(float(p), 4) for p, i in zip(top.values.tolist(), top.indices.tolist())}
+    return runtime.batcher.run(runtime.cache_key(spec), picture,
+                               lambda pictures: runtime.torch_threads.run(top_classes, classifier, pictures))
 
 
 def build(runtime: ModelRuntime) -> None:

@@ -23,6 +23,7 @@ from demos.i18n import ui_text
 from demos.media import MAX_IMAGE_PIXELS, open_image
 from models.gan import Pix2PixUNet, image_grid, to_images
 from models.runtime import ModelRuntime
+from models.torch_threads import runs_on_torch_thread
 
 TASK = "image_generation"  # the tab; its models belong to the tasks below
 GAN, PIX2PIX, EDITING = "gan", "pix2pix", "image_editing"
@@ -61,6 +62,7 @@ def _generate(generator, noise: torch.Tensor) -> torch.Tensor:
         return generator(noise.to(device=parameter.device, dtype=parameter.dtype))
 
 
+@runs_on_torch_thread
 def sample_grid(runtime: ModelRuntime, seed, count, model=None, custom_model=None, progress=None) -> Image.Image:
     """`count` samples of the DCGAN from one seed, as a grid."""
     seed = whole_number(seed, 0, MAX_SEED, "seed", "种子")
@@ -70,6 +72,7 @@ def sample_grid(runtime: ModelRuntime, seed, count, model=None, custom_model=Non
     return image_grid(images, columns=min(count, 8))
 
 
+@runs_on_torch_thread
 def interpolation_strip(runtime: ModelRuntime, seed_a, seed_b, frames, model=None, custom_model=None,
                         progress=None) -> Image.Image:
     """`frames` images along the way from seed A's latent vector to seed B's, in one row."""
@@ -103,6 +106,7 @@ def to_unet_input(picture: Image.Image) -> torch.Tensor:
     return torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0) / 127.5 - 1
 
 
+@runs_on_torch_thread
 def translate_image(runtime: ModelRuntime, value, model=None, custom_model=None, progress=None) -> Image.Image:
     """The pix2pix U-Net's picture for a drawing or photo (256x256)."""
     picture = picture_from(value)
@@ -123,6 +127,7 @@ def check_guidance(value, low: float, high: float, name: str, chinese_name: str)
     return number
 
 
+@runs_on_torch_thread
 def edit(runtime: ModelRuntime, image, instruction, steps=20, image_guidance=1.5, text_guidance=7.5, seed=0,
          model=None, custom_model=None, progress=None) -> Image.Image:
     """The photo changed as the instruction says (InstructPix2Pix)."""

@@ -10,6 +10,7 @@ from demos.common import model_handler, model_picker, on_device, progress_callba
 from demos.i18n import ui_text
 from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, read_audio
 from models.runtime import ModelRuntime
+from models.torch_threads import runs_on_torch_thread
 
 TASK = "speech_to_text"
 TITLE, TITLE_ZH = "Speech to text", "语音转文字"
@@ -21,6 +22,7 @@ SEGMENT_HEADERS = ["start (s)", "end (s)", "text"]
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent.parent / "assets/examples/audio").glob("*.wav"))
 
 
+@runs_on_torch_thread
 def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, language="auto", task="transcribe",
                progress=None) -> tuple[str, list[list]]:
     """The transcript and its timed segments (Whisper: phrases; CTC models: words)."""

@@ -80,9 +80,9 @@ def fit_context(lm, input_ids: torch.Tensor, max_new_tokens: int) -> torch.Tenso
     return input_ids
 
 
-def stream_generate(lm, input_ids: torch.Tensor, sampling: Sampling, max_seconds: float) -> Iterator[str]:
-    """Yield the growing generated text. Closing the iterator stops the model within one step; so does
-    running longer than `max_seconds`."""
+def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling: Sampling) -> Iterator[str]:
+    """Yield the growing generated text, generated on a torch thread. Closing the iterator stops the model
+    within one step; so does running longer than the server's limit."""
     from transformers import StoppingCriteriaList, TextIteratorStreamer
 
     stop = StopSignal()
@@ -106,7 +106,7 @@ def stream_generate(lm, input_ids: torch.Tensor, sampling: Sampling, max_seconds
                     max_new_tokens=sampling.max_new_tokens,
                     streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([stop]),
-                    max_time=max_seconds,
+                    max_time=runtime.settings.max_generation_seconds,
                     pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
                     **sampling_kwargs,
                 )
@@ -114,8 +114,7 @@ def stream_generate(lm, input_ids: torch.Tensor, sampling: Sampling, max_seconds
             failures.append(error)
             streamer.end()
 
-    worker = threading.Thread(target=generate, name="generate", daemon=True)
-    worker.start()
+    job = runtime.torch_threads.submit(generate)
     text = ""
     try:
         for piece in streamer:
@@ -128,7 +127,8 @@ def stream_generate(lm, input_ids: torch.Tensor, sampling: Sampling, max_seconds
             yield text
     finally:
         stop.event.set()
-        worker.join()
+        if not job.cancel():  # not started yet (waiting for the device): it never will
+            job.result()
         lm.tokens_generated += stop.steps
 
 
@@ -164,7 +164,7 @@ def chat(runtime: ModelRuntime, message, history, model=None, custom_model=None,
     sampling = check_sampling(max_new_tokens, temperature, top_p, seed)
     lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
     input_ids = fit_context(lm, chat_input_ids(lm, message, history), sampling.max_new_tokens)
-    yield from stream_generate(lm, input_ids, sampling, runtime.settings.max_generation_seconds)
+    yield from stream_generate(runtime, lm, input_ids, sampling)
 
 
 def complete(runtime: ModelRuntime, prompt, model=None, custom_model=None, max_new_tokens=256,
@@ -173,7 +173,7 @@ def complete(runtime: ModelRuntime, prompt, model=None, custom_model=None, max_n
     sampling = check_sampling(max_new_tokens, temperature, top_p, seed)
     lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
     input_ids = fit_context(lm, lm.tokenizer(prompt, return_tensors="pt")["input_ids"], sampling.max_new_tokens)
-    for text in stream_generate(lm, input_ids, sampling, runtime.settings.max_generation_seconds):
+    for text in stream_generate(runtime, lm, input_ids, sampling):
         yield prompt + text
 
 

@@ -12,6 +12,7 @@ from demos.common import choice, clean_text, custom_model_field, model_handler, 
 from demos.i18n import ui_text
 from models.registry import specs_for
 from models.runtime import ModelRuntime
+from models.torch_threads import runs_on_torch_thread
 
 TASK = "translation"
 TITLE, TITLE_ZH = "Translation", "翻译"
@@ -97,6 +98,7 @@ def translate_sentences(seq2seq, sentences: list[str], source: str, target: str,
     return [t.strip() for t in translations]
 
 
+@runs_on_torch_thread
 def translate(runtime: ModelRuntime, text, source: str, target: str, model=OPUS_MT, custom_model=None, progress=None) -> str:
     text = clean_text(text, MAX_CHARS)
     if source not in LANGUAGES or target not in LANGUAGES:

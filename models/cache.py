@@ -44,6 +44,15 @@ class ModelCache:
         self._loading: dict[Hashable, Future] = {}
         self.load_count = 0
 
+    def get_loaded(self, key: Hashable) -> Any | None:
+        """The model if it is loaded (and now the most recently used), else None; never loads."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry.value
+
     def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
         with self._lock:
             entry = self._entries.get(key)

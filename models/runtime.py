@@ -12,6 +12,7 @@ from models.hub_files import in_local_cache
 from models.loaders import LOADERS, locate
 from models.registry import ModelSpec, custom_spec, default_spec, example_hub_id, is_hub_id, override_spec, specs_for
 from models.settings import Settings
+from models.torch_threads import shared_torch_threads
 
 ProgressFn = Callable[[float, str], None]
 
@@ -37,6 +38,7 @@ class ModelRuntime:
             max_bytes=None if budget is None else int(budget * 2**30),
         )
         self.batcher = DynamicBatcher(self.settings.max_batch_size)
+        self.torch_threads = shared_torch_threads(self.settings.device_concurrency)
         self._load_lock = threading.Lock()
 
     def choices(self, task: str) -> list[ModelSpec]:
@@ -85,7 +87,14 @@ class ModelRuntime:
         return ModelKey(spec.loader, spec.source, spec.revision, self.device, str(self.dtype).removeprefix("torch."))
 
     def load(self, spec: ModelSpec, progress: ProgressFn | None = None) -> Any:
-        """The ready model for `spec`, loaded once and then shared by every request and tab."""
+        """The ready model for `spec`, loaded once and then shared by every request and tab (on a torch thread,
+        like all model work: see models/torch_threads.py)."""
+        loaded = self.cache.get_loaded(self.cache_key(spec))
+        if loaded is not None:  # the usual case needs no trip to a torch thread
+            return loaded
+        return self.torch_threads.run(self._load, spec, progress)
+
+    def _load(self, spec: ModelSpec, progress: ProgressFn | None) -> Any:
         key = self.cache_key(spec)
         if progress is not None and key not in self.cache:
             progress(0.0, f"Loading {spec.source} (first use; later requests reuse it)…")
@@ -93,7 +102,7 @@ class ModelRuntime:
 
     def _build(self, spec: ModelSpec) -> Any:
         # One load at a time, whichever tabs ask: first imports of transformers/diffusers are not thread-safe
-        # (batched tabs load outside the shared device limit), and one at a time also bounds the memory peak.
+        # (with several torch threads), and one at a time also bounds the memory peak.
         with self._load_lock:
             path = locate(spec, offline=self.settings.offline, allow_pickle=self.settings.allow_pickle)
             try:

@@ -39,7 +39,7 @@ def ner_sentences(count: int, seed: int = 0) -> list[tuple[list[str], list[str]]
     return sentences
 
 
-def _wordpiece_tokenizer(corpus: list[str], model_max_length: int):
+def _wordpiece_tokenizer(corpus: list[str], model_max_length: int, vocab_size: int = 400):
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import BertTokenizerFast
 
@@ -48,8 +48,8 @@ def _wordpiece_tokenizer(corpus: list[str], model_max_length: int):
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=400, special_tokens=special))
-    return BertTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length)
+    tok.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special))
+    return BertTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, do_lower_case=False)
 
 
 def make_ner_model(directory: Path, *, train_steps: int = 60, max_positions: int = 64, seed: int = 0) -> Path:
