@@ -402,10 +402,10 @@ def main() -> int:
                "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
     # Torch work on this thread would give it an OpenMP team beside the hub's torch thread and slow both (see
     # `openmp`): building the models and the openmp part run on the hub's torch thread too.
-    on_torch_thread = shared_torch_threads(Settings().device_concurrency).run
+    torch_thread = shared_torch_threads(Settings().device_concurrency).run
     with tempfile.TemporaryDirectory() as tmp:
-        models = on_torch_thread(build_all, Path(tmp))
-        parts = {"openmp": lambda: on_torch_thread(openmp), "lifecycle": lambda: lifecycle(models), "per_request": lambda: per_request(models, args.repeats),
+        models = torch_thread(build_all, Path(tmp))
+        parts = {"openmp": lambda: torch_thread(openmp), "lifecycle": lambda: lifecycle(models), "per_request": lambda: per_request(models, args.repeats),
                  "batching": lambda: batching(models, args.batching_rounds),
                  "cold_start": lambda: cold_start(args.cold_start_runs)}
         results = {"machine": machine}
