@@ -128,13 +128,17 @@ def request_cases(runtime, models):
     ]
 
 
+def event_of(app, api_name: str):
+    return next(fn for fn in app.fns.values() if fn.api_name == api_name.lstrip("/"))
+
+
 def add_floor(app, api_name: str, answer) -> str:
     """An endpoint with the tab's own input and output components that returns the tab's answer, computed
     beforehand (for a streaming tab, the same partial answers): what Gradio itself spends on this request and
     its answer."""
     import gradio as gr
 
-    tab_event = next(fn for fn in app.fns.values() if fn.api_name == api_name.lstrip("/"))
+    tab_event = event_of(app, api_name)
     if inspect.isgeneratorfunction(tab_event.fn):
         def replay(*inputs):
             yield from answer
@@ -162,7 +166,7 @@ def per_request(models, repeats: int) -> dict:
     in_model, in_tab = Stopwatch(), Stopwatch()
     for _, api_name, model, method, _, _ in cases:
         setattr(model, method, in_model.wrap(getattr(model, method)))
-        tab_event = next(fn for fn in app.fns.values() if fn.api_name == api_name.lstrip("/"))
+        tab_event = event_of(app, api_name)
         tab_event.fn = in_tab.wrap(tab_event.fn)
     app.launch(prevent_thread_lock=True, quiet=True)
     client = Client(app.local_url, verbose=False, download_files=False)
