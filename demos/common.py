@@ -145,7 +145,7 @@ def on_device(runtime: ModelRuntime, batched: str | None = None) -> dict:
     check their raw inputs themselves (preprocess=False), so that every bad value gets our plain words.
 
     `batched` (a task) gives the event its own group, wide enough for a full batch to wait together: its
-    handler hands the model call to runtime.batcher, which runs one batch at a time."""
+    handler hands the model call to runtime.run_batched, which runs one batch at a time."""
     if batched and runtime.settings.max_batch_size > 1:
         group = {"concurrency_id": f"{batched}-batches-on-{runtime.device}",
                  "concurrency_limit": runtime.settings.max_batch_size * runtime.settings.device_concurrency}

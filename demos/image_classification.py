@@ -36,8 +36,7 @@ def classify(runtime: ModelRuntime, image, model=None, custom_model=None, progre
     picture = open_image(image)
     spec = runtime.spec(TASK, model, custom_model)
     classifier = runtime.load(spec, progress)
-    return runtime.batcher.run(runtime.cache_key(spec), picture,
-                               lambda pictures: runtime.torch_threads.run(top_classes, classifier, pictures))
+    return runtime.run_batched(spec, picture, lambda pictures: top_classes(classifier, pictures))
 
 
 def build(runtime: ModelRuntime) -> None:

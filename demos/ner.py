@@ -35,8 +35,7 @@ def recognize_entities(runtime: ModelRuntime, text, model=None, custom_model=Non
     text = clean_text(text, MAX_CHARS)
     spec = runtime.spec(TASK, model, custom_model)
     recognizer = runtime.load(spec, progress)
-    entities = runtime.batcher.run(runtime.cache_key(spec), text,
-                                   lambda texts: runtime.torch_threads.run(find_entities, recognizer, texts))
+    entities = runtime.run_batched(spec, text, lambda texts: find_entities(recognizer, texts))
     return to_outputs(text, entities)
 
 

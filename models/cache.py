@@ -44,20 +44,23 @@ class ModelCache:
         self._loading: dict[Hashable, Future] = {}
         self.load_count = 0
 
-    def get_loaded(self, key: Hashable) -> Any | None:
-        """The model if it is loaded (and now the most recently used), else None; never loads."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
+    def _use(self, key: Hashable) -> CachedModel | None:
+        """The entry, now the most recently used, if loaded; call with the lock held."""
+        entry = self._entries.get(key)
+        if entry is not None:
             self._entries.move_to_end(key)
-            return entry.value
+        return entry
+
+    def get_loaded(self, key: Hashable) -> Any | None:
+        """The model if it is loaded, else None; never loads."""
+        with self._lock:
+            entry = self._use(key)
+        return None if entry is None else entry.value
 
     def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
         with self._lock:
-            entry = self._entries.get(key)
+            entry = self._use(key)
             if entry is not None:
-                self._entries.move_to_end(key)
                 return entry.value
             pending = self._loading.get(key)
             if pending is None:

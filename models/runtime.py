@@ -89,13 +89,18 @@ class ModelRuntime:
     def load(self, spec: ModelSpec, progress: ProgressFn | None = None) -> Any:
         """The ready model for `spec`, loaded once and then shared by every request and tab (on a torch thread,
         like all model work: see models/torch_threads.py)."""
-        loaded = self.cache.get_loaded(self.cache_key(spec))
+        key = self.cache_key(spec)
+        loaded = self.cache.get_loaded(key)
         if loaded is not None:  # the usual case needs no trip to a torch thread
             return loaded
-        return self.torch_threads.run(self._load, spec, progress)
+        return self.torch_threads.run(self._load, spec, key, progress)
 
-    def _load(self, spec: ModelSpec, progress: ProgressFn | None) -> Any:
-        key = self.cache_key(spec)
+    def run_batched(self, spec: ModelSpec, item: Any, forward: Callable[[list], list]) -> Any:
+        """`forward`'s result for `item`, in one call with the requests for the same model that wait with it
+        (models/batching.py), on a torch thread."""
+        return self.batcher.run(self.cache_key(spec), item, lambda items: self.torch_threads.run(forward, items))
+
+    def _load(self, spec: ModelSpec, key: ModelKey, progress: ProgressFn | None) -> Any:
         if progress is not None and key not in self.cache:
             progress(0.0, f"Loading {spec.source} (first use; later requests reuse it)…")
         return self.cache.get(key, lambda: self._build(spec))
