@@ -33,9 +33,9 @@ def top_classes(classifier, pictures: list[Image.Image]) -> list[dict[str, float
 
 def classify(runtime: ModelRuntime, image, model=None, custom_model=None, progress=None) -> dict[str, float]:
     """{label: probability} for the five likeliest classes. Requests waiting together share one forward pass."""
-    picture = open_image(image)
     spec = runtime.spec(TASK, model, custom_model)
-    classifier = runtime.load(spec, progress)
+    classifier = runtime.load(spec, progress)  # first: how large the picture must be decoded depends on the model
+    picture = open_image(image, decode_at_least=classifier.input_side)
     return runtime.run_batched(spec, picture, lambda pictures: top_classes(classifier, pictures))
 
 

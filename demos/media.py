@@ -21,8 +21,12 @@ def upload_path(upload) -> Path:
     return Path(upload)
 
 
-def open_image(upload) -> Image.Image:
-    """An RGB image, upright as its EXIF says; refuses non-images, corrupt files and oversized images."""
+def open_image(upload, decode_at_least: int | None = None) -> Image.Image:
+    """An RGB image, upright as its EXIF says; refuses non-images, corrupt files and oversized images.
+
+    `decode_at_least`: the shorter side the caller will scale the image to. A JPEG much larger than that is
+    then decoded at 1/2, 1/4 or 1/8 of its size, keeping both sides at least twice it (the margin Pillow's
+    thumbnail keeps): a 12-megapixel photo decodes in a quarter of the time."""
     megapixels = MAX_IMAGE_PIXELS // 1_000_000
     source = upload if isinstance(upload, Image.Image) else upload_path(upload)
     unreadable = refuse(
@@ -44,11 +48,18 @@ def open_image(upload) -> Image.Image:
                 f"The image is {image.width:,}×{image.height:,} pixels; at most {megapixels} megapixels are accepted.",
                 f"图像为 {image.width:,}×{image.height:,} 像素，最多接受 {megapixels} 百万像素。",
             )
+        opened_here = image is not source
+        if opened_here and decode_at_least:
+            image.draft(None, (2 * decode_at_least, 2 * decode_at_least))
         try:
             image.load()
         except (OSError, SyntaxError, ValueError):
             raise unreadable from None
-    return to_rgb(ImageOps.exif_transpose(image))
+    if opened_here:  # our own image: turned in place, without a copy (36 MB for a 12-megapixel photo)
+        ImageOps.exif_transpose(image, in_place=True)
+    else:  # the caller's image stays as it was
+        image = ImageOps.exif_transpose(image)
+    return to_rgb(image)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -62,7 +73,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 SAMPLE_RATE = 16_000

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from models.errors import ModelLoadError, unavailable
@@ -22,6 +23,9 @@ class ImageClassifier:
     model: Any
     preprocess: Callable[[list], torch.Tensor]  # PIL RGB images -> a batch the model takes
     labels: list[str]
+    # The shorter side preprocessing scales a picture to (None: not known), so that a large JPEG can be
+    # decoded at a fraction of its size (demos.media.open_image).
+    input_side: int | None = None
 
 
 def _weights_enum(architecture: str, weights: str):
@@ -59,11 +63,34 @@ def _torchvision_classifier(architecture: str, weights: str, state_dict: dict, d
     model = models.get_model(architecture, weights=None, num_classes=len(enum.meta["categories"]))
     model.load_state_dict(state_dict, strict=True)
     transform = enum.transforms()
-    return ImageClassifier(
-        model.to(device=device, dtype=dtype).eval(),
-        lambda images: torch.stack([transform(image) for image in images]),
-        list(enum.meta["categories"]),
-    )
+    return ImageClassifier(model.to(device=device, dtype=dtype).eval(), _batch_preprocess(transform),
+                           list(enum.meta["categories"]), input_side=max(transform.resize_size))
+
+
+def _batch_preprocess(transform) -> Callable[[list], torch.Tensor]:
+    """The weights' own preprocessing (resize, centre crop, scale to [0, 1], normalise) for a list of PIL RGB
+    images, done on uint8 tensors: torch's antialiased uint8 resize is ~4x faster than PIL's, and scaling and
+    normalising is one op writing straight into the batch. It matches `transform` to one 8-bit step."""
+    from torchvision.transforms.v2 import functional as F
+
+    crop_height, crop_width = transform.crop_size * (3 - len(transform.crop_size))  # [224] means 224 x 224
+    std = torch.tensor(transform.std).view(3, 1, 1)
+    scale, shift = 1 / (255 * std), -torch.tensor(transform.mean).view(3, 1, 1) / std
+
+    def preprocess(images: list) -> torch.Tensor:
+        batch = torch.empty(len(images), 3, crop_height, crop_width)
+        for image, slot in zip(images, batch):
+            pixels = torch.from_numpy(np.array(image)).permute(2, 0, 1)
+            resized = F.resize(pixels, transform.resize_size, transform.interpolation, antialias=transform.antialias)
+            torch.addcmul(shift, F.center_crop(resized, transform.crop_size), scale, out=slot)
+        return batch
+
+    return preprocess
+
+
+def _processor_input_side(processor) -> int | None:
+    size = getattr(processor, "size", None) or {}
+    return size.get("shortest_edge") or max(size.get("height") or 0, size.get("width") or 0) or None
 
 
 def load_image_classifier(spec: ModelSpec, path: Path, device: str, dtype: torch.dtype) -> ImageClassifier:
@@ -84,5 +111,6 @@ def load_image_classifier(spec: ModelSpec, path: Path, device: str, dtype: torch
     model = AutoModelForImageClassification.from_pretrained(path, dtype=dtype, trust_remote_code=False)
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     return ImageClassifier(
-        model.to(device).eval(), lambda images: processor(images=images, return_tensors="pt")["pixel_values"], labels
+        model.to(device).eval(), lambda images: processor(images=images, return_tensors="pt")["pixel_values"], labels,
+        input_side=_processor_input_side(processor),
     )

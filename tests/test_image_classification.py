@@ -3,6 +3,7 @@ import io
 import gradio as gr
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from demos import image_classification as ic
@@ -31,9 +32,40 @@ def test_torchvision_resnet_with_real_categories(tiny_resnet_dir):
     assert rt.cache.load_count == 1
 
 
+def test_torchvision_preprocessing_matches_the_weights_own_transform(tiny_resnet_dir):
+    from torchvision.models import get_model_weights
+
+    rt = runtime_for(tiny_resnet_dir)
+    classifier = rt.load(rt.default("image_classification"))
+    transform = get_model_weights("resnet18")["IMAGENET1K_V1"].transforms()
+    pictures = [open_image(path) for path in ic.EXAMPLES]
+    batch = classifier.preprocess(pictures)
+    reference = torch.stack([transform(picture) for picture in pictures])
+    assert batch.shape == reference.shape == (len(pictures), 3, 224, 224)
+    one_step = 1 / (255 * min(transform.std))  # an 8-bit rounding of the resized pixels
+    assert (batch - reference).abs().max() <= one_step * 1.01
+    assert (batch - reference).abs().mean() < one_step / 100
+    assert classifier.input_side == 256
+
+
 def test_hugging_face_vit(tiny_vit_dir):
     rt = runtime_for(tiny_vit_dir)
     check_top5(ic.classify(rt, ic.EXAMPLES[0]), rt.load(rt.default("image_classification")).labels)
+    assert rt.load(rt.default("image_classification")).input_side == 32
+
+
+def test_a_large_photo_is_decoded_at_a_fraction_of_its_size(tiny_resnet_dir, tmp_path):
+    photo = tmp_path / "photo.jpg"
+    Image.open(ic.EXAMPLES[2]).resize((2400, 1600)).save(photo)
+    assert open_image(str(photo)).size == (2400, 1600)
+    assert open_image(str(photo), decode_at_least=100).size == (300, 200)  # 1/8: both sides still >= 2 x 100
+    assert open_image(str(photo), decode_at_least=256).size == (1200, 800)  # 1/2: 1/4 would leave 400 < 2 x 256
+    assert open_image(str(photo), decode_at_least=900).size == (2400, 1600)
+    png = tmp_path / "photo.png"
+    Image.open(photo).save(png)
+    assert open_image(str(png), decode_at_least=256).size == (2400, 1600)  # only JPEG decodes at a scale
+    rt = runtime_for(tiny_resnet_dir)
+    check_top5(ic.classify(rt, str(photo)), rt.load(rt.default("image_classification")).labels)
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "P", "L", "CMYK", "I;16", "I", "F", "LA", "1"])
@@ -63,6 +95,9 @@ def test_exif_orientation_is_respected(tmp_path):
     path = tmp_path / "rotated.jpg"
     image.save(path, exif=exif)
     assert open_image(str(path)).size == (10, 30)
+    assert open_image(str(path), decode_at_least=2).size == (5, 15)  # decoded at 1/2, then turned upright
+    opened = Image.open(path)
+    assert open_image(opened).size == (10, 30) and opened.size == (30, 10), "the caller's image is not changed"
 
 
 def test_corrupt_empty_and_non_image_files_are_refused(tmp_path):
