@@ -102,7 +102,9 @@ class Stopwatch:
 
 
 def request_cases(runtime, models):
-    """(tab, API name, the loaded model, its method the tab calls, handler call, API inputs)."""
+    """(tab, API name, the loaded model, its method the tab calls, handler call, API inputs, parts): parts are
+    steps of the handler besides the model call, timed too to show what its overhead is made of
+    ({name: (object, attribute)})."""
     from demos import image_classification, ner, speech_to_text, text_generation, translation
 
     image_path = image_classification.EXAMPLES[1]
@@ -112,19 +114,20 @@ def request_cases(runtime, models):
     loaded = {task: runtime.load(runtime.default(task)) for task in models}
     return [
         ("ner", "/ner", loaded["ner"].model, "forward",
-         lambda: ner.recognize_entities(runtime, TEXT), (TEXT, m["ner"], "")),
+         lambda: ner.recognize_entities(runtime, TEXT), (TEXT, m["ner"], ""), {}),
         ("image_classification", "/classify_image", loaded["image_classification"].model, "forward",
          lambda: image_classification.classify(runtime, image_path),
-         (Path(image_path), m["image_classification"], "")),
+         (Path(image_path), m["image_classification"], ""),
+         {"decode": (image_classification, "open_image"), "preprocess": (loaded["image_classification"], "preprocess")}),
         ("translation", "/translate", loaded["translation"].model, "generate",
          lambda: translation.translate(runtime, SENTENCE, "en", "de", m["translation"]),
-         (SENTENCE, "en", "de", m["translation"], "")),
+         (SENTENCE, "en", "de", m["translation"], ""), {}),
         ("speech_to_text", "/transcribe", loaded["speech_to_text"].model, "forward",
          lambda: speech_to_text.transcribe(runtime, audio_path),
-         (Path(audio_path), m["speech_to_text"], "", "en", "transcribe")),
+         (Path(audio_path), m["speech_to_text"], "", "en", "transcribe"), {}),
         ("text_generation", "/complete", loaded["text_generation"].model, "generate",
          lambda: list(text_generation.complete(runtime, "Once upon a time", *[None, None], *settings)),
-         ("Once upon a time", m["text_generation"], "", *settings)),
+         ("Once upon a time", m["text_generation"], "", *settings), {}),
     ]
 
 
@@ -162,10 +165,13 @@ def per_request(models, repeats: int) -> dict:
     runtime = ModelRuntime(Settings(model_overrides={t: str(p) for t, p in models.items()}, max_loaded_models=5))
     app = hub_app.build_app(runtime)
     cases = request_cases(runtime, models)
-    floors = {tab: add_floor(app, api_name, handler()) for tab, api_name, _, _, handler, _ in cases}
+    floors = {tab: add_floor(app, api_name, handler()) for tab, api_name, _, _, handler, _, _ in cases}
     in_model, in_tab = Stopwatch(), Stopwatch()
-    for _, api_name, model, method, _, _ in cases:
+    in_part = {(tab, part): Stopwatch() for tab, *_, parts in cases for part in parts}
+    for tab, api_name, model, method, _, _, parts in cases:
         setattr(model, method, in_model.wrap(getattr(model, method)))
+        for part, (owner, attribute) in parts.items():
+            setattr(owner, attribute, in_part[tab, part].wrap(getattr(owner, attribute)))
         tab_event = event_of(app, api_name)
         tab_event.fn = in_tab.wrap(tab_event.fn)
     app.launch(prevent_thread_lock=True, quiet=True)
@@ -175,17 +181,19 @@ def per_request(models, repeats: int) -> dict:
         return lambda: client.predict(*[handle_file(str(v)) if isinstance(v, Path) else v for v in inputs],
                                       api_name=api_name)
 
-    times = {tab: {name: [] for name in ("raw", "handler", "handler_minus_raw", "end_to_end", "serving", "floor")}
-             for tab, *_ in cases}
+    times = {tab: {name: [] for name in ("raw", "handler", "handler_minus_raw", *parts, "end_to_end", "serving", "floor")}
+             for tab, *_, parts in cases}
     for repeat in range(repeats + 1):  # the first round warms up (first calls pay one-off costs)
-        for tab, api_name, _, _, handler, inputs in cases:
+        for tab, api_name, _, _, handler, inputs, parts in cases:
             measured = times[tab]
 
             def run_handler():
-                in_model.take()
+                for stopwatch in [in_model, *(in_part[tab, part] for part in parts)]:
+                    stopwatch.take()
                 seconds = timed(handler)
                 raw = in_model.take()
-                return {"handler": seconds, "raw": raw, "handler_minus_raw": seconds - raw}
+                return {"handler": seconds, "raw": raw, "handler_minus_raw": seconds - raw,
+                        **{part: in_part[tab, part].take() for part in parts}}
 
             def run_end_to_end(call=api(api_name, inputs)):
                 in_tab.take()
