@@ -1,7 +1,8 @@
 """The UI's words in English and Simplified Chinese; the browser's language picks one (Gradio i18n).
 
 Each text is declared where it is used, with both languages: `ui_text("key", "English", "中文")` returns what
-a component takes as a label, and registers the pair for `translations()`.
+a component takes as a label, and registers the pair for `translations()`. A key must not be one of Gradio's
+own translation namespaces (image, audio, file, label, ...): the frontend then shows "[object Object]".
 """
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def build(runtime: ModelRuntime) -> None:
     ))
     with gr.Row():
         with gr.Column():
-            image = gr.Image(label=ui_text("image", "Image", "图像"), type="filepath", sources=["upload", "clipboard", "webcam"], height=320)
+            image = gr.Image(label=ui_text("photo", "Image", "图像"), type="filepath", sources=["upload", "clipboard", "webcam"], height=320)
             model, custom_model = model_picker(runtime, TASK)
             run = gr.Button(ui_text("classify", "Classify", "分类"), variant="primary")
         with gr.Column():

@@ -77,6 +77,8 @@ def test_every_tab_runs_its_first_example(browser, url):
         page.wait_for_function(SHOWS_A_RESULT, arg=result, timeout=60_000)
         shown = page.locator(result).inner_text() + page.locator(".toast-wrap").inner_text()
         assert "Error" not in shown, f"{title}: the example failed: {shown[:300]}"
+        # A label whose i18n key is one of Gradio's own namespaces (image, audio, file...) shows as this.
+        assert "[object Object]" not in page.locator("body").inner_text(), f"{title}: a label shows [object Object]"
         page.screenshot(path=str(SCREENSHOTS / f"{title.lower().replace(' ', '-')}.png"), full_page=True)
     page.close()
 
