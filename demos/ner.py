@@ -9,6 +9,7 @@ import torch
 
 from demos.common import clean_text, model_handler, model_picker, on_device, progress_callback
 from demos.i18n import ui_text
+from models.hf import ENTITY_GROUPING
 from models.runtime import ModelRuntime
 
 TASK = "ner"
@@ -40,12 +41,28 @@ def recognize_entities(runtime: ModelRuntime, text, model=None, custom_model=Non
 
 
 def find_entities(recognizer, texts: list[str]) -> list[list[dict]]:
-    """The pipeline over several texts in one padded batch; each text's entities."""
-    tokenizer = recognizer.tokenizer
-    # Texts longer than the model's window are read in overlapping windows rather than cut off.
-    stride = tokenizer.model_max_length // 8 if tokenizer.is_fast else None
+    """Each text's entities. The texts, and the overlapping windows of texts longer than the model's window,
+    go through the model in one padded batch; the pipeline's own post-processing groups word pieces into
+    entities. (Calling the pipeline on the list does the same through a DataLoader, which cost 0.5 ms more
+    per request beside a 45 ms BERT-base forward on 2 cores.)"""
+    from transformers.pipelines.token_classification import AggregationStrategy
+
+    tokenizer, strategy = recognizer.tokenizer, AggregationStrategy(ENTITY_GROUPING)
+    windows = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, return_overflowing_tokens=True,
+                        stride=tokenizer.model_max_length // 8, return_offsets_mapping=True,
+                        return_special_tokens_mask=True)
+    text_of_window = windows.pop("overflow_to_sample_mapping").tolist()
+    offsets, special = windows.pop("offset_mapping"), windows.pop("special_tokens_mask").numpy()  # padding is special
+    token_ids = windows["input_ids"]  # stays on the CPU for the post-processing
     with torch.inference_mode():
-        return recognizer(texts, stride=stride, batch_size=len(texts))
+        logits = recognizer.model(**windows.to(recognizer.device)).logits
+    scores = logits.float().softmax(dim=-1).cpu().numpy()
+    entities = [[] for _ in texts]
+    for window, text in enumerate(text_of_window):
+        pieces = recognizer.gather_pre_entities(texts[text], token_ids[window], scores[window],
+                                                offsets[window], special[window], strategy)
+        entities[text] += [e for e in recognizer.aggregate(pieces, strategy) if e["entity_group"] != "O"]
+    return [recognizer.aggregate_overlapping_entities(found) for found in entities]
 
 
 def build(runtime: ModelRuntime) -> None:

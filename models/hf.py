@@ -11,11 +11,16 @@ from typing import Any
 import torch
 
 
+ENTITY_GROUPING = "simple"  # the pipeline's aggregation: word pieces and B-/I- tags merged into whole entities
+
+
 def load_token_classification(spec, model_dir: Path, device: str, dtype: torch.dtype):
     """A token-classification pipeline that groups word pieces into whole entities."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    if not tokenizer.is_fast:  # entities are placed in the text by a fast tokenizer's character offsets
+        raise ValueError("the model has no fast tokenizer (tokenizer.json), which locating entities needs")
     model = AutoModelForTokenClassification.from_pretrained(model_dir, dtype=dtype, trust_remote_code=False)
     # Some tokenizers declare no length limit; the position table is the real one, and striding needs it.
     max_positions = getattr(model.config, "max_position_embeddings", None)
@@ -25,7 +30,7 @@ def load_token_classification(spec, model_dir: Path, device: str, dtype: torch.d
         "token-classification",
         model=model.eval(),
         tokenizer=tokenizer,
-        aggregation_strategy="simple",
+        aggregation_strategy=ENTITY_GROUPING,
         device=device,
     )
 

@@ -1,5 +1,6 @@
 import gradio as gr
 import pytest
+import torch
 
 from demos import ner
 from tiny_models import NER_LABELS
@@ -37,6 +38,22 @@ def test_text_longer_than_the_model_window_is_read_in_windows(runtime, tiny_ner_
     highlighted, rows = ner.recognize_entities(runtime, text)
     check_outputs(text, highlighted, rows)
     assert rows and rows[-1][3] > len(text) // 2, "entities are found past the first window"
+
+
+@pytest.mark.parametrize("text, windows", [("Alice works for Siemens in Berlin .", 1),
+                                           (" ".join(["Bob met Alice in Paris ."] * 40), 5)])
+def test_entities_are_the_ones_the_transformers_pipeline_finds(runtime, text, windows):
+    """find_entities batches the windows itself; it must find what the pipeline's own call finds."""
+    recognizer = runtime.load(runtime.default("ner"))
+    stride = recognizer.tokenizer.model_max_length // 8
+    assert len(recognizer.tokenizer(text, truncation=True, stride=stride, return_overflowing_tokens=True)["input_ids"]) == windows
+    (found,) = ner.find_entities(recognizer, [text])
+    with torch.inference_mode():
+        expected = recognizer(text, stride=stride)
+    assert expected, "the briefly trained tiny model finds entities here"
+    assert [(e["entity_group"], e["start"], e["end"]) for e in found] == \
+        [(e["entity_group"], e["start"], e["end"]) for e in expected]
+    assert [e["score"] for e in found] == pytest.approx([e["score"] for e in expected], abs=1e-5)
 
 
 @pytest.mark.parametrize("bad", [None, "", "   \n\t ", "\x00\x01\x02"])
