@@ -1,8 +1,13 @@
+import shutil
+
 import gradio as gr
 import pytest
 import torch
 
 from demos import ner
+from models.errors import ModelLoadError
+from models.runtime import ModelRuntime
+from models.settings import Settings
 from tiny_models import NER_LABELS
 
 ENTITY_TYPES = {label.split("-")[1] for label in NER_LABELS if label != "O"}
@@ -54,6 +59,20 @@ def test_entities_are_the_ones_the_transformers_pipeline_finds(runtime, text, wi
     assert [(e["entity_group"], e["start"], e["end"]) for e in found] == \
         [(e["entity_group"], e["start"], e["end"]) for e in expected]
     assert [e["score"] for e in found] == pytest.approx([e["score"] for e in expected], abs=1e-5)
+
+
+def test_a_model_without_a_fast_tokenizer_is_refused_at_load(tmp_path, tiny_ner_dir, tiny_marian_dir):
+    """Entities are placed by character offsets, which only fast tokenizers give: a model with a
+    sentencepiece-only tokenizer (here Marian's) gets a plain load error rather than failing on each request."""
+    model_files = ("config.json", "generation_config.json", "model.safetensors")
+    for tokenizer_file in tiny_marian_dir.iterdir():
+        if tokenizer_file.name not in model_files:
+            shutil.copy(tokenizer_file, tmp_path)
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(tiny_ner_dir / name, tmp_path)
+    runtime = ModelRuntime(Settings(model_overrides={"ner": str(tmp_path)}))
+    with pytest.raises(ModelLoadError, match="no fast tokenizer"):
+        ner.recognize_entities(runtime, "Alice lives in Paris.")
 
 
 @pytest.mark.parametrize("bad", [None, "", "   \n\t ", "\x00\x01\x02"])
