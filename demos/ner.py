@@ -40,6 +40,11 @@ def recognize_entities(runtime: ModelRuntime, text, model=None, custom_model=Non
     return to_outputs(text, entities)
 
 
+def window_overlap(tokenizer) -> int:
+    """How many tokens consecutive windows of a long text share, so an entity cut by one window is whole in the next."""
+    return tokenizer.model_max_length // 8
+
+
 def find_entities(recognizer, texts: list[str]) -> list[list[dict]]:
     """Each text's entities. The texts, and the overlapping windows of texts longer than the model's window,
     go through the model in one padded batch; the pipeline's own post-processing groups word pieces into
@@ -49,7 +54,7 @@ def find_entities(recognizer, texts: list[str]) -> list[list[dict]]:
 
     tokenizer, strategy = recognizer.tokenizer, AggregationStrategy(ENTITY_GROUPING)
     windows = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, return_overflowing_tokens=True,
-                        stride=tokenizer.model_max_length // 8, return_offsets_mapping=True,
+                        stride=window_overlap(tokenizer), return_offsets_mapping=True,
                         return_special_tokens_mask=True)
     text_of_window = windows.pop("overflow_to_sample_mapping").tolist()
     offsets, special = windows.pop("offset_mapping"), windows.pop("special_tokens_mask").numpy()  # padding is special

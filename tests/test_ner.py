@@ -50,7 +50,7 @@ def test_text_longer_than_the_model_window_is_read_in_windows(runtime, tiny_ner_
 def test_entities_are_the_ones_the_transformers_pipeline_finds(runtime, text, windows):
     """find_entities batches the windows itself; it must find what the pipeline's own call finds."""
     recognizer = runtime.load(runtime.default("ner"))
-    stride = recognizer.tokenizer.model_max_length // 8
+    stride = ner.window_overlap(recognizer.tokenizer)
     assert len(recognizer.tokenizer(text, truncation=True, stride=stride, return_overflowing_tokens=True)["input_ids"]) == windows
     (found,) = ner.find_entities(recognizer, [text])
     with torch.inference_mode():
