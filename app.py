@@ -6,17 +6,19 @@ line; it is the only place that reads argv or the environment.
 from __future__ import annotations
 
 import argparse
-import functools
+import ipaddress
 import logging
 import os
 import sys
 from types import MappingProxyType
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 import demos
 from demos import models_panel
 from demos.i18n import translations, ui_text
+from http_guard import MB, GuardLimits, HttpGuard
 from models.device import DEVICE_CHOICES, zero_gpu
 from models.errors import ModelLoadError
 from models.registry import MODEL_SPECS, TASKS, ModelSpec, is_hub_id
@@ -26,11 +28,13 @@ from models.settings import Settings
 TITLE = "Deep Learning Demo Hub"
 AUTH_ENV = "DEMO_HUB_AUTH"
 QUEUE_MAX_SIZE = 64
+# Every 10 minutes, uploads and results older than an hour leave the disk.
+CACHE_CLEANING = (600, 3600)
 
 
 def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
     runtime = runtime or ModelRuntime()
-    with gr.Blocks(title=TITLE) as app:
+    with gr.Blocks(title=TITLE, delete_cache=CACHE_CLEANING) as app:
         gr.Markdown(ui_text(
             "hub_intro",
             f"# {TITLE}\nClassic deep-learning tasks on real pretrained models. Each model loads on first use "
@@ -44,8 +48,18 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
                     tab.build(runtime)
             models_panel.build(runtime)
     app.queue(max_size=QUEUE_MAX_SIZE)
-    # Gradio takes translations at launch; binding them here means every launch (CLI, tests) has them.
-    app.launch = functools.partial(app.launch, i18n=translations())
+    # Gradio takes these at launch; binding them here means every launch (CLI, tests) has them.
+    settings, i18n, launch = runtime.settings, translations(), app.launch
+    limits = GuardLimits(max_upload_bytes=settings.max_upload_mb * MB, public=settings.public)
+
+    def launch_with_limits(*args, **kwargs):
+        kwargs.setdefault("i18n", i18n)
+        kwargs.setdefault("max_file_size", settings.max_upload_mb * MB)
+        # A new dict each time: Gradio adds its own entries to it.
+        kwargs.setdefault("app_kwargs", {"middleware": [Middleware(HttpGuard, limits=limits)]})
+        return launch(*args, **kwargs)
+
+    app.launch = launch_with_limits
     return app
 
 
@@ -94,8 +108,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mcp", action="store_true", help="also serve every tab as a tool for LLM agents (MCP)")
     parser.add_argument("--no-custom-models", action="store_true", help="hide the field for typed-in model ids")
     parser.add_argument(
-        "--allow-custom-models", action="store_true", help="keep typed-in model ids with --share (off there by default)"
+        "--allow-custom-models", action="store_true",
+        help="keep typed-in model ids when served publicly (--share, Spaces, a non-local --host; off there by default)",
     )
+    parser.add_argument("--max-custom-model-gb", type=float, default=5.0,
+                        help="the largest download a typed-in model id may cause (default 5 GB)")
     parser.add_argument("--allow-pickle", action="store_true", help="accept .bin (pickle) weights for typed-in ids")
     parser.add_argument("--max-loaded-models", type=int, default=3)
     parser.add_argument("--memory-budget-gb", type=float, default=None, help="unload models beyond this total")
@@ -117,19 +134,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def is_public(args: argparse.Namespace) -> bool:
+    """Whether strangers can reach the app: a share link, or an address beyond this machine (Spaces bind 0.0.0.0)."""
+    if args.share:
+        return True
+    try:
+        return not ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        return args.host != "localhost"
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
+    public = is_public(args)
     return Settings(
         device=args.device,
         model_overrides=MappingProxyType(dict(args.model)),
         offline=args.offline,
-        # A public link means strangers: they may not make the server download arbitrary models unless allowed.
-        custom_models=not args.no_custom_models and (not args.share or args.allow_custom_models),
+        # Strangers may not make the server download arbitrary models unless the operator allows it.
+        custom_models=not args.no_custom_models and (not public or args.allow_custom_models),
         allow_pickle=args.allow_pickle,
         max_loaded_models=args.max_loaded_models,
         memory_budget_gb=args.memory_budget_gb,
         max_upload_mb=args.max_upload_mb,
         device_concurrency=args.device_concurrency,
         max_batch_size=args.max_batch_size,
+        max_custom_model_gb=args.max_custom_model_gb,
+        public=public,
+        login_required=args.auth is not None,
     )
 
 
@@ -165,6 +196,14 @@ def preload_defaults(runtime: ModelRuntime) -> None:
             print(f"Not preloaded: {error}", file=sys.stderr, flush=True)
 
 
+def warn_if_open_to_strangers(args: argparse.Namespace, settings: Settings) -> None:
+    if settings.public and not args.auth:
+        logging.getLogger("demo_hub").warning(
+            "Served publicly (%s) without --auth: anyone who reaches it can use this app and its compute. "
+            "Add --auth USER:PASSWORD (or set %s).", "--share" if args.share else f"on {args.host}", AUTH_ENV
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -182,11 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.download is not None:
         return download_models(runtime, args.download)
-    if args.share and not args.auth:
-        logging.getLogger("demo_hub").warning(
-            "--share without --auth: anyone with the link can use this app and its compute. "
-            "Add --auth USER:PASSWORD (or set %s).", AUTH_ENV
-        )
+    warn_if_open_to_strangers(args, runtime.settings)
     if args.preload:
         preload_defaults(runtime)
     app = build_app(runtime)
@@ -195,7 +230,6 @@ def main(argv: list[str] | None = None) -> int:
         server_port=args.port,
         share=args.share,
         auth=args.auth,
-        max_file_size=f"{args.max_upload_mb}mb",
         mcp_server=args.mcp,
     )
     return 0

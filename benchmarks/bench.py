@@ -109,7 +109,7 @@ def request_cases(runtime, models):
 
     image_path = image_classification.EXAMPLES[1]
     audio_path = speech_to_text.EXAMPLES[0]
-    m = {task: str(path) for task, path in models.items()}
+    m = {task: runtime.default(task).name for task in models}  # what clients send for the --model directories
     settings = (NEW_TOKENS, 0.7, 0.9, 0)
     loaded = {task: runtime.load(runtime.default(task)) for task in models}
     return [
@@ -262,13 +262,14 @@ def batching(models, rounds: int, clients: int = 8, requests_per_client: int = 4
         apps.append(app)
         urls[mode] = app.local_url
     image = Path(image_path)
+    names = {task: runtimes["off"].default(task).name for task in overrides}
     calls = {
-        "ner": {"off": ("off", "/ner", (TEXT, overrides["ner"], "")),
-                "dynamic": ("dynamic", "/ner", (TEXT, overrides["ner"], "")),
+        "ner": {"off": ("off", "/ner", (TEXT, names["ner"], "")),
+                "dynamic": ("dynamic", "/ner", (TEXT, names["ner"], "")),
                 "gradio_batch": ("off", "/ner_gradio_batch", (TEXT,))},
         "image_classification": {
-            "off": ("off", "/classify_image", (image, overrides["image_classification"], "")),
-            "dynamic": ("dynamic", "/classify_image", (image, overrides["image_classification"], "")),
+            "off": ("off", "/classify_image", (image, names["image_classification"], "")),
+            "dynamic": ("dynamic", "/classify_image", (image, names["image_classification"], "")),
             "gradio_batch": ("off", "/image_gradio_batch", (image,))},
     }
     pool = {mode: [HttpClient(url) for _ in range(clients)] for mode, url in urls.items()}

@@ -51,8 +51,9 @@ def requests_for(models: dict[str, Path]):
 
     from demos.image_classification import EXAMPLES as IMAGES
     from demos.speech_to_text import EXAMPLES as CLIPS
+    from models.registry import override_spec
 
-    m = {task: str(path) for task, path in models.items()}
+    m = {task: override_spec(task, str(path)).name for task, path in models.items()}  # what clients send for them
     return [
         ("/ner", ("Angela works for Airbus in Paris.", m["ner"], "")),
         ("/translate", ("The weather is lovely today.", "en", "zh", m["translation"], "")),

@@ -19,6 +19,8 @@ log = logging.getLogger("demo_hub")
 
 # C0/C1 control characters other than tab and newline: they only confuse tokenizers and displays.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Halves of UTF-16 pairs standing alone: JSON can carry them, UTF-8 cannot, and tokenizers fail on them.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Refusal(gr.Error):
@@ -118,10 +120,17 @@ def clean_text(text: object, max_chars: int) -> str:
             f"The text is {len(text):,} characters long; this tab takes at most {max_chars:,}. Please shorten it.",
             f"文本有 {len(text):,} 个字符，本页最多接受 {max_chars:,} 个，请缩短。",
         )
+    refuse_lone_surrogates(text)
     text = _CONTROL.sub(" ", text)
     if not text.strip():
         raise refuse("Please enter some text first.", "请先输入文本。")
     return text
+
+
+def refuse_lone_surrogates(text: str) -> None:
+    if _LONE_SURROGATE.search(text):
+        raise refuse("The text contains invalid characters (unpaired UTF-16 surrogates); send it as valid Unicode.",
+                     "文本包含无效字符（不成对的 UTF-16 代理项），请以有效的 Unicode 发送。")
 
 
 def require_number(value: object, name: str, chinese_name: str) -> float:
@@ -172,11 +181,11 @@ def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
 
 def choice(spec: ModelSpec) -> tuple[str, str]:
     """A model as a dropdown choice: what people read, and the id the handler receives."""
-    return (f"{spec.label} · ~{spec.size_mb} MB" if spec.size_mb else spec.label, spec.source)
+    return (f"{spec.label} · ~{spec.size_mb} MB" if spec.size_mb else spec.label, spec.name)
 
 
 def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Textbox]:
     """A dropdown of the registry's models for this task, and the custom id field."""
     specs = runtime.choices(task)
-    model = gr.Dropdown(choices=[choice(s) for s in specs], value=specs[0].source, label=ui_text("model", "Model", "模型"))
+    model = gr.Dropdown(choices=[choice(s) for s in specs], value=specs[0].name, label=ui_text("model", "Model", "模型"))
     return model, custom_model_field(runtime, task)

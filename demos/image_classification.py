@@ -9,7 +9,7 @@ from PIL import Image
 
 from demos.common import model_handler, model_picker, on_device, progress_callback
 from demos.i18n import ui_text
-from demos.media import MAX_IMAGE_PIXELS, open_image
+from demos.media import MAX_IMAGE_PIXELS, client_file, open_image
 from models.runtime import ModelRuntime
 
 TASK = "image_classification"
@@ -67,7 +67,7 @@ def build(runtime: ModelRuntime) -> None:
             model: a listed model, e.g. torchvision:resnet50:IMAGENET1K_V2 or google/vit-base-patch16-224.
             custom_model: optional Hugging Face id of another image-classification model.
         """
-        return classify(runtime, image, model, custom_model, progress_callback(progress))
+        return classify(runtime, client_file(image), model, custom_model, progress_callback(progress))
 
     run.click(classify_image, [image, model, custom_model], labels, api_name="classify_image",
               **on_device(runtime, batched=TASK))

@@ -20,7 +20,7 @@ from demos.common import (
     whole_number,
 )
 from demos.i18n import ui_text
-from demos.media import MAX_IMAGE_PIXELS, open_image
+from demos.media import MAX_IMAGE_PIXELS, client_file, open_image
 from models.gan import Pix2PixUNet, image_grid, to_images
 from models.runtime import ModelRuntime
 from models.torch_threads import runs_on_torch_thread
@@ -85,13 +85,18 @@ def interpolation_strip(runtime: ModelRuntime, seed_a, seed_b, frames, model=Non
     return image_grid(_generate(generator, path), columns=frames)
 
 
-def picture_from(value) -> Image.Image:
-    """The picture from the sketchpad (its composite, transparent parts white) or from an upload."""
+def drawing_file(value) -> Path | None:
+    """The file of a sketchpad's value: its composite (the strokes on their background), else its background."""
     if isinstance(value, dict) and ("composite" in value or "background" in value):
         value = value.get("composite") or value.get("background")
-    if not value:
+    return client_file(value)
+
+
+def picture_from(drawing) -> Image.Image:
+    """The picture of a drawing or upload (transparent parts white)."""
+    if not drawing:
         raise refuse("Please draw something or upload a picture first.", "请先画点什么或上传一张图片。")
-    picture = open_image(value)
+    picture = open_image(drawing)
     pixels = np.asarray(picture.convert("L"))
     if int(pixels.max()) - int(pixels.min()) < 16:
         raise refuse("The drawing is empty: draw some lines (black on white) or upload a picture.",
@@ -250,7 +255,7 @@ def _pix2pix_section(runtime: ModelRuntime) -> None:
             model: a listed pix2pix model, e.g. huggan/pix2pix-edge2shoes or assets:pix2pix-scenes (works offline).
             custom_model: optional Hugging Face id of another pix2pix U-Net generator (safetensors).
         """
-        return translate_image(runtime, drawing, model, custom_model, progress_callback(progress))
+        return translate_image(runtime, drawing_file(drawing), model, custom_model, progress_callback(progress))
 
     run.click(pix2pix, [sketch, model, custom_model], output, api_name="pix2pix", **on_device(runtime))
 
@@ -303,7 +308,7 @@ def _editing_section(runtime: ModelRuntime) -> None:
             text_guidance: 1 to 20; higher follows the instruction more.
             seed: 0 to 2147483647.
         """
-        return edit(runtime, image, instruction, steps, image_guidance, text_guidance, seed, model, custom_model,
+        return edit(runtime, client_file(image), instruction, steps, image_guidance, text_guidance, seed, model, custom_model,
                     progress_callback(progress))
 
     run.click(edit_image, [image, instruction, model, custom_model, steps, image_guidance, text_guidance, seed], output,

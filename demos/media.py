@@ -10,6 +10,34 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from demos.common import refuse
 
 MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels: any real photo; refuses decompression bombs before decoding
+# A 360° panorama is about 8:1. Beyond 20:1 a picture is a strip, and scaling its short side up to a model's
+# input asks for its long side times that scale: a 100,000x1 PNG (300 KB) would become 19.7 GB at 256 px.
+MAX_ASPECT_RATIO = 20
+
+
+def client_file(value) -> Path | None:
+    """The file a client sent, as a server path; None when it sent none. Only Gradio's uploads are accepted
+    (examples are uploads too: Gradio copies them there), whatever shape the value has: a file object with or
+    without Gradio's `meta`, or a bare path. So no request can make the server read a file of its choosing."""
+    if isinstance(value, dict):
+        value = value.get("path")
+    if value is None or value == "":
+        return None
+    not_an_upload = refuse(
+        "Files must be uploaded first (in the page, or with POST /gradio_api/upload); this is not an upload.",
+        "文件必须先上传（在页面中，或用 POST /gradio_api/upload）；这不是已上传的文件。",
+    )
+    if not isinstance(value, str):
+        raise not_an_upload
+    from gradio.utils import get_upload_folder
+
+    try:  # resolve() follows symbolic links: a link inside the folder to a file outside it is not an upload
+        path, uploads = Path(value).resolve(), Path(get_upload_folder()).resolve()
+    except (ValueError, OSError):  # NUL bytes, lone surrogates, names too long
+        raise not_an_upload from None
+    if not path.is_relative_to(uploads):
+        raise not_an_upload
+    return path
 
 
 def upload_path(upload) -> Path:
@@ -43,11 +71,7 @@ def open_image(upload, decode_at_least: int | None = None) -> Image.Image:
             raise too_large from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             raise unreadable from None
-        if image.width * image.height > MAX_IMAGE_PIXELS:
-            raise refuse(
-                f"The image is {image.width:,}×{image.height:,} pixels; at most {megapixels} megapixels are accepted.",
-                f"图像为 {image.width:,}×{image.height:,} 像素，最多接受 {megapixels} 百万像素。",
-            )
+        check_image_size(image.width, image.height, decode_at_least)
         opened_here = image is not source
         if opened_here and decode_at_least:
             image.draft(None, (2 * decode_at_least, 2 * decode_at_least))
@@ -60,6 +84,28 @@ def open_image(upload, decode_at_least: int | None = None) -> Image.Image:
     else:  # the caller's image stays as it was
         image = ImageOps.exif_transpose(image)
     return to_rgb(image)
+
+
+def check_image_size(width: int, height: int, scaled_side: int | None = None) -> None:
+    """Refuses, before any pixel is decoded, an image over MAX_IMAGE_PIXELS, a strip over MAX_ASPECT_RATIO, and
+    one whose short side scaled to `scaled_side` (what the caller's model takes) would be over MAX_IMAGE_PIXELS."""
+    megapixels = MAX_IMAGE_PIXELS // 1_000_000
+    if width * height > MAX_IMAGE_PIXELS:
+        raise refuse(f"The image is {width:,}×{height:,} pixels; at most {megapixels} megapixels are accepted.",
+                     f"图像为 {width:,}×{height:,} 像素，最多接受 {megapixels} 百万像素。")
+    short, long = sorted((width, height))
+    if long > MAX_ASPECT_RATIO * short:
+        raise refuse(
+            f"The image is {width:,}×{height:,} pixels: a strip, not a picture. Its long side may be at most "
+            f"{MAX_ASPECT_RATIO} times its short side.",
+            f"图像为 {width:,}×{height:,} 像素，是一条窄带而不是图片：长边最多可为短边的 {MAX_ASPECT_RATIO} 倍。",
+        )
+    if scaled_side and scaled_side * scaled_side * long / short > MAX_IMAGE_PIXELS:
+        raise refuse(
+            f"The image is {width:,}×{height:,} pixels; scaled to this model's input it would be over {megapixels} "
+            f"megapixels. Crop it closer to a square.",
+            f"图像为 {width:,}×{height:,} 像素，缩放到这个模型的输入尺寸后会超过 {megapixels} 百万像素。请裁得更接近正方形。",
+        )
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

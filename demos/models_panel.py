@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from demos.common import refuse, user_errors
 from demos.i18n import ui_text
 from models.runtime import ModelRuntime
 
@@ -23,22 +24,27 @@ def summary(runtime: ModelRuntime) -> str:
 
 def loaded_rows(runtime: ModelRuntime) -> list[list]:
     return [
-        [e.key.source, e.key.loader, e.key.device, e.key.dtype, round(e.size_bytes / 2**20, 1), round(e.load_seconds, 2)]
+        [e.key.name, e.key.loader, e.key.device, e.key.dtype, round(e.size_bytes / 2**20, 1), round(e.load_seconds, 2)]
         for e in reversed(runtime.loaded())
     ]
 
 
 def refresh(runtime: ModelRuntime):
-    names = [e.key.source for e in reversed(runtime.loaded())]
+    names = [e.key.name for e in reversed(runtime.loaded())]
     return summary(runtime), loaded_rows(runtime), gr.Dropdown(choices=[ALL] + names, value=ALL)
 
 
 def unload(runtime: ModelRuntime, which: str | None):
+    # Checked here, not only by hiding the button: the browser calls this event over the same HTTP API
+    # that anyone can call.
+    if not runtime.settings.operator_controls:
+        raise refuse("Unloading models is for the operator: start the app with --auth to offer it on a public link.",
+                     "卸载模型仅限运营者：要在公开链接上提供此功能，请用 --auth 启动应用。")
     if which in (None, "", ALL):
         runtime.unload()
     else:
         for entry in runtime.loaded():
-            if entry.key.source == which:
+            if entry.key.name == which:
                 runtime.unload(entry.key)
     return refresh(runtime)
 
@@ -49,11 +55,15 @@ def build(runtime: ModelRuntime) -> gr.Tab:
         table = gr.Dataframe(headers=HEADERS, value=loaded_rows(runtime), label=ui_text("loaded_models", "Loaded models", "已加载的模型"),
                              interactive=False)
         with gr.Row():
-            which = gr.Dropdown(choices=[ALL], value=ALL, label=ui_text("unload_which", "Unload", "卸载"), scale=3)
-            unload_button = gr.Button(ui_text("unload", "Unload", "卸载"), variant="stop", scale=1)
+            operator = runtime.settings.operator_controls
+            which = gr.Dropdown(choices=[ALL], value=ALL, label=ui_text("unload_which", "Unload", "卸载"), scale=3,
+                                visible=operator)
+            unload_button = gr.Button(ui_text("unload", "Unload", "卸载"), variant="stop", scale=1, visible=operator,
+                                      elem_id="unload-models")
             refresh_button = gr.Button(ui_text("refresh", "Refresh", "刷新"), scale=1)
     outputs = [info, table, which]
     for event in (tab.select, refresh_button.click):
         event(lambda: refresh(runtime), None, outputs, api_visibility="private")
-    unload_button.click(lambda w: unload(runtime, w), which, outputs, api_visibility="private")
+    unload_button.click(user_errors(lambda which: unload(runtime, which)), which, outputs, api_name="unload_models",
+                        api_visibility="private")
     return tab

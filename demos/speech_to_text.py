@@ -8,7 +8,7 @@ import torch
 
 from demos.common import model_handler, model_picker, on_device, progress_callback, refuse
 from demos.i18n import ui_text
-from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, read_audio
+from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, client_file, read_audio
 from models.runtime import ModelRuntime
 from models.torch_threads import runs_on_torch_thread
 
@@ -91,7 +91,7 @@ def build(runtime: ModelRuntime) -> None:
             language: "auto" to detect, or a language code such as "en" or "zh" (Whisper only).
             task: "transcribe", or "translate" to English (Whisper only).
         """
-        return transcribe(runtime, audio, model, custom_model, language, task, progress_callback(progress))
+        return transcribe(runtime, client_file(audio), model, custom_model, language, task, progress_callback(progress))
 
     # The handler decodes the upload itself (on_device turns Gradio's preprocessing off): no ffmpeg needed.
     run.click(transcribe_audio, [audio, model, custom_model, language, whisper_task], [transcript, segments],

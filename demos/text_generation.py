@@ -12,13 +12,25 @@ from typing import Iterator
 import gradio as gr
 import torch
 
-from demos.common import clean_text, model_handler, model_picker, on_device, progress_callback, refuse, require_number
+from demos.common import (
+    clean_text,
+    model_handler,
+    model_picker,
+    on_device,
+    progress_callback,
+    refuse,
+    refuse_lone_surrogates,
+    require_number,
+)
 from demos.i18n import ui_text
 from models.runtime import ModelRuntime
 
 TASK = "text_generation"
 TITLE, TITLE_ZH = "Text generation", "文本生成"
 MAX_PROMPT_CHARS = 20_000
+# What a request may carry of its earlier conversation beside its message; older messages are left out.
+MAX_HISTORY_MESSAGES = 200
+MAX_HISTORY_CHARS = 2 * MAX_PROMPT_CHARS
 MAX_NEW_TOKENS = 1024
 MAX_SEED = 2**31 - 1
 CHAT_EXAMPLES = [
@@ -133,14 +145,39 @@ def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling
 
 
 def _message_text(content) -> str:
-    """Gradio chat messages carry text as a string or as a list of typed parts."""
+    """Gradio chat messages carry text as a string or as a list of typed parts ({"type": "text", "text": ...})."""
     if isinstance(content, str):
         return content
-    if isinstance(content, dict):
-        return str(content.get("text", ""))
-    if isinstance(content, (list, tuple)):
-        return "".join(_message_text(part) for part in content)
-    return ""
+    parts = content if isinstance(content, (list, tuple)) else [content]
+    return "".join(part if isinstance(part, str) else str(part.get("text") or "")
+                   for part in parts if isinstance(part, (str, dict)))
+
+
+def recent_turns(history) -> list[dict]:
+    """The conversation's latest messages, at most MAX_HISTORY_MESSAGES of them and MAX_HISTORY_CHARS in all:
+    older ones are left out (the user is told) before a tokenizer sees them, so whatever history a request
+    carries, its cost is bounded like its message's."""
+    if history is None:
+        return []
+    if not isinstance(history, (list, tuple)):
+        raise refuse("The history must be a list of messages.", "历史记录必须是消息列表。")
+    first = max(0, len(history) - MAX_HISTORY_MESSAGES)
+    kept, chars = [], 0
+    for position in range(len(history) - 1, first - 1, -1):
+        turn = history[position]
+        if not (isinstance(turn, dict) and turn.get("role") in ("user", "assistant", "system")):
+            continue
+        text = _message_text(turn.get("content"))
+        refuse_lone_surrogates(text)
+        chars += len(text)
+        if chars > MAX_HISTORY_CHARS:
+            first = position + 1
+            break
+        kept.append({"role": turn["role"], "content": text})
+    if first > 0:
+        gr.Warning(f"The conversation was long: its {first} oldest messages were left out. / "
+                   f"对话太长，最早的 {first} 条消息被略去。")
+    return kept[::-1]
 
 
 def chat_input_ids(lm, message: str, history: list) -> torch.Tensor:
@@ -149,11 +186,7 @@ def chat_input_ids(lm, message: str, history: list) -> torch.Tensor:
             "This model has no chat template: it only continues text. Use the Complete box below, or pick a chat model.",
             "这个模型没有对话模板，只能续写文本。请使用下方的续写框，或选择对话模型。",
         )
-    messages = [
-        {"role": turn["role"], "content": _message_text(turn.get("content"))}
-        for turn in history or []
-        if isinstance(turn, dict) and turn.get("role") in ("user", "assistant", "system")
-    ] + [{"role": "user", "content": message}]
+    messages = recent_turns(history) + [{"role": "user", "content": message}]
     encoded = lm.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     return encoded["input_ids"]
 

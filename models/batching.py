@@ -5,8 +5,8 @@ arrive while a batch runs form the next batch. Under load, batches fill up by th
 
 Why not Gradio's `batch=True`: a Gradio batch succeeds or fails as a whole, so one bad input would fail every
 request batched with it, and (Gradio 6.31) a batched event's `validator` never blocks. Here each request is
-checked on its own thread first, and only checked inputs are batched; each caller gets its own result back,
-and only a failure of the model itself reaches every request of that batch.
+checked on its own thread first, and only checked inputs are batched; each caller gets its own result back, and
+a batch that fails is retried item by item, so a failure reaches only the requests that fail on their own.
 """
 from __future__ import annotations
 
@@ -61,16 +61,8 @@ class DynamicBatcher:
             waiting = self._waiting[key]
             jobs, self._waiting[key] = waiting[: self.max_batch], waiting[self.max_batch:]
         try:
-            results = forward([job.item for job in jobs])
-            if len(results) != len(jobs):
-                raise RuntimeError(f"a batch of {len(jobs)} gave {len(results)} results")
-            for job, result in zip(jobs, results):
-                job.result = result
-        except Exception as error:  # the model failed: every request of this batch hears it
-            for job in jobs:
-                job.error = error
+            self._forward(jobs, forward)
         finally:
-            self.batch_sizes.append(len(jobs))
             with self._lock:
                 for job in jobs:
                     job.state = "done"
@@ -81,3 +73,21 @@ class DynamicBatcher:
                     successor.state = "lead"  # its thread runs the next batch
             for job in jobs + ([successor] if successor else []):
                 job.wake.set()
+
+    def _forward(self, jobs: list[_Job], forward: Callable[[list], list]) -> None:
+        """Each job's result or error. A batch that fails is run again item by item: one bad item (a text the
+        tokenizer rejects, a picture too large to preprocess) then fails alone, and only what fails alone fails."""
+        self.batch_sizes.append(len(jobs))
+        try:
+            results = forward([job.item for job in jobs])
+            if len(results) != len(jobs):
+                raise RuntimeError(f"a batch of {len(jobs)} gave {len(results)} results")
+        except Exception as error:
+            if len(jobs) == 1:
+                jobs[0].error = error
+            else:
+                for job in jobs:
+                    self._forward([job], forward)
+            return
+        for job, result in zip(jobs, results):
+            job.result = result

@@ -1,6 +1,6 @@
 """Loaders for Hugging Face transformers models. transformers is imported here only, on first load.
 
-Every loader takes (spec, local path, device, dtype); these need only the path.
+Every loader takes (spec, local path, device, dtype); these need the path, and the spec only to name the model.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from models.errors import ModelLoadError
 
 ENTITY_GROUPING = "simple"  # the pipeline's aggregation: word pieces and B-/I- tags merged into whole entities
 
@@ -20,7 +21,10 @@ def load_token_classification(spec, model_dir: Path, device: str, dtype: torch.d
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if not tokenizer.is_fast:  # entities are placed in the text by a fast tokenizer's character offsets
-        raise ValueError("the model has no fast tokenizer (tokenizer.json), which locating entities needs")
+        raise ModelLoadError(
+            f"The model '{spec.name}' has no fast tokenizer (tokenizer.json), which locating entities needs.",
+            f"模型“{spec.name}”没有快速分词器（tokenizer.json），而定位实体需要它。",
+        )
     model = AutoModelForTokenClassification.from_pretrained(model_dir, dtype=dtype, trust_remote_code=False)
     # Some tokenizers declare no length limit; the position table is the real one, and striding needs it.
     max_positions = getattr(model.config, "max_position_embeddings", None)

@@ -1,6 +1,7 @@
 """From a model source (hub id or local directory) to a local directory of vetted files."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from models.errors import ModelLoadError, ModelUnavailableError, unavailable
@@ -29,15 +30,16 @@ def check_weights(directory: Path, spec: ModelSpec, allow_pickle: bool) -> None:
         return
     if _has(directory, PICKLE_WEIGHTS):
         raise ModelLoadError(
-            f"The model '{spec.source}' only has pickle weights (.bin), which can run code when loaded. "
+            f"The model '{spec.name}' only has pickle weights (.bin), which can run code when loaded. "
             f"Only safetensors weights are loaded for typed-in model ids (start the app with "
             f"--allow-pickle to accept them)."
         )
-    raise ModelLoadError(f"The model '{spec.source}' has no weights file (.safetensors).")
+    raise ModelLoadError(f"The model '{spec.name}' has no weights file (.safetensors).")
 
 
-def _download(spec: ModelSpec, patterns: list[str], local_only: bool) -> Path:
-    from huggingface_hub import snapshot_download
+@contextlib.contextmanager
+def _hub_errors(spec: ModelSpec):
+    """The Hub's failures as plain words (and, where the Hub cannot be reached, the offline guidance)."""
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
@@ -48,20 +50,51 @@ def _download(spec: ModelSpec, patterns: list[str], local_only: bool) -> Path:
     )
 
     try:
+        yield
+    except GatedRepoError as error:
+        raise ModelLoadError(f"The model '{spec.name}' is gated on the Hub: log in and accept its terms first.") from error
+    except RepositoryNotFoundError as error:
+        raise ModelLoadError(f"There is no model named '{spec.name}' on the Hugging Face Hub.") from error
+    except RevisionNotFoundError as error:
+        raise ModelLoadError(f"The model '{spec.name}' has no revision '{spec.revision}'.") from error
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:
+        raise unavailable(spec.task, spec.name, spec.default) from error
+
+
+def _download(spec: ModelSpec, patterns: list[str], local_only: bool) -> Path:
+    from huggingface_hub import snapshot_download
+
+    with _hub_errors(spec):
         return Path(
             snapshot_download(
                 spec.source, revision=spec.revision, allow_patterns=patterns, ignore_patterns=SKIPPED_FILES,
                 local_files_only=local_only,
             )
         )
-    except GatedRepoError as error:
-        raise ModelLoadError(f"The model '{spec.source}' is gated on the Hub: log in and accept its terms first.") from error
-    except RepositoryNotFoundError as error:
-        raise ModelLoadError(f"There is no model named '{spec.source}' on the Hugging Face Hub.") from error
-    except RevisionNotFoundError as error:
-        raise ModelLoadError(f"The model '{spec.source}' has no revision '{spec.revision}'.") from error
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:
-        raise unavailable(spec.task, spec.source, spec.default) from error
+
+
+def download_bytes(spec: ModelSpec, patterns: list[str]) -> int:
+    """How much a download of these files of the model would fetch, from the Hub's file list (no file is fetched)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.utils import filter_repo_objects
+
+    with _hub_errors(spec):
+        files = HfApi().model_info(spec.source, revision=spec.revision, files_metadata=True).siblings or []
+    sizes = {file.rfilename: file.size or 0 for file in files}
+    return sum(sizes[name] for name in filter_repo_objects(sizes, allow_patterns=patterns, ignore_patterns=SKIPPED_FILES))
+
+
+def _check_download_size(spec: ModelSpec, patterns: list[str], max_bytes: int | None) -> None:
+    """Typed-in ids are anyone's choice: their download is bounded before it starts."""
+    if spec.trusted or max_bytes is None:
+        return
+    size = download_bytes(spec, patterns)
+    if size > max_bytes:
+        raise ModelLoadError(
+            f"The model '{spec.name}' is a {size / 2**30:.1f} GB download; typed-in models may be at most "
+            f"{max_bytes / 2**30:g} GB on this server.",
+            f"模型“{spec.name}”需要下载 {size / 2**30:.1f} GB；本服务器上手动输入的模型最多 {max_bytes / 2**30:g} GB。",
+        )
 
 
 def in_local_cache(source: str) -> bool:
@@ -76,19 +109,21 @@ def bundled_dir(spec: ModelSpec) -> Path:
     """The directory of weights this project trained and ships (sources "assets:<name>")."""
     directory = BUNDLED_WEIGHTS / spec.source.removeprefix(BUNDLED)
     if not (directory / "model.safetensors").is_file():
-        raise ModelLoadError(f"The bundled weights '{spec.source}' are missing from {directory}; "
+        raise ModelLoadError(f"The bundled weights '{spec.source}' are missing from assets/weights; "
                              f"this checkout is incomplete (README, \"Our own generators\", says how to train them again).")
     return directory
 
 
-def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> Path:
-    """A local directory holding the model; downloads into the HF cache when allowed and needed."""
+def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool, max_download_bytes: int | None = None
+                      ) -> Path:
+    """A local directory holding the model; downloads into the HF cache when allowed and needed (for typed-in
+    ids, at most `max_download_bytes`)."""
     local = Path(spec.source).expanduser()
     if spec.trusted and local.is_dir():
         check_weights(local, spec, allow_pickle)
         return local
     if spec.trusted and (spec.source.startswith((".", "/", "~")) or local.exists()):
-        raise ModelLoadError(f"'{spec.source}' is not a model directory.")
+        raise ModelLoadError(f"'{spec.name}' is not a model directory.")
 
     pickle_ok = spec.trusted or allow_pickle
     patterns = SUPPORT_FILES + [SAFE_WEIGHTS]
@@ -98,10 +133,13 @@ def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> 
     except ModelUnavailableError:
         if offline:
             raise
+        _check_download_size(spec, patterns, max_download_bytes)
         directory = _download(spec, patterns, local_only=False)
     if not _usable_weights(directory, pickle_ok) and not offline:
         # A partial cache, or a repository without safetensors: fetch what is missing.
-        directory = _download(spec, patterns + ([PICKLE_WEIGHTS] if pickle_ok else []), local_only=False)
+        patterns += [PICKLE_WEIGHTS] if pickle_ok else []
+        _check_download_size(spec, patterns, max_download_bytes)
+        directory = _download(spec, patterns, local_only=False)
     check_weights(directory, spec, allow_pickle)
     return directory
 

@@ -19,9 +19,10 @@ LOADERS = {
 }
 
 
-def locate(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> Path:
+def locate(spec: ModelSpec, *, offline: bool, allow_pickle: bool, max_download_bytes: int | None = None) -> Path:
     """The model's files on this machine, fetched first where allowed: torchvision's own weights, or a
-    Hugging Face repository or local directory, or the weights this project ships."""
+    Hugging Face repository or local directory, or the weights this project ships. A typed-in id's download
+    may be at most `max_download_bytes`."""
     from huggingface_hub import constants
 
     offline = offline or constants.HF_HUB_OFFLINE
@@ -29,4 +30,4 @@ def locate(spec: ModelSpec, *, offline: bool, allow_pickle: bool) -> Path:
         return bundled_dir(spec)
     if spec.source.startswith(vision.TORCHVISION):
         return vision.locate_torchvision_weights(spec, offline)
-    return resolve_model_dir(spec, offline=offline, allow_pickle=allow_pickle)
+    return resolve_model_dir(spec, offline=offline, allow_pickle=allow_pickle, max_download_bytes=max_download_bytes)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 # Task key -> the name shown to people. A task is listed here once its tab really exists.
 TASKS = {
@@ -18,6 +19,8 @@ TASKS = {
 
 # Sources "assets:<name>": weights this project trained itself, in assets/weights/<name>; they work offline.
 BUNDLED = "assets:"
+# How clients see an operator's --model directory: "local:<folder name>", never its path on the server.
+LOCAL = "local:"
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,16 @@ class ModelSpec:
     default: bool = False
     pair: tuple[str, str] | None = None  # translation models made for one (source, target) language pair
     gpu_recommended: bool = False  # minutes per request on a CPU: not preloaded there, and the UI says so
+    public_name: str = ""  # what clients see and send instead of the source, where the source is a server path
 
     @property
     def bundled(self) -> bool:
         return self.source.startswith(BUNDLED)
+
+    @property
+    def name(self) -> str:
+        """The model as clients see it (pickers, API choices, messages) and name it in requests."""
+        return self.public_name or self.source
 
 
 MODEL_SPECS: tuple[ModelSpec, ...] = (
@@ -216,8 +225,11 @@ def default_spec(task: str) -> ModelSpec:
 
 def override_spec(task: str, source: str) -> ModelSpec:
     """The operator's `--model TASK=SOURCE`: a hub id or a local directory, trusted like our own table."""
+    local = Path(source).expanduser()
+    public_name = f"{LOCAL}{local.resolve().name}" if local.exists() or source.startswith((".", "/", "~")) else ""
     base = default_spec(task)
-    return replace(base, source=source, label=f"{source} (set with --model)", size_mb=0, revision=None, pair=None)
+    return replace(base, source=source, label=f"{public_name or source} (set with --model)", size_mb=0, revision=None,
+                   pair=None, public_name=public_name)
 
 
 def custom_spec(task: str, hub_id: str) -> ModelSpec:

@@ -1,6 +1,7 @@
 """The models side of a running hub: settings, device, dtype and the one cache, with a single load()."""
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Callable, NamedTuple
 
@@ -15,6 +16,7 @@ from models.settings import Settings
 from models.torch_threads import shared_torch_threads
 
 ProgressFn = Callable[[float, str], None]
+log = logging.getLogger("demo_hub")
 
 
 class ModelKey(NamedTuple):
@@ -25,6 +27,7 @@ class ModelKey(NamedTuple):
     revision: str | None
     device: str
     dtype: str
+    name: str  # the source as clients see it (models.registry.ModelSpec.name)
 
 
 class ModelRuntime:
@@ -40,14 +43,15 @@ class ModelRuntime:
         self.batcher = DynamicBatcher(self.settings.max_batch_size)
         self.torch_threads = shared_torch_threads(self.settings.device_concurrency)
         self._load_lock = threading.Lock()
+        self._overrides = {task: override_spec(task, source) for task, source in self.settings.model_overrides.items()}
 
     def choices(self, task: str) -> list[ModelSpec]:
         """The models a tab offers, the one it uses by default first: the operator's --model if given, else the
         registry's default, unless that is not downloaded yet and the project ships weights that work offline."""
         specs = sorted(specs_for(task), key=lambda s: not s.default)
-        override = self.settings.model_overrides.get(task)
+        override = self._overrides.get(task)
         if override:
-            return [override_spec(task, override)] + [s for s in specs if s.source != override]
+            return [override] + [s for s in specs if s.source != override.source]
         if any(s.bundled for s in specs) and not in_local_cache(specs[0].source):
             specs.sort(key=lambda s: not s.bundled)
         return specs
@@ -58,8 +62,7 @@ class ModelRuntime:
 
     def configured_default(self, task: str) -> ModelSpec:
         """The operator's --model, else the registry's default, whether downloaded or not: what --download fetches."""
-        override = self.settings.model_overrides.get(task)
-        return override_spec(task, override) if override else default_spec(task)
+        return self._overrides.get(task) or default_spec(task)
 
     def spec(self, task: str, label: str | None = None, custom_id: str | None = None) -> ModelSpec:
         """The model a request asks for: a typed-in id wins over the picker; nothing picked -> default."""
@@ -78,13 +81,14 @@ class ModelRuntime:
                 )
             return custom_spec(task, custom_id)
         for spec in self.choices(task):
-            if label in (None, "", spec.label, spec.source):
+            if label in (None, "", spec.label, spec.name):
                 return spec
         raise ModelLoadError(f"Unknown model '{str(label)[:100]}'; pick one from the list.",
                              f"未知模型“{str(label)[:100]}”，请从列表中选择。")
 
     def cache_key(self, spec: ModelSpec) -> ModelKey:
-        return ModelKey(spec.loader, spec.source, spec.revision, self.device, str(self.dtype).removeprefix("torch."))
+        return ModelKey(spec.loader, spec.source, spec.revision, self.device, str(self.dtype).removeprefix("torch."),
+                        spec.name)
 
     def load(self, spec: ModelSpec, progress: ProgressFn | None = None) -> Any:
         """The ready model for `spec`, loaded once and then shared by every request and tab (on a torch thread,
@@ -102,21 +106,26 @@ class ModelRuntime:
 
     def _load(self, spec: ModelSpec, key: ModelKey, progress: ProgressFn | None) -> Any:
         if progress is not None and key not in self.cache:
-            progress(0.0, f"Loading {spec.source} (first use; later requests reuse it)…")
+            progress(0.0, f"Loading {spec.name} (first use; later requests reuse it)…")
         return self.cache.get(key, lambda: self._build(spec))
 
     def _build(self, spec: ModelSpec) -> Any:
         # One load at a time, whichever tabs ask: first imports of transformers/diffusers are not thread-safe
         # (with several torch threads), and one at a time also bounds the memory peak.
         with self._load_lock:
-            path = locate(spec, offline=self.settings.offline, allow_pickle=self.settings.allow_pickle)
+            path = locate(spec, offline=self.settings.offline, allow_pickle=self.settings.allow_pickle,
+                          max_download_bytes=int(self.settings.max_custom_model_gb * 2**30))
             try:
                 return LOADERS[spec.loader](spec, path, self.device, self.dtype)
-            except Exception as error:  # any failure to build is a load error, and is not cached
+            except ModelLoadError:  # the loader's own plain words
+                raise
+            except Exception as error:  # any other failure to build is a load error too, and is not cached
+                # The details stay in the server log: they can name files on the server.
+                log.error("loading %s from %s failed", spec.name, path, exc_info=error)
                 raise ModelLoadError(
-                    f"The model '{spec.source}' could not be loaded: its files look corrupt, incomplete or of "
-                    f"another kind ({type(error).__name__}: {str(error)[:200]}).",
-                    f"无法加载模型“{spec.source}”：文件似乎已损坏、不完整或不是这类模型。",
+                    f"The model '{spec.name}' could not be loaded: its files look corrupt, incomplete or of "
+                    f"another kind ({type(error).__name__}; the server log has the details).",
+                    f"无法加载模型“{spec.name}”：文件似乎已损坏、不完整或不是这类模型（详情见服务器日志）。",
                 ) from error
 
     def loaded(self) -> list[CachedModel]:

@@ -14,6 +14,7 @@ class Settings:
     offline: bool = False
     custom_models: bool = True  # the "custom model id" field in each tab
     allow_pickle: bool = False  # .bin weights for typed-in model ids
+    max_custom_model_gb: float = 5.0  # the largest download a typed-in model id may cause
     max_loaded_models: int = 3
     memory_budget_gb: float | None = None
     max_upload_mb: int = 50
@@ -22,3 +23,12 @@ class Settings:
     # Image classification and NER run the requests that wait together as one batch of up to this many (1: off).
     max_batch_size: int = 8
     max_generation_seconds: float = 120.0  # generate() stops after this long, whatever it was asked for
+    # Served to strangers: --share, a Hugging Face Space, or bound to an address beyond this machine.
+    public: bool = False
+    login_required: bool = False  # --auth: only the operator's login gets in
+
+    @property
+    def operator_controls(self) -> bool:
+        """Whether actions meant for the operator (unloading models) are offered: locally, whoever reaches the
+        app is the operator; in public only behind a login."""
+        return not self.public or self.login_required

@@ -47,12 +47,12 @@ def locate_torchvision_weights(spec: ModelSpec, offline: bool) -> Path:
     if path.exists():
         return path
     if offline:
-        raise unavailable(spec.task, spec.source, spec.default)
+        raise unavailable(spec.task, spec.name, spec.default)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         download_url_to_file(url, str(path), progress=True)
     except OSError as error:
-        raise unavailable(spec.task, spec.source, spec.default) from error
+        raise unavailable(spec.task, spec.name, spec.default) from error
     return path
 
 

@@ -28,7 +28,7 @@ def test_ner_through_the_api(runtime, connect):
     assert runtime.cache.load_count == 0
     assert "/ner" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     text = "Angela works for Airbus in Paris."
-    model = runtime.default("ner").source
+    model = runtime.default("ner").name
     highlighted, table = client.predict(text, model, "", api_name="/ner")
     assert isinstance(highlighted, list) and "".join(part["token"] for part in highlighted) == text
     assert table["headers"] == ["entity", "type", "score", "start", "end"]
@@ -42,18 +42,18 @@ def test_offline_uncached_model_gives_guidance_and_the_app_keeps_serving(runtime
     client = connect(hub_app.build_app(runtime))
     started = time.perf_counter()
     with pytest.raises(AppError) as raised:
-        client.predict("Alice is in Paris.", runtime.default("ner").source, "someone/uncached-ner-model", api_name="/ner")
+        client.predict("Alice is in Paris.", runtime.default("ner").name, "someone/uncached-ner-model", api_name="/ner")
     assert time.perf_counter() - started < 10
     message = str(raised.value)
     assert "python app.py --download someone/uncached-ner-model" in message
     assert "Traceback" not in message
-    highlighted, _ = client.predict("Alice is in Paris.", runtime.default("ner").source, "", api_name="/ner")
+    highlighted, _ = client.predict("Alice is in Paris.", runtime.default("ner").name, "", api_name="/ner")
     assert highlighted
 
 
 def test_bad_inputs_through_the_api_are_plain_errors(runtime, connect):
     client = connect(hub_app.build_app(runtime))
-    model = runtime.default("ner").source
+    model = runtime.default("ner").name
     for text, words in [("", "enter some text"), ("x" * 10_001, "at most 10,000")]:
         with pytest.raises(AppError, match=words):
             client.predict(text, model, "", api_name="/ner")
@@ -68,7 +68,7 @@ def test_models_panel_lists_and_unloads(runtime):
     recognize_entities(runtime, "Alice in Paris")
     summary, rows, _ = models_panel.refresh(runtime)
     assert runtime.device in summary and "float32" in summary
-    assert len(rows) == 1 and rows[0][0] == runtime.default("ner").source and rows[0][4] > 0
+    assert len(rows) == 1 and rows[0][0] == runtime.default("ner").name and rows[0][4] > 0
     _, rows, _ = models_panel.unload(runtime, models_panel.ALL)
     assert rows == [] and runtime.loaded() == []
 
@@ -116,9 +116,10 @@ def test_every_tab_endpoint_is_listed(runtime, connect):
     assert {"/ner", "/translate", "/chat", "/complete", "/classify_image", "/transcribe"} <= set(endpoints)
 
 
-def test_translate_through_the_api(runtime, connect, tiny_marian_dir):
+def test_translate_through_the_api(runtime, connect):
     client = connect(hub_app.build_app(runtime))
-    out = client.predict("The cat sleeps.\n\nGood morning.", "en", "zh", str(tiny_marian_dir), "", api_name="/translate")
+    marian = runtime.default("translation").name
+    out = client.predict("The cat sleeps.\n\nGood morning.", "en", "zh", marian, "", api_name="/translate")
     assert isinstance(out, str) and len(out.split("\n")) == 3
     with pytest.raises(AppError, match="pick M2M100"):
         client.predict("Guten Tag", "de", "fr", "opus-mt", "", api_name="/translate")
@@ -131,9 +132,9 @@ def _wait_for(condition, seconds=20.0):
         time.sleep(0.05)
 
 
-def test_chat_streams_through_the_api_and_cancel_stops_the_model(runtime, connect, tiny_chat_lm_dir):
+def test_chat_streams_through_the_api_and_cancel_stops_the_model(runtime, connect):
     client = connect(hub_app.build_app(runtime))
-    model = str(tiny_chat_lm_dir)
+    model = runtime.default("text_generation").name
     job = client.submit("Tell me a story", model, "", 40, 0.7, 0.9, 1, api_name="/chat")
     parts = list(job)
     assert len(parts) >= 2 and parts[-1].startswith(parts[0]) and len(parts[-1]) > len(parts[0])
@@ -147,13 +148,14 @@ def test_chat_streams_through_the_api_and_cancel_stops_the_model(runtime, connec
     assert client.predict("Hi", model, "", 5, 0, 0.9, 0, api_name="/chat") is not None
 
 
-def test_complete_streams_through_the_api(runtime, connect, tiny_chat_lm_dir):
+def test_complete_streams_through_the_api(runtime, connect):
     client = connect(hub_app.build_app(runtime))
-    job = client.submit("Once upon a time", str(tiny_chat_lm_dir), "", 20, 0.7, 0.9, 3, api_name="/complete")
+    model = runtime.default("text_generation").name
+    job = client.submit("Once upon a time", model, "", 20, 0.7, 0.9, 3, api_name="/complete")
     parts = list(job)
     assert len(parts) >= 2 and all(p.startswith("Once upon a time") for p in parts)
     with pytest.raises(AppError, match="Temperature must be between 0"):
-        client.predict("Once", str(tiny_chat_lm_dir), "", 20, 5, 0.9, 3, api_name="/complete")
+        client.predict("Once", model, "", 20, 5, 0.9, 3, api_name="/complete")
 
 
 def test_classify_image_through_the_api(runtime, connect, tmp_path):
@@ -162,7 +164,7 @@ def test_classify_image_through_the_api(runtime, connect, tmp_path):
     from demos.image_classification import EXAMPLES
 
     client = connect(hub_app.build_app(runtime))
-    model = runtime.default("image_classification").source
+    model = runtime.default("image_classification").name
     result = client.predict(handle_file(EXAMPLES[0]), model, "", api_name="/classify_image")
     assert len(result["confidences"]) == 5 and result["label"] == result["confidences"][0]["label"]
     fake = tmp_path / "fake.png"
@@ -179,7 +181,7 @@ def test_transcribe_through_the_api(runtime, connect, tmp_path):
     from demos.speech_to_text import EXAMPLES
 
     client = connect(hub_app.build_app(runtime))
-    model = runtime.default("speech_to_text").source
+    model = runtime.default("speech_to_text").name
     text, segments = client.predict(handle_file(EXAMPLES[0]), model, "", "en", "transcribe", api_name="/transcribe")
     assert isinstance(text, str) and segments["headers"] == ["start (s)", "end (s)", "text"]
     fake = tmp_path / "speech.wav"
@@ -273,4 +275,4 @@ def test_errors_speak_the_browsers_language(runtime, connect):
     with pytest.raises(AppError, match="请先输入文本"):
         chinese.predict("", api_name="/ner")
     with pytest.raises(AppError, match="不是 Hugging Face 模型 ID"):
-        chinese.predict("Alice", runtime.default("ner").source, "../x", api_name="/ner")
+        chinese.predict("Alice", runtime.default("ner").name, "../x", api_name="/ner")

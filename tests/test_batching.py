@@ -47,21 +47,27 @@ def test_a_lone_request_runs_at_once():
     assert batcher.batch_sizes == [1]
 
 
-def test_a_model_failure_reaches_only_the_requests_of_its_batch():
+def test_a_poisoned_batch_is_retried_item_by_item_and_only_the_bad_item_fails():
     batcher = DynamicBatcher(max_batch=4)
-    calls = []
+    batches = []
 
-    def fails_once(items):
-        calls.append(list(items))
+    def fails_on_seven(items):
+        batches.append(list(items))
         time.sleep(0.05)
-        if len(calls) == 1:
-            raise RuntimeError("out of memory")
-        return items
+        if 7 in items:
+            raise ValueError("item 7 cannot be preprocessed")
+        return [10 * item for item in items]
 
-    results = run_together(batcher, range(9), fails_once)
-    failed = [i for i, r in results.items() if isinstance(r, RuntimeError)]
-    assert sorted(failed) == sorted(calls[0]) and len(failed) < 9
-    assert all(results[i] == i for i in results if i not in failed)
+    results = run_together(batcher, range(12), fails_on_seven)
+    assert isinstance(results[7], ValueError)
+    assert all(results[i] == 10 * i for i in range(12) if i != 7)
+    assert any(7 in batch and len(batch) > 1 for batch in batches), "7 did share a batch"
+
+
+def test_a_failing_model_fails_every_request_with_its_own_error():
+    batcher = DynamicBatcher(max_batch=4)
+    results = run_together(batcher, range(6), lambda items: (time.sleep(0.02), 1 / 0))
+    assert all(isinstance(result, ZeroDivisionError) for result in results.values())
 
 
 def test_different_models_never_share_a_batch():

@@ -26,9 +26,10 @@ def test_one_tabs_broken_model_does_not_break_another_tab(tiny_ner_dir, tiny_mar
     (broken / "model.safetensors").write_bytes(b"\x00" * 100)
     rt = ModelRuntime(Settings(model_overrides={"ner": str(broken), "translation": str(tiny_marian_dir)}))
     client = connect(hub_app.build_app(rt))
+    ner, marian = rt.default("ner").name, rt.default("translation").name
     with pytest.raises(AppError, match="could not be loaded"):
-        client.predict("Alice", str(broken), "", api_name="/ner")
-    assert client.predict("Good morning.", "en", "zh", str(tiny_marian_dir), "", api_name="/translate")
+        client.predict("Alice", ner, "", api_name="/ner")
+    assert client.predict("Good morning.", "en", "zh", marian, "", api_name="/translate")
     with pytest.raises(AppError, match="could not be loaded"):  # not cached: it is tried again, and fails again
-        client.predict("Alice", str(broken), "", api_name="/ner")
+        client.predict("Alice", ner, "", api_name="/ner")
     assert rt.cache.load_count == 1

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from demos import image_classification as ic
-from demos.media import open_image, to_rgb
+from demos.media import check_image_size, open_image, to_rgb
 from models.runtime import ModelRuntime
 from models.settings import Settings
 
@@ -135,3 +135,12 @@ def test_image_over_our_pixel_limit_is_refused_with_its_size(tmp_path):
     (tmp_path / "big.png").write_bytes(png_claiming(7000, 6000))  # 42 MP: under Pillow's limit, over ours
     with pytest.raises(gr.Error, match="7,000×6,000 pixels; at most 40 megapixels"):
         open_image(str(tmp_path / "big.png"))
+
+
+def test_strips_and_pictures_too_large_once_scaled_are_refused_before_decoding(tmp_path):
+    (tmp_path / "strip.png").write_bytes(png_claiming(100_000, 1))  # 19.7 GB once its short side is 256 px
+    with pytest.raises(gr.Error, match="100,000×1 pixels: a strip, not a picture"):
+        open_image(str(tmp_path / "strip.png"))
+    check_image_size(4_000, 200)  # a 20:1 panorama is a picture
+    with pytest.raises(gr.Error, match="scaled to this model's input it would be over 40"):
+        check_image_size(4_000, 200, scaled_side=2_000)  # 2,000 x 40,000 pixels

@@ -108,17 +108,17 @@ def test_bundled_pix2pix_paints_the_example_sketches(offline_runtime):
     assert np.asarray(picture).std() > 5, "a scene, not a flat colour"
 
 
-def sketch_file(tmp_path, image: Image.Image) -> dict:
+def sketch_file(tmp_path, image: Image.Image) -> str:
     path = tmp_path / "composite.png"
     image.save(path)
-    return {"background": None, "layers": [], "composite": {"path": str(path)}}
+    return str(path)
 
 
 def test_an_empty_sketch_is_refused(tmp_path):
     with pytest.raises(Refusal, match="empty"):
         ig.picture_from(sketch_file(tmp_path, Image.new("RGBA", (512, 512), (0, 0, 0, 0))))
     with pytest.raises(Refusal, match="draw something"):
-        ig.picture_from({"background": None, "layers": [], "composite": None})
+        ig.picture_from(ig.drawing_file({"background": None, "layers": [], "composite": None}))
 
 
 def test_strokes_on_a_transparent_pad_become_black_on_white(tmp_path):

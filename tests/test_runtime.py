@@ -33,6 +33,16 @@ def test_override_becomes_the_default_and_keeps_the_listed_models(tiny_ner_dir):
         (s for s in MODEL_SPECS if s.task == "ner"), key=lambda s: not s.default)]
 
 
+def test_clients_know_a_directory_by_its_folder_name_only(tiny_ner_dir):
+    rt = ModelRuntime(Settings(model_overrides={"ner": str(tiny_ner_dir), "translation": "Helsinki-NLP/opus-mt-en-zh"}))
+    local = rt.default("ner")
+    assert local.name == f"local:{tiny_ner_dir.name}" and str(tiny_ner_dir) not in local.label
+    assert rt.spec("ner", local.name) == local
+    with pytest.raises(ModelLoadError, match="Unknown model"):
+        rt.spec("ner", str(tiny_ner_dir))  # the server path is nothing a client can name
+    assert rt.default("translation").name == "Helsinki-NLP/opus-mt-en-zh", "hub ids are public as they are"
+
+
 def test_request_picks_by_label_or_id_and_defaults_when_empty():
     rt = ModelRuntime()
     assert rt.spec("ner").source == "dslim/bert-base-NER"

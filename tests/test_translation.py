@@ -28,18 +28,17 @@ def test_marian_en_zh_gets_its_target_token(tiny_marian_dir):
 
 def test_marian_translation_keeps_the_line_structure(tiny_marian_dir):
     rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
-    out = translation.translate(rt, TEXT, "en", "zh", str(tiny_marian_dir))
+    out = translation.translate(rt, TEXT, "en", "zh", rt.default("translation").name)
     lines = out.split("\n")
     assert len(lines) == 3 and lines[1] == "" and lines[0] and lines[2]
-    translation.translate(rt, "Good morning.", "en", "zh", str(tiny_marian_dir))
+    translation.translate(rt, "Good morning.", "en", "zh", rt.default("translation").name)
     assert rt.cache.load_count == 1
 
 
 def test_output_length_stays_within_the_decoder_positions(tiny_marian_dir):
     rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
     # ~90 tokens with the tiny vocabulary: 3x that would overrun the tiny model's 128 positions
-    out = translation.translate(rt, "Neural networks learn from millions of sentence pairs, quickly.", "en", "zh",
-                                str(tiny_marian_dir))
+    out = translation.translate(rt, "Neural networks learn from millions of sentence pairs, quickly.", "en", "zh", rt.default("translation").name)
     assert out
 
 
@@ -49,7 +48,7 @@ def test_m2m100_sets_source_and_forces_the_target_language(tiny_m2m100_dir):
     _, kwargs = translation.language_setup(seq2seq.tokenizer, ["x"], "de", "fr")
     assert seq2seq.tokenizer.src_lang == "de"
     assert kwargs == {"forced_bos_token_id": seq2seq.tokenizer.get_lang_id("fr")}
-    out = translation.translate(rt, TEXT, "en", "fr", str(tiny_m2m100_dir))
+    out = translation.translate(rt, TEXT, "en", "fr", rt.default("translation").name)
     assert len(out.split("\n")) == 3 and "__fr__" not in out
 
 
@@ -71,7 +70,7 @@ def test_bad_requests_are_refused_in_plain_words(text, source, target, words):
 def test_too_long_sentence_is_refused_not_truncated(tiny_marian_dir):
     rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
     with pytest.raises(gr.Error, match="too long"):
-        translation.translate(rt, "cat " * 400, "en", "zh", str(tiny_marian_dir))
+        translation.translate(rt, "cat " * 400, "en", "zh", rt.default("translation").name)
 
 
 def test_opus_pair_resolves_to_its_model_and_offline_guidance_names_it(hf_cache):
