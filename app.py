@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 import demos
 from demos import models_panel
 from demos.i18n import translations, ui_text
-from http_guard import MB, GuardLimits, HttpGuard
+from http_guard import MB, GuardLimits, HttpGuard, mcp_tool_calls_log_in
 from models.device import DEVICE_CHOICES, zero_gpu
 from models.errors import ModelLoadError
 from models.registry import MODEL_SPECS, TASKS, ModelSpec, is_hub_id
@@ -50,14 +50,16 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
     app.queue(max_size=QUEUE_MAX_SIZE)
     # Gradio takes these at launch; binding them here means every launch (CLI, tests) has them.
     settings, i18n, launch = runtime.settings, translations(), app.launch
-    limits = GuardLimits(max_upload_bytes=settings.max_upload_mb * MB, public=settings.public)
+    limits = GuardLimits(max_upload_bytes=settings.max_upload_mb * MB, public=settings.public,
+                         behind_proxy=settings.behind_proxy)
 
     def launch_with_limits(*args, **kwargs):
         kwargs.setdefault("i18n", i18n)
         kwargs.setdefault("max_file_size", settings.max_upload_mb * MB)
-        # A new dict each time: Gradio adds its own entries to it.
-        kwargs.setdefault("app_kwargs", {"middleware": [Middleware(HttpGuard, limits=limits)]})
-        return launch(*args, **kwargs)
+        app_kwargs = dict(kwargs.get("app_kwargs") or {})  # a new dict each time: Gradio adds its own entries
+        app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(HttpGuard, limits=limits)]
+        app_kwargs.setdefault("lifespan", mcp_tool_calls_log_in)
+        return launch(*args, **{**kwargs, "app_kwargs": app_kwargs})
 
     app.launch = launch_with_limits
     return app
@@ -160,6 +162,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_batch_size=args.max_batch_size,
         max_custom_model_gb=args.max_custom_model_gb,
         public=public,
+        behind_proxy=args.share or bool(os.environ.get("SPACE_ID")),
         login_required=args.auth is not None,
     )
 

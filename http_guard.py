@@ -3,20 +3,24 @@ throttled logins and, when strangers share the app, a fair share of the queue an
 
 An ASGI middleware (`HttpGuard`), given to the FastAPI app that `Blocks.launch` builds. It reads no body it
 does not have to: sizes come from Content-Length (uvicorn never delivers more than a request declares), and an
-upload's parts are counted as they stream to Gradio's parser.
+upload's parts are counted as they stream to Gradio's parser. Limits are checked and reserved in one step on
+the event loop, so a burst of parallel requests cannot all pass a check before any of them is counted.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import ipaddress
 import json
 import re
 import time
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass
 
 from gradio.route_utils import MultiPartException, compare_passwords_securely
+from python_multipart.multipart import parse_options_header
+from starlette._utils import get_route_path
 from starlette.requests import cookie_parser
 
 API = "/gradio_api"
@@ -27,6 +31,7 @@ LOGIN = ("/login", "/login/")
 QUEUED = re.compile(rf"^{API}/(queue/join|call/v2/[^/]+|call/[^/]+|run/[^/]+|api/[^/]+)/?$")
 MB = 2**20
 HOUR = 3600.0
+MAX_TRACKED_CLIENTS = 10_000  # past this many addresses with history, those with nothing recent are forgotten
 
 
 @dataclass(frozen=True)
@@ -36,16 +41,20 @@ class GuardLimits:
     max_body_bytes: int = 2 * MB
     max_upload_bytes: int = 50 * MB  # one upload request, all its files together (--max-upload-mb)
     max_files_per_upload: int = 4  # every input takes one file; the page uploads them one request each
-    # Logins: this many failures from one client within the window, then it waits for the window to pass.
+    # Logins: at most this many failures from one client in any window of this many seconds.
     max_failed_logins: int = 10
     failed_login_window: float = 300.0
     # Per client, only when strangers share the app (a public link, a Space, a public address).
     public: bool = False
     max_waiting_per_client: int = 8  # of the queue's 64 places
+    # Whether a proxy of ours stands in front (the share tunnel, the Spaces front end): only then is the
+    # address it reports in X-Forwarded-For the client's. Anywhere else a client could write any address there.
+    behind_proxy: bool = False
 
     @property
     def upload_quota_bytes(self) -> int:
-        """What one client may upload in an hour: ten of the largest uploads (500 MB at the default 50 MB)."""
+        """What one client may upload in an hour, MCP requests' inline files included: ten of the largest
+        uploads (500 MB at the default 50 MB)."""
         return 10 * self.max_upload_bytes
 
     @property
@@ -54,14 +63,11 @@ class GuardLimits:
         return max(self.max_body_bytes, self.max_upload_bytes * 4 // 3 + MB)
 
 
-def client_address(scope: dict) -> str:
-    """Who sent a request: the peer's address, or the address a proxy on this machine or network reports for
-    it (Gradio's share tunnel, the Spaces front end). A proxy appends what it saw, so the last entry counts."""
-    peer = (scope.get("client") or ("unknown", 0))[0]
-    forwarded = _header(scope, b"x-forwarded-for")
-    if forwarded and _is_proxy(peer):
-        return forwarded.rsplit(",", 1)[-1].strip() or peer
-    return peer
+def _header(scope: dict, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _is_proxy(host: str) -> bool:
@@ -72,38 +78,44 @@ def _is_proxy(host: str) -> bool:
     return address.is_loopback or address.is_private
 
 
-def _header(scope: dict, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
 class HttpGuard:
     def __init__(self, app, limits: GuardLimits):
         self.app = app
         self.limits = limits
-        # Per client, (time, amount) oldest first. Event-loop state only (the middleware never runs on other
-        # threads): no lock needed.
-        self._failed_logins: defaultdict[str, deque[tuple[float, int]]] = defaultdict(deque)
-        self._uploads: defaultdict[str, deque[tuple[float, int]]] = defaultdict(deque)
+        # Per client: (time, bytes or 1) oldest first, and the queued requests being admitted right now.
+        # Event-loop state only (the middleware never runs on other threads): no lock needed.
+        self._logins: dict[str, deque[list]] = {}  # failed logins, and logins not yet answered
+        self._uploads: dict[str, deque[list]] = {}
+        self._admitting: dict[str, int] = {}
+
+    def client_address(self, scope: dict) -> str:
+        """Who sent a request: the peer's address or, behind our proxy, the address the proxy saw (it appends
+        it to X-Forwarded-For, after whatever the client wrote there)."""
+        peer = (scope.get("client") or ("unknown", 0))[0]
+        forwarded = _header(scope, b"x-forwarded-for") if self.limits.behind_proxy and _is_proxy(peer) else None
+        return (forwarded.rsplit(",", 1)[-1].strip() or peer) if forwarded else peer
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
-        client = client_address(scope)
+        # The path as the router matches it (root_path removed only where it is a whole leading segment).
+        path, client = get_route_path(scope) or "/", self.client_address(scope)
         refusal = self._refusal(scope, path, client)
         if refusal is not None:
             return await _answer(send, *refusal)
+        release = contextlib.ExitStack()
         if path == UPLOAD and scope["method"] == "POST":
             receive = self._counting_parts(scope, receive)
         if path in LOGIN and scope["method"] == "POST":
-            send = self._noting_failed_login(client, send)
-        await self.app(scope, receive, send)
+            send = self._login_attempt(client, send)
+        if self.limits.public and scope["method"] == "POST" and QUEUED.match(path):
+            send = self._admitting_job(client, send, release)
+        with release:
+            await self.app(scope, receive, send)
 
     def _refusal(self, scope: dict, path: str, client: str) -> tuple[int, str] | None:
-        """(HTTP status, plain words) for a request refused before it reaches Gradio, else None."""
+        """(HTTP status, plain words) for a request refused before it reaches Gradio, else None. What a
+        request is let in with (an upload's bytes) is counted here, before it runs."""
         limits, now = self.limits, time.monotonic()
         has_body = scope["method"] in ("POST", "PUT", "PATCH")
         if has_body and "chunked" in (_header(scope, b"transfer-encoding") or "").lower():
@@ -121,32 +133,38 @@ class HttpGuard:
         if length > cap:
             return 413, f"{what} may be at most {cap / MB:g} MB; this one is {length / MB:.1f} MB."
         if path in LOGIN and has_body:
-            failures = self._recent(self._failed_logins[client], now - limits.failed_login_window)
-            if len(failures) >= limits.max_failed_logins:
-                wait = failures[0][0] + limits.failed_login_window - now
+            attempts = self._recent(self._logins, client, now - limits.failed_login_window)
+            if len(attempts) >= limits.max_failed_logins:
+                wait = attempts[0][0] + limits.failed_login_window - now
                 return 429, f"Too many failed logins from your address; try again in {wait:.0f} seconds."
         if path.startswith(MCP) and not self._mcp_allowed(scope, client, now):
             return 401, ("This app asks for a login: send the same user and password as HTTP Basic "
                          "authentication (an Authorization header) with every MCP request.")
         if not limits.public:
             return None
-        if path == UPLOAD and has_body:
-            uploads = self._recent(self._uploads[client], now - HOUR)
+        if has_body and (path == UPLOAD or path.startswith(MCP)):
+            uploads = self._recent(self._uploads, client, now - HOUR)
             used = sum(size for _, size in uploads)
             if used + length > limits.upload_quota_bytes:
                 return 429, (f"You uploaded {used / MB:.0f} MB in the last hour; each visitor may upload at most "
                              f"{limits.upload_quota_bytes / MB:g} MB an hour. Please try again later.")
-            uploads.append((now, length))
-        if has_body and QUEUED.match(path) and self._waiting(scope, client) >= limits.max_waiting_per_client:
-            return 429, (f"You already have {limits.max_waiting_per_client} requests waiting; "
-                         "wait for them to finish before sending more.")
+            uploads.append([now, length])
+        if has_body and QUEUED.match(path):
+            if self._waiting(scope, client) + self._admitting.get(client, 0) >= limits.max_waiting_per_client:
+                return 429, (f"You already have {limits.max_waiting_per_client} requests waiting; "
+                             "wait for them to finish before sending more.")
         return None
 
-    @staticmethod
-    def _recent(events: deque[tuple[float, int]], since: float) -> deque[tuple[float, int]]:
-        while events and events[0][0] < since:
-            events.popleft()
-        return events
+    def _recent(self, history: dict[str, deque[list]], client: str, since: float) -> deque[list]:
+        """The client's entries since `since` (older ones dropped); clients with none are forgotten once
+        many are tracked, so a stream of new addresses cannot grow the guard without bound."""
+        if len(history) > MAX_TRACKED_CLIENTS:
+            for address in [a for a, entries in history.items() if not entries or entries[-1][0] < since]:
+                del history[address]
+        entries = history.setdefault(client, deque())
+        while entries and entries[0][0] < since:
+            entries.popleft()
+        return entries
 
     def _mcp_allowed(self, scope: dict, client: str, now: float) -> bool:
         """Without --auth, MCP is open like the rest of the app. With it, an MCP client logs in as a browser
@@ -159,34 +177,69 @@ class HttpGuard:
         for name in (f"access-token-{app.cookie_id}", f"access-token-unsecure-{app.cookie_id}"):
             if cookies.get(name) in app.tokens:
                 return True
-        failures = self._recent(self._failed_logins[client], now - self.limits.failed_login_window)
-        if len(failures) >= self.limits.max_failed_logins:
+        attempts = self._recent(self._logins, client, now - self.limits.failed_login_window)
+        if len(attempts) >= self.limits.max_failed_logins:
             return False
         if _basic_credentials_match(_header(scope, b"authorization"), accounts):
             return True
-        failures.append((now, 1))
+        attempts.append([now, 1])
         return False
 
     def _waiting(self, scope: dict, client: str) -> int:
         """How many of this client's jobs wait in Gradio's queue (not yet running)."""
-        blocks = scope["app"].get_blocks()
-        queues = blocks._queue.event_queue_per_concurrency_id.values()
-        return sum(client_address(event.request.scope) == client for queue in queues for event in queue.queue)
+        queues = scope["app"].get_blocks()._queue.event_queue_per_concurrency_id.values()
+        return sum(self.client_address(event.request.scope) == client for queue in queues for event in queue.queue)
+
+    def _admitting_job(self, client: str, send, release: contextlib.ExitStack):
+        """`send` that holds one of the client's places from admission until Gradio answers (by then the
+        job is in the queue, where `_waiting` counts it) or fails."""
+        self._admitting[client] = self._admitting.get(client, 0) + 1
+        held = True
+
+        def free():
+            nonlocal held
+            if held:
+                held = False
+                self._admitting[client] -= 1
+                if not self._admitting[client]:
+                    del self._admitting[client]
+
+        release.callback(free)
+
+        async def answered(message):
+            if message["type"] == "http.response.start":
+                free()
+            await send(message)
+
+        return answered
+
+    def _login_attempt(self, client: str, send):
+        """`send` for a login: the attempt counts as a failure from the start (so parallel guesses are counted
+        before any is answered), and is taken back if the login succeeds."""
+        attempt = [time.monotonic(), 1]
+        self._logins.setdefault(client, deque()).append(attempt)
+
+        async def answered(message):
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._logins[client].remove(attempt)
+            await send(message)
+
+        return answered
 
     def _counting_parts(self, scope: dict, receive):
         """`receive` that stops an upload once it has more files than allowed; Gradio's upload route answers
-        the MultiPartException with a 400 and its message."""
-        content_type = _header(scope, b"content-type") or ""
-        boundary = content_type.partition("boundary=")[2].split(";")[0].strip().strip('"').encode("latin-1")
-        if not boundary:
-            return receive
-        marker, limit = b"--" + boundary, self.limits.max_files_per_upload
+        the MultiPartException with a 400 and its message. The boundary is read as Gradio's parser reads it."""
+        _, options = parse_options_header((_header(scope, b"content-type") or "").encode("latin-1"))
+        marker, limit = b"--" + options.get(b"boundary", b""), self.limits.max_files_per_upload
         seen, tail = 0, b""
 
         async def counted():
             nonlocal seen, tail
             message = await receive()
             if message["type"] == "http.request":
+                if len(marker) == 2:  # no boundary: not a multipart body Gradio's parser could read
+                    raise MultiPartException("An upload must be multipart/form-data with a boundary.")
                 data = tail + message.get("body", b"")
                 seen += data.count(marker)
                 tail = data[-(len(marker) - 1):]
@@ -195,14 +248,6 @@ class HttpGuard:
             return message
 
         return counted
-
-    def _noting_failed_login(self, client: str, send):
-        async def noted(message):
-            if message["type"] == "http.response.start" and message["status"] in (400, 401):
-                self._failed_logins[client].append((time.monotonic(), 1))
-            await send(message)
-
-        return noted
 
 
 def _basic_credentials_match(header: str | None, accounts: dict) -> bool:
@@ -215,6 +260,28 @@ def _basic_credentials_match(header: str | None, accounts: dict) -> bool:
         return False
     expected = accounts.get(user) if isinstance(accounts, dict) else None
     return expected is not None and compare_passwords_securely(password, expected)
+
+
+@contextlib.asynccontextmanager
+async def mcp_tool_calls_log_in(app):
+    """A lifespan for the app: Gradio's MCP server runs tool calls through a gradio_client of its own against
+    this app, made without a login, so under --auth every tool call failed ("credentials were not provided").
+    Requests reach the MCP server only with the login (HttpGuard); its client then logs in as the operator."""
+    server, accounts = getattr(app.get_blocks(), "mcp_server_obj", None), app.auth
+    if server is not None and isinstance(accounts, dict) and accounts:
+        create = server._get_or_create_client
+        operator = next(iter(accounts.items()))
+
+        def logged_in_client():
+            if server._client_instance is None and server.local_url:
+                from gradio_client import Client
+
+                server._client_instance = Client(server.local_url, auth=operator, download_files=False, verbose=False,
+                                                 analytics_enabled=False, headers={"x-gradio-user": "mcp"})
+            return create()
+
+        server._get_or_create_client = logged_in_client
+    yield
 
 
 async def _answer(send, status: int, message: str) -> None:

@@ -15,7 +15,9 @@ Every figure is a ratio of medians taken in the same run, the variants interleav
    models/batching.py for why the tabs don't use it);
 4. model lifecycle: first request (load) vs second (no reload), resident memory per model and after
    unloading;
-5. openmp: why all model work runs on the torch threads (see `openmp`).
+5. openmp: why all model work runs on the torch threads (see `openmp`);
+6. guard: what the HTTP guard (http_guard.py: body caps, MCP login, quotas) adds to a request: one echo
+   endpoint served without it, with it, and with it in public mode (per-visitor queue share), interleaved.
 """
 from __future__ import annotations
 
@@ -359,6 +361,43 @@ def _seconds_to_http_200(command: list[str], port: int) -> float:
     return seconds
 
 
+def guard(rounds: int, requests_per_round: int = 30) -> dict:
+    """Median time of a Textbox echo through Gradio's HTTP API (light client: http_client.py) on three apps
+    that differ only in the guard: none, local limits, public limits. Rounds alternate the apps' order."""
+    import gradio as gr
+    from starlette.middleware import Middleware
+
+    from benchmarks.http_client import HttpClient
+    from http_guard import GuardLimits, HttpGuard
+
+    variants = {"no_guard": None, "guard": GuardLimits(), "guard_public": GuardLimits(public=True)}
+    apps, clients = [], {}
+    for name, limits in variants.items():
+        with gr.Blocks() as app:
+            box = gr.Textbox()
+            box.submit(lambda text: text, box, box, api_name="echo")
+        app_kwargs = {} if limits is None else {"middleware": [Middleware(HttpGuard, limits=limits)]}
+        app.queue().launch(prevent_thread_lock=True, quiet=True, app_kwargs=app_kwargs)
+        apps.append(app)
+        clients[name] = HttpClient(app.local_url)
+    times = {name: [] for name in variants}
+    names = list(variants)
+    for round_ in range(rounds + 1):  # the first round warms up
+        for name in names[round_ % 3:] + names[:round_ % 3]:
+            for _ in range(requests_per_round):
+                seconds = timed(lambda: clients[name].predict("/echo", "hello"))
+                if round_:
+                    times[name].append(seconds)
+    for client in clients.values():
+        client.close()
+    for app in apps:
+        app.close()
+    median = {name: statistics.median(values) for name, values in times.items()}
+    return {**{f"{name}_ms": round(1000 * value, 2) for name, value in median.items()},
+            "guard_vs_none": round(median["guard"] / median["no_guard"], 3),
+            "guard_public_vs_none": round(median["guard_public"] / median["no_guard"], 3)}
+
+
 def cold_start(runs: int) -> dict:
     bare = ("import sys, gradio as gr, torch\nwith gr.Blocks() as demo:\n    gr.Markdown('bare')\n"
             "demo.launch(server_port=int(sys.argv[1]), quiet=True)")
@@ -405,7 +444,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--cold-start-runs", type=int, default=5)
     parser.add_argument("--batching-rounds", type=int, default=3)
-    parser.add_argument("--only", choices=["openmp", "lifecycle", "per_request", "batching", "cold_start"], action="append",
+    parser.add_argument("--only", choices=["openmp", "lifecycle", "per_request", "batching", "cold_start", "guard"],
+                        action="append",
                         help="run only these parts (repeatable)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -420,7 +460,7 @@ def main() -> int:
         models = torch_thread(build_all, Path(tmp))
         parts = {"openmp": lambda: torch_thread(openmp), "lifecycle": lambda: lifecycle(models), "per_request": lambda: per_request(models, args.repeats),
                  "batching": lambda: batching(models, args.batching_rounds),
-                 "cold_start": lambda: cold_start(args.cold_start_runs)}
+                 "cold_start": lambda: cold_start(args.cold_start_runs), "guard": lambda: guard(args.repeats)}
         results = {"machine": machine}
         for name, run in parts.items():
             if not args.only or name in args.only:

@@ -40,10 +40,8 @@ def client_file(value) -> Path | None:
     return path
 
 
-def upload_path(upload) -> Path:
-    """The server-side path of an upload, as the handler receives it (a path, or Gradio's file payload)."""
-    if isinstance(upload, dict):
-        upload = upload.get("path")
+def upload_path(upload: Path | str | None) -> Path:
+    """The file to read (a client's, as `client_file` vetted it, or the server's own examples)."""
     if not upload:
         raise refuse("Please upload a file first.", "请先上传文件。")
     return Path(upload)

@@ -1,6 +1,12 @@
 """Errors a person can act on. Their messages are shown in the UI as they are, so they are plain words."""
 
 
+def quoted(value: object, limit: int = 100) -> str:
+    """A client's value as a message may repeat it: cut short, and without what UTF-8 cannot carry (lone
+    surrogates), since answers are sent as UTF-8 JSON."""
+    return str(value)[:limit].encode("utf-8", "replace").decode("utf-8")
+
+
 class ModelLoadError(RuntimeError):
     """A model could not be loaded (bad id, corrupt or refused weights...). `chinese`: the same in Chinese."""
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 
 from models.errors import ModelLoadError, ModelUnavailableError, unavailable
@@ -73,28 +74,26 @@ def _download(spec: ModelSpec, patterns: list[str], local_only: bool) -> Path:
         )
 
 
-def download_bytes(spec: ModelSpec, patterns: list[str]) -> int:
-    """How much a download of these files of the model would fetch, from the Hub's file list (no file is fetched)."""
+def sized_download(spec: ModelSpec, patterns: list[str], max_bytes: int | None) -> ModelSpec:
+    """Typed-in ids are anyone's choice: their download is sized from the Hub's file list before it starts
+    (nothing is fetched), refused over `max_bytes`, and then fetched at the commit that was sized, so the
+    repository cannot grow in between. Trusted models come back as they are."""
+    if spec.trusted or max_bytes is None:
+        return spec
     from huggingface_hub import HfApi
     from huggingface_hub.utils import filter_repo_objects
 
     with _hub_errors(spec):
-        files = HfApi().model_info(spec.source, revision=spec.revision, files_metadata=True).siblings or []
-    sizes = {file.rfilename: file.size or 0 for file in files}
-    return sum(sizes[name] for name in filter_repo_objects(sizes, allow_patterns=patterns, ignore_patterns=SKIPPED_FILES))
-
-
-def _check_download_size(spec: ModelSpec, patterns: list[str], max_bytes: int | None) -> None:
-    """Typed-in ids are anyone's choice: their download is bounded before it starts."""
-    if spec.trusted or max_bytes is None:
-        return
-    size = download_bytes(spec, patterns)
+        info = HfApi().model_info(spec.source, revision=spec.revision, files_metadata=True)
+    sizes = {file.rfilename: file.size or 0 for file in info.siblings or []}
+    size = sum(sizes[name] for name in filter_repo_objects(sizes, allow_patterns=patterns, ignore_patterns=SKIPPED_FILES))
     if size > max_bytes:
         raise ModelLoadError(
             f"The model '{spec.name}' is a {size / 2**30:.1f} GB download; typed-in models may be at most "
             f"{max_bytes / 2**30:g} GB on this server.",
             f"模型“{spec.name}”需要下载 {size / 2**30:.1f} GB；本服务器上手动输入的模型最多 {max_bytes / 2**30:g} GB。",
         )
+    return replace(spec, revision=info.sha or spec.revision)
 
 
 def in_local_cache(source: str) -> bool:
@@ -133,13 +132,11 @@ def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool, max
     except ModelUnavailableError:
         if offline:
             raise
-        _check_download_size(spec, patterns, max_download_bytes)
-        directory = _download(spec, patterns, local_only=False)
+        directory = _download(sized_download(spec, patterns, max_download_bytes), patterns, local_only=False)
     if not _usable_weights(directory, pickle_ok) and not offline:
         # A partial cache, or a repository without safetensors: fetch what is missing.
         patterns += [PICKLE_WEIGHTS] if pickle_ok else []
-        _check_download_size(spec, patterns, max_download_bytes)
-        directory = _download(spec, patterns, local_only=False)
+        directory = _download(sized_download(spec, patterns, max_download_bytes), patterns, local_only=False)
     check_weights(directory, spec, allow_pickle)
     return directory
 

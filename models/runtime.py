@@ -8,7 +8,7 @@ from typing import Any, Callable, NamedTuple
 from models.batching import DynamicBatcher
 from models.cache import CachedModel, ModelCache
 from models.device import pick_device, pick_dtype
-from models.errors import ModelLoadError
+from models.errors import ModelLoadError, quoted
 from models.hub_files import in_local_cache
 from models.loaders import LOADERS, locate
 from models.registry import ModelSpec, custom_spec, default_spec, example_hub_id, is_hub_id, override_spec, specs_for
@@ -75,16 +75,16 @@ class ModelRuntime:
                 )
             if not is_hub_id(custom_id):
                 raise ModelLoadError(
-                    f"'{custom_id[:100]}' is not a Hugging Face model id; write it as owner/name, "
+                    f"'{quoted(custom_id)}' is not a Hugging Face model id; write it as owner/name, "
                     f"e.g. {example_hub_id(task)}.",
-                    f"“{custom_id[:100]}”不是 Hugging Face 模型 ID，请写成 owner/name 的形式。",
+                    f"“{quoted(custom_id)}”不是 Hugging Face 模型 ID，请写成 owner/name 的形式。",
                 )
             return custom_spec(task, custom_id)
         for spec in self.choices(task):
             if label in (None, "", spec.label, spec.name):
                 return spec
-        raise ModelLoadError(f"Unknown model '{str(label)[:100]}'; pick one from the list.",
-                             f"未知模型“{str(label)[:100]}”，请从列表中选择。")
+        raise ModelLoadError(f"Unknown model '{quoted(label)}'; pick one from the list.",
+                             f"未知模型“{quoted(label)}”，请从列表中选择。")
 
     def cache_key(self, spec: ModelSpec) -> ModelKey:
         return ModelKey(spec.loader, spec.source, spec.revision, self.device, str(self.dtype).removeprefix("torch."),

@@ -25,6 +25,7 @@ class Settings:
     max_generation_seconds: float = 120.0  # generate() stops after this long, whatever it was asked for
     # Served to strangers: --share, a Hugging Face Space, or bound to an address beyond this machine.
     public: bool = False
+    behind_proxy: bool = False  # the share tunnel or the Spaces front end: it reports each visitor's address
     login_required: bool = False  # --auth: only the operator's login gets in
 
     @property

@@ -108,7 +108,7 @@ def test_corrupt_empty_and_non_image_files_are_refused(tmp_path):
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
         with pytest.raises(gr.Error, match="not an image that can be read"):
-            open_image({"path": str(tmp_path / name)})
+            open_image(str(tmp_path / name))
     with pytest.raises(gr.Error, match="upload a file"):
         open_image(None)
 

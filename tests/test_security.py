@@ -1,5 +1,6 @@
 """A hostile user of a public link, through the raw HTTP API and MCP: server files, memory bombs, poisoned
 batches, history and body bombs, logins, uploads, the queue and the operator's controls."""
+import asyncio
 import base64
 import io
 import json
@@ -146,6 +147,16 @@ def test_a_poisoned_request_among_batched_ones_fails_alone(served, tmp_path):
         assert max(runtime.batcher.batch_sizes[sizes_before:]) > 1, "the good requests were batched"
 
 
+def test_a_lone_surrogate_in_any_field_gets_plain_words(served):
+    runtime, base, models = served
+    for data, words in [(["Alice \ud800", models["ner"], ""], "unpaired UTF-16 surrogates"),
+                        (["Alice", "\udfff-model", ""], "Unknown model"),
+                        (["Alice", models["ner"], "a/\ud800"], "not a Hugging Face model id")]:
+        status, answer = call(base, "ner", data)
+        assert "event: error" in answer and words in answer, answer[-300:]
+    assert call(base, "ner", ["Alice is in Paris.", models["ner"], ""])[1].count("event: complete") == 1
+
+
 # --- 4. History and body bombs ---------------------------------------------------------------------------------
 
 def test_a_huge_chat_history_is_cut_before_any_tokenizer_sees_it():
@@ -210,24 +221,43 @@ def test_with_auth_mcp_needs_the_login_and_nothing_is_written_before(tiny_overri
         schema = httpx.get(f"{base}/gradio_api/mcp/schema", headers=basic("ada", "secret-pw"), timeout=30)
         assert schema.status_code == 200 and "classify_image" in schema.text
         assert str(tiny_ner_dir) not in schema.text and "local:" in schema.text
+        entities = asyncio.run(mcp_tool_call(mcp, basic("ada", "secret-pw"), "ner",
+                                             {"text": "Alice lives in Paris.", "model": runtime.default("ner").name}))
+        assert "Alice" in entities, "a tool call with the login runs (as the operator)"
     finally:
         app.close()
 
 
+async def mcp_tool_call(url: str, headers: dict, tool: str, arguments: dict) -> str:
+    """The text of a tool's answer, through a real MCP client session (streamable HTTP)."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx.AsyncClient(headers=headers, timeout=60) as http, \
+            streamable_http_client(url, http_client=http) as (read, write, _), ClientSession(read, write) as session:
+        await session.initialize()
+        result = await session.call_tool(tool, arguments)
+    assert not result.isError, result.content
+    return " ".join(getattr(part, "text", "") for part in result.content)
+
+
 def test_failed_logins_are_throttled(tiny_overrides):
-    app, runtime, base = launch(tiny_overrides, login_required=True, launch_options={"auth": ("ada", "secret-pw")})
+    app, runtime, base = launch(tiny_overrides, login_required=True, behind_proxy=True,
+                                launch_options={"auth": ("ada", "secret-pw")})
     try:
-        def login(password):
-            return httpx.post(f"{base}/login", data={"username": "ada", "password": password}, timeout=30)
+        def login(password, address="198.51.100.1"):  # as the share tunnel reports its visitors
+            return httpx.post(f"{base}/login", data={"username": "ada", "password": password},
+                              headers={"X-Forwarded-For": address}, timeout=30)
 
         assert login("secret-pw").status_code == 200
         statuses = [login(f"guess-{i}").status_code for i in range(12)]
         assert statuses[:10] == [400] * 10 and statuses[10:] == [429, 429]
         refused = login("secret-pw")
         assert refused.status_code == 429 and "Too many failed logins" in refused.json()["detail"]
-        elsewhere = httpx.post(f"{base}/login", data={"username": "ada", "password": "secret-pw"},
-                               headers={"X-Forwarded-For": "203.0.113.9"}, timeout=30)
-        assert elsewhere.status_code == 200, "another address is not locked out"
+        assert login("secret-pw", "203.0.113.9").status_code == 200, "another address is not locked out"
+        with ThreadPoolExecutor(16) as pool:  # guesses sent at once are counted as they arrive
+            burst = list(pool.map(lambda i: login(f"burst-{i}", "192.0.2.44").status_code, range(40)))
+        assert burst.count(400) <= 10 and burst.count(429) >= 30, burst
     finally:
         app.close()
 
@@ -253,7 +283,7 @@ def test_every_public_deployment_turns_custom_ids_off_and_warns_without_auth(mon
     assert "without --auth" in caplog.text
 
 
-def test_a_typed_in_model_over_the_size_cap_is_refused_before_download(hf_cache, monkeypatch):
+def test_a_typed_in_model_is_sized_before_download_and_fetched_at_the_sized_commit(hf_cache, monkeypatch):
     from types import SimpleNamespace
 
     import huggingface_hub
@@ -263,15 +293,24 @@ def test_a_typed_in_model_over_the_size_cap_is_refused_before_download(hf_cache,
     from models.registry import custom_spec
 
     files = [SimpleNamespace(rfilename="config.json", size=700), SimpleNamespace(rfilename="model.safetensors", size=12 * 2**30),
-             SimpleNamespace(rfilename="model.fp16.safetensors", size=6 * 2**30)]
-    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", lambda self, *a, **k: SimpleNamespace(siblings=files))
+             SimpleNamespace(rfilename="model.fp16.safetensors", size=6 * 2**30)]  # never fetched, not counted
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info",
+                        lambda self, *a, **k: SimpleNamespace(siblings=files, sha="c0ffee"))
     fetched = []
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda *a, **k: fetched.append(k) or (_ for _ in ()).throw(
-        huggingface_hub.errors.LocalEntryNotFoundError("not cached")))
+
+    def snapshot_download(*args, **kwargs):  # the Hub is not reachable from here: nothing is in the cache
+        fetched.append((kwargs["local_files_only"], kwargs["revision"]))
+        raise huggingface_hub.errors.LocalEntryNotFoundError("not cached")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    spec = custom_spec("ner", "someone/huge-ner")
     with pytest.raises(ModelLoadError, match="12.0 GB download; typed-in models may be at most 5 GB"):
-        resolve_model_dir(custom_spec("ner", "someone/huge-ner"), offline=False, allow_pickle=False,
-                          max_download_bytes=5 * 2**30)
-    assert [k["local_files_only"] for k in fetched] == [True], "only the local cache was looked at"
+        resolve_model_dir(spec, offline=False, allow_pickle=False, max_download_bytes=5 * 2**30)
+    assert fetched == [(True, None)], "only the local cache was looked at"
+    fetched.clear()
+    with pytest.raises(ModelLoadError):
+        resolve_model_dir(spec, offline=False, allow_pickle=False, max_download_bytes=20 * 2**30)
+    assert fetched == [(True, None), (False, "c0ffee")], "fetched at the commit that was sized"
 
 
 # --- 7. Disk and queue -------------------------------------------------------------------------------------------
@@ -281,7 +320,7 @@ def multipart(count: int, size: int) -> list:
 
 
 def test_uploads_are_bounded_per_request_and_per_client(tiny_overrides):
-    app, runtime, base = launch(tiny_overrides, max_upload_mb=1, public=True)
+    app, runtime, base = launch(tiny_overrides, max_upload_mb=1, public=True, behind_proxy=True)
     try:
         url = f"{base}/gradio_api/upload"
         too_big = httpx.post(url, files=multipart(3, 600_000), timeout=30)  # each file under 1 MB, all of them over
@@ -314,18 +353,51 @@ def test_old_uploads_are_deleted(tiny_overrides, monkeypatch, tmp_path):
 
 
 def test_one_client_cannot_fill_the_queue(tiny_overrides):
-    app, runtime, base = launch(tiny_overrides, public=True)
+    app, runtime, base = launch(tiny_overrides, public=True, behind_proxy=True)
     try:
         model = runtime.default("text_generation").name
         body = {"data": ["Once upon a time", model, "", 400, 0.7, 0.9, 0]}
-        statuses = [httpx.post(f"{base}/gradio_api/call/complete", json=body, timeout=30).status_code
-                    for _ in range(14)]
-        assert statuses.count(200) <= 1 + 8 and statuses[-1] == 429, statuses  # one running, eight waiting
-        refused = httpx.post(f"{base}/gradio_api/call/complete", json=body, timeout=30)
-        assert "requests waiting" in refused.json()["detail"]
-        other = httpx.post(f"{base}/gradio_api/call/complete", json=body, headers={"X-Forwarded-For": "203.0.113.7"},
-                           timeout=30)
-        assert other.status_code == 200, "another visitor still gets a place"
+
+        def post(address="198.51.100.7"):
+            return httpx.post(f"{base}/gradio_api/call/complete", json=body, headers={"X-Forwarded-For": address},
+                              timeout=30)
+
+        with ThreadPoolExecutor(16) as pool:  # sent at once: each is counted from the moment it arrives
+            statuses = [answer.status_code for answer in pool.map(lambda _: post(), range(30))]
+        assert statuses.count(200) <= 1 + 8 + 1 and statuses.count(429) >= 20, statuses  # running, waiting
+        refused = post()
+        assert refused.status_code == 429 and "requests waiting" in refused.json()["detail"]
+        assert post("203.0.113.7").status_code == 200, "another visitor still gets a place"
+    finally:
+        app.close()
+
+
+def test_a_client_cannot_choose_its_address_unless_our_proxy_reports_it():
+    from http_guard import GuardLimits, HttpGuard
+
+    def address(behind_proxy, peer, forwarded):
+        scope = {"client": (peer, 5000), "headers": [(b"x-forwarded-for", forwarded.encode())]}
+        return HttpGuard(None, GuardLimits(behind_proxy=behind_proxy)).client_address(scope)
+
+    assert address(False, "127.0.0.1", "203.0.113.1") == "127.0.0.1"  # --host 0.0.0.0: no proxy of ours
+    assert address(False, "10.0.0.8", "203.0.113.1") == "10.0.0.8"
+    assert address(True, "127.0.0.1", "6.6.6.6, 203.0.113.1") == "203.0.113.1", "what the tunnel appended"
+    assert address(True, "8.8.8.8", "203.0.113.1") == "8.8.8.8", "a stranger on the internet is no proxy"
+
+
+def test_upload_limits_hold_under_a_root_path_and_an_odd_boundary(tiny_overrides):
+    app, runtime, base = launch(tiny_overrides, max_upload_mb=1, launch_options={"root_path": "/hub"})
+    try:
+        for url in (f"{base}/gradio_api/upload", f"{base}/hub/gradio_api/upload"):  # proxy strips /hub, or not
+            answer = httpx.post(url, files=multipart(3, 600_000), timeout=30)
+            assert answer.status_code == 413, (url, answer.status_code)
+        boundary = "realboundary"
+        body = b"".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"f{i}.bin\"\r\n"
+                        f"Content-Type: application/octet-stream\r\n\r\nx\r\n".encode() for i in range(50))
+        body += f"--{boundary}--\r\n".encode()
+        tricky = httpx.post(f"{base}/gradio_api/upload", content=body, timeout=30,
+                            headers={"Content-Type": f"multipart/form-data; xboundary=decoy; boundary={boundary}"})
+        assert tricky.status_code == 400 and "Too many files" in tricky.text
     finally:
         app.close()
 

@@ -42,7 +42,7 @@ def test_audio_files_are_decoded(tmp_path):
     for fmt in ("WAV", "FLAC", "OGG"):
         path = tmp_path / f"speech.{fmt.lower()}"
         sf.write(path, tone(1.5, rate=22_050), 22_050, format=fmt)
-        assert abs(len(read_audio({"path": str(path)})) / SAMPLE_RATE - 1.5) < 0.02
+        assert abs(len(read_audio(str(path))) / SAMPLE_RATE - 1.5) < 0.02
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_corrupt_and_non_audio_files_are_refused(tmp_path):
     (tmp_path / "empty.mp3").write_bytes(b"")
     for name in ("notes.wav", "empty.mp3"):
         with pytest.raises(gr.Error, match="not audio that can be read"):
-            read_audio({"path": str(tmp_path / name)})
+            read_audio(str(tmp_path / name))
 
 
 def test_whisper_transcribes_with_timestamped_segments(tiny_whisper_dir):
