@@ -308,8 +308,8 @@ def _editing_section(runtime: ModelRuntime) -> None:
             text_guidance: 1 to 20; higher follows the instruction more.
             seed: 0 to 2147483647.
         """
-        return edit(runtime, client_file(image), instruction, steps, image_guidance, text_guidance, seed, model, custom_model,
-                    progress_callback(progress))
+        return edit(runtime, client_file(image), instruction, steps, image_guidance, text_guidance, seed, model,
+                    custom_model, progress_callback(progress))
 
     run.click(edit_image, [image, instruction, model, custom_model, steps, image_guidance, text_guidance, seed], output,
               api_name="edit_image", **on_device(runtime))

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from models.errors import ModelLoadError, ModelUnavailableError, unavailable
-from models.registry import BUNDLED, ModelSpec
+from models.registry import BUNDLED, ModelSpec, is_local_path
 
 # What a model directory needs besides its weights: configs, tokenizers, vocabularies.
 SUPPORT_FILES = ["*.json", "*.txt", "*.model", "*.spm", "*.tiktoken", "merges*", "vocab*"]
@@ -121,7 +121,7 @@ def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool, max
     if spec.trusted and local.is_dir():
         check_weights(local, spec, allow_pickle)
         return local
-    if spec.trusted and (spec.source.startswith((".", "/", "~")) or local.exists()):
+    if spec.trusted and is_local_path(spec.source):
         raise ModelLoadError(f"'{spec.name}' is not a model directory.")
 
     pickle_ok = spec.trusted or allow_pickle

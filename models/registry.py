@@ -210,6 +210,11 @@ def is_hub_id(text: str) -> bool:
     return bool(_HUB_ID.match(text)) and ".." not in text
 
 
+def is_local_path(source: str) -> bool:
+    """Whether an operator's --model source means a place on this machine rather than a Hub id."""
+    return source.startswith((".", "/", "~")) or Path(source).expanduser().exists()
+
+
 def example_hub_id(task: str) -> str:
     """A Hub id of the task's kind, to show how a typed-in id looks."""
     return next(spec.source for spec in MODEL_SPECS if spec.task == task and is_hub_id(spec.source))
@@ -225,8 +230,7 @@ def default_spec(task: str) -> ModelSpec:
 
 def override_spec(task: str, source: str) -> ModelSpec:
     """The operator's `--model TASK=SOURCE`: a hub id or a local directory, trusted like our own table."""
-    local = Path(source).expanduser()
-    public_name = f"{LOCAL}{local.resolve().name}" if local.exists() or source.startswith((".", "/", "~")) else ""
+    public_name = f"{LOCAL}{Path(source).expanduser().resolve().name}" if is_local_path(source) else ""
     base = default_spec(task)
     return replace(base, source=source, label=f"{public_name or source} (set with --model)", size_mb=0, revision=None,
                    pair=None, public_name=public_name)
