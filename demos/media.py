@@ -5,6 +5,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from gradio.utils import get_upload_folder
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from demos.common import refuse
@@ -29,8 +30,6 @@ def client_file(value) -> Path | None:
     )
     if not isinstance(value, str):
         raise not_an_upload
-    from gradio.utils import get_upload_folder
-
     try:  # resolve() follows symbolic links: a link inside the folder to a file outside it is not an upload
         path, uploads = Path(value).resolve(), Path(get_upload_folder()).resolve()
     except (ValueError, OSError):  # NUL bytes, lone surrogates, names too long
