@@ -10,7 +10,7 @@ import re
 import gradio as gr
 
 from demos.i18n import ui_text
-from models.device import zero_gpu
+from models.settings import zero_gpu
 from models.errors import ModelLoadError
 from models.registry import ModelSpec, example_hub_id
 from models.runtime import ModelRuntime
@@ -47,6 +47,9 @@ def language_of(request: gr.Request | None) -> str:
     return "zh" if header.strip().lower().startswith("zh") else "en"
 
 
+LOAD_FAILED_TITLE = ("Model not available", "模型不可用")
+
+
 def _plain_error(error: Exception, language: str) -> gr.Error:
     chinese = language == "zh"
     if isinstance(error, Refusal):
@@ -54,18 +57,16 @@ def _plain_error(error: Exception, language: str) -> gr.Error:
     if isinstance(error, gr.Error):
         return error
     if isinstance(error, ModelLoadError):
+        log.warning("model not available: %s", error)  # the operator learns it from the log, not only the visitor
         message = error.chinese if chinese and error.chinese else str(error)
-        return gr.Error(message, title="Model not available", print_exception=False)
+        return gr.Error(message, title=LOAD_FAILED_TITLE[chinese], print_exception=False)
     log.error("handler failed", exc_info=error)
     return gr.Error(SOMETHING_WENT_WRONG[chinese])
 
 
-def user_errors(handler):
-    """Every failure reaches the user as a gr.Error in plain words, in the browser's language (English or
-    Chinese); tracebacks stay in the server log. Works for plain and streaming (generator) handlers alike.
-
-    The wrapper takes one more parameter, `request`, which Gradio fills in (to read the browser's language).
-    """
+def _with_request(handler):
+    """The handler's signature with one more parameter, `request`, which Gradio fills in (to read the browser's
+    language), and a function that takes it out of a call's arguments again."""
     signature = inspect.signature(handler)
     request_parameter = inspect.Parameter(
         "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request
@@ -77,6 +78,18 @@ def user_errors(handler):
         request = bound.arguments.pop("request", None)
         return bound.args, bound.kwargs, language_of(request)
 
+    def finish(wrapper):
+        wrapper.__signature__ = with_request
+        wrapper.__annotations__ = {**getattr(handler, "__annotations__", {}), "request": gr.Request}
+        return wrapper
+
+    return split, finish
+
+
+def user_errors(handler):
+    """Every failure reaches the caller as a gr.Error in plain words, in the browser's language (English or
+    Chinese); tracebacks stay in the server log. Works for plain and streaming (generator) handlers alike."""
+    split, finish = _with_request(handler)
     if inspect.isgeneratorfunction(handler):
 
         @functools.wraps(handler)
@@ -97,16 +110,78 @@ def user_errors(handler):
             except Exception as error:
                 raise _plain_error(error, language) from None
 
-    wrapper.__signature__ = with_request
-    wrapper.__annotations__ = {**getattr(handler, "__annotations__", {}), "request": gr.Request}
-    return wrapper
+    return finish(wrapper)
 
 
 def model_handler(handler):
-    """Every handler that runs a model: plain-word errors, and on a ZeroGPU Space a GPU for each call."""
-    wrapped = user_errors(handler)
+    """The API's door to a handler that runs a model: plain-word errors, and on a ZeroGPU Space a GPU for each
+    call."""
+    return _on_zero_gpu(user_errors(handler))
+
+
+def page_handler(handler, output_count: int):
+    """The page's door to the same handler: its failures said in the tab's message area (see _page_errors)."""
+    return _on_zero_gpu(_page_errors(handler, output_count))
+
+
+def _on_zero_gpu(handler):
     spaces = zero_gpu()
-    return spaces.GPU(wrapped) if spaces is not None else wrapped
+    return spaces.GPU(handler) if spaces is not None else handler
+
+
+def message_area() -> gr.Markdown:
+    """Where a tab says what went wrong, beside its outputs, until its next run."""
+    return gr.Markdown("", elem_classes=["tab-message"])
+
+
+def shown_error(error: Exception, language: str) -> str:
+    """An error as the page shows it: its plain words, after its title where it has one of its own."""
+    plain = _plain_error(error, language)
+    return f"⚠ **{plain.title}** · {plain.message}" if plain.title != "Error" else f"⚠ {plain.message}"
+
+
+def _page_errors(handler, output_count: int):
+    """The page's door to a handler: a failure leaves the outputs as they were and puts its plain words in the
+    tab's message area (one more output), where they stay until the next run. An error raised to the page
+    would show as a toast that vanishes and a bare "Error" badge, and it would stop the events chained after
+    it (Gradio 6.31 runs no `.then` after a failed event)."""
+    split, finish = _with_request(handler)
+    unchanged = [gr.skip()] * output_count
+
+    def as_tuple(result):
+        return result if output_count > 1 else (result,)
+
+    if inspect.isgeneratorfunction(handler):
+
+        @functools.wraps(handler)
+        def wrapper(*args, **kwargs):
+            args, kwargs, language = split(args, kwargs)
+            try:
+                for result in handler(*args, **kwargs):
+                    yield *as_tuple(result), ""
+            except Exception as error:
+                yield *unchanged, shown_error(error, language)
+
+    else:
+
+        @functools.wraps(handler)
+        def wrapper(*args, **kwargs):
+            args, kwargs, language = split(args, kwargs)
+            try:
+                return *as_tuple(handler(*args, **kwargs)), ""
+            except Exception as error:
+                return *unchanged, shown_error(error, language)
+
+    return finish(wrapper)
+
+
+def serve(triggers, handler, inputs: list, outputs: list, message: gr.Markdown, *, api_name: str, **options):
+    """Declare a tab's endpoint once, with two doors. API clients (gradio_client, curl, MCP) call `api_name`
+    and get a failure as an error status with its plain words; the page's own event (not listed in the API)
+    shows the same words in the tab's `message` area. Returns the page's event (for Stop to cancel)."""
+    gr.Button(visible=False).click(model_handler(handler), inputs, outputs, api_name=api_name, **options)
+    return gr.on(triggers, page_handler(handler, len(outputs)), inputs, [*outputs, message],
+                 api_visibility="private", **options)
 
 
 def clean_text(text: object, max_chars: int) -> str:
@@ -181,7 +256,11 @@ def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
 
 def choice(spec: ModelSpec) -> tuple[str, str]:
     """A model as a dropdown choice: what people read, and the id the handler receives."""
-    return (f"{spec.label} · ~{spec.size_mb} MB" if spec.size_mb else spec.label, spec.name)
+    return (f"{spec.label} · {download_size(spec.size_mb)}" if spec.size_mb else spec.label, spec.name)
+
+
+def download_size(megabytes: int) -> str:
+    return f"~{megabytes / 1000:.1f} GB" if megabytes >= 1000 else f"~{megabytes} MB"
 
 
 def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Textbox]:

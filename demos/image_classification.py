@@ -7,7 +7,7 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from demos.common import model_handler, model_picker, on_device, progress_callback
+from demos.common import message_area, model_picker, on_device, progress_callback, serve
 from demos.i18n import ui_text
 from demos.media import MAX_IMAGE_PIXELS, client_file, open_image
 from models.runtime import ModelRuntime
@@ -56,9 +56,9 @@ def build(runtime: ModelRuntime) -> None:
             run = gr.Button(ui_text("classify", "Classify", "分类"), variant="primary")
         with gr.Column():
             labels = gr.Label(label=ui_text("top5", "Top 5", "前 5 名"), num_top_classes=TOP_K, elem_id="image-classification-output")
+            message = message_area()
     gr.Examples(examples=EXAMPLES, inputs=[image])
 
-    @model_handler
     def classify_image(image: dict, model: str, custom_model: str, progress=gr.Progress(track_tqdm=True)):
         """Classify a photo into the 1,000 ImageNet classes; returns the five likeliest with probabilities.
 
@@ -69,5 +69,5 @@ def build(runtime: ModelRuntime) -> None:
         """
         return classify(runtime, client_file(image), model, custom_model, progress_callback(progress))
 
-    run.click(classify_image, [image, model, custom_model], labels, api_name="classify_image",
-              **on_device(runtime, batched=TASK))
+    serve(run.click, classify_image, [image, model, custom_model], [labels], message, api_name="classify_image",
+          **on_device(runtime, batched=TASK))

@@ -11,12 +11,13 @@ from PIL import Image
 
 from demos.common import (
     clean_text,
-    model_handler,
+    message_area,
     model_picker,
     on_device,
     progress_callback,
     refuse,
     require_number,
+    serve,
     whole_number,
 )
 from demos.i18n import ui_text
@@ -189,8 +190,8 @@ def _gan_section(runtime: ModelRuntime) -> None:
         with gr.Column():
             strip = gr.Image(label=ui_text("gan_strip", "From one seed to the other", "从一个种子到另一个"),
                              type="pil", format="png", elem_id="gan-interpolation-output")
+    message = message_area()
 
-    @model_handler
     def generate_gan(model: str, custom_model: str, seed: int, count: int, progress=gr.Progress()):
         """Sample images from a DCGAN generator; returns them as one grid picture.
 
@@ -202,7 +203,6 @@ def _gan_section(runtime: ModelRuntime) -> None:
         """
         return sample_grid(runtime, seed, count, model, custom_model, progress_callback(progress))
 
-    @model_handler
     def interpolate_gan(model: str, custom_model: str, seed_a: int, seed_b: int, frames: int,
                         progress=gr.Progress()):
         """Walk from one seed's latent vector to another's; returns the frames in one row.
@@ -216,9 +216,10 @@ def _gan_section(runtime: ModelRuntime) -> None:
         """
         return interpolation_strip(runtime, seed_a, seed_b, frames, model, custom_model, progress_callback(progress))
 
-    generate.click(generate_gan, [model, custom_model, seed, count], grid, api_name="generate_gan", **on_device(runtime))
-    interpolate.click(interpolate_gan, [model, custom_model, seed_a, seed_b, frames], strip, api_name="interpolate_gan",
-                      **on_device(runtime))
+    serve(generate.click, generate_gan, [model, custom_model, seed, count], [grid], message, api_name="generate_gan",
+          **on_device(runtime))
+    serve(interpolate.click, interpolate_gan, [model, custom_model, seed_a, seed_b, frames], [strip], message,
+          api_name="interpolate_gan", **on_device(runtime))
 
 
 def _pix2pix_section(runtime: ModelRuntime) -> None:
@@ -243,10 +244,10 @@ def _pix2pix_section(runtime: ModelRuntime) -> None:
         with gr.Column():
             output = gr.Image(label=ui_text("pix2pix_output", "Result", "结果"), type="pil", format="png",
                               elem_id="pix2pix-output")
+            message = message_area()
     if SKETCHES:
         gr.Examples(examples=SKETCHES, inputs=[sketch])
 
-    @model_handler
     def pix2pix(drawing: dict, model: str, custom_model: str, progress=gr.Progress()):
         """Turn a line drawing (black on white) or a photo into a picture with a pix2pix U-Net (256x256).
 
@@ -257,7 +258,7 @@ def _pix2pix_section(runtime: ModelRuntime) -> None:
         """
         return translate_image(runtime, drawing_file(drawing), model, custom_model, progress_callback(progress))
 
-    run.click(pix2pix, [sketch, model, custom_model], output, api_name="pix2pix", **on_device(runtime))
+    serve(run.click, pix2pix, [sketch, model, custom_model], [output], message, api_name="pix2pix", **on_device(runtime))
 
 
 def _editing_section(runtime: ModelRuntime) -> None:
@@ -288,12 +289,12 @@ def _editing_section(runtime: ModelRuntime) -> None:
         with gr.Column():
             output = gr.Image(label=ui_text("editing_output", "Edited photo", "修改后的照片"), type="pil", format="png",
                               elem_id="image-editing-output")
+            message = message_area()
     if PHOTOS:
         examples = gr.Examples(examples=[[PHOTOS[0], "make it look like a watercolor painting"]],
                                inputs=[image, instruction])
         examples.dataset.headers = ["Photo / 照片", "Instruction / 指令"]  # Gradio shows translated labels raw here
 
-    @model_handler
     def edit_image(image: dict, instruction: str, model: str, custom_model: str, steps: int, image_guidance: float,
                    text_guidance: float, seed: int, progress=gr.Progress()):
         """Edit a photo as an instruction says, with InstructPix2Pix (diffusers; slow without a GPU).
@@ -311,8 +312,8 @@ def _editing_section(runtime: ModelRuntime) -> None:
         return edit(runtime, client_file(image), instruction, steps, image_guidance, text_guidance, seed, model,
                     custom_model, progress_callback(progress))
 
-    run.click(edit_image, [image, instruction, model, custom_model, steps, image_guidance, text_guidance, seed], output,
-              api_name="edit_image", **on_device(runtime))
+    serve(run.click, edit_image, [image, instruction, model, custom_model, steps, image_guidance, text_guidance, seed],
+          [output], message, api_name="edit_image", **on_device(runtime))
 
 
 def build(runtime: ModelRuntime) -> None:
@@ -321,5 +322,5 @@ def build(runtime: ModelRuntime) -> None:
             _gan_section(runtime)
         with gr.Tab(ui_text("tab_pix2pix", "pix2pix", "pix2pix")):
             _pix2pix_section(runtime)
-        with gr.Tab(ui_text("tab_image_editing", "Edit by instruction (GPU recommended)", "按指令修改（建议 GPU）")):
+        with gr.Tab(ui_text("tab_image_editing", "Edit by instruction", "按指令修改")):
             _editing_section(runtime)

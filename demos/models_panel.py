@@ -9,7 +9,7 @@ from models.runtime import ModelRuntime
 
 TITLE, TITLE_ZH = "Models", "模型"
 ALL = "All loaded models"
-HEADERS = ["model", "loader", "device", "dtype", "≈ memory (MB)", "load time (s)"]
+HEADERS = ["model", "device", "MB", "load s"]
 
 
 def summary(runtime: ModelRuntime) -> str:
@@ -24,7 +24,7 @@ def summary(runtime: ModelRuntime) -> str:
 
 def loaded_rows(runtime: ModelRuntime) -> list[list]:
     return [
-        [e.key.name, e.key.loader, e.key.device, e.key.dtype, round(e.size_bytes / 2**20, 1), round(e.load_seconds, 2)]
+        [e.key.name, f"{e.key.device} · {e.key.dtype}", round(e.size_bytes / 2**20, 1), round(e.load_seconds, 2)]
         for e in reversed(runtime.loaded())
     ]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import clean_text, model_handler, model_picker, on_device, progress_callback
+from demos.common import clean_text, message_area, model_picker, on_device, progress_callback, serve
 from demos.i18n import ui_text
 from models.hf import ENTITY_GROUPING
 from models.runtime import ModelRuntime
@@ -87,9 +87,9 @@ def build(runtime: ModelRuntime) -> None:
         with gr.Column():
             highlighted = gr.HighlightedText(label=ui_text("entities", "Entities", "实体"), show_legend=True, elem_id="ner-output")
             table = gr.Dataframe(headers=TABLE_HEADERS, label=ui_text("details", "Details", "详情"), interactive=False)
+            message = message_area()
     gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text])
 
-    @model_handler
     def ner(text: str, model: str, custom_model: str, progress=gr.Progress(track_tqdm=True)):
         """Find named entities (people, organisations, places, other names) in a text.
 
@@ -100,4 +100,5 @@ def build(runtime: ModelRuntime) -> None:
         """
         return recognize_entities(runtime, text, model, custom_model, progress_callback(progress))
 
-    run.click(ner, [text, model, custom_model], [highlighted, table], api_name="ner", **on_device(runtime, batched=TASK))
+    serve(run.click, ner, [text, model, custom_model], [highlighted, table], message, api_name="ner",
+          **on_device(runtime, batched=TASK))

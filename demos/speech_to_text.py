@@ -6,7 +6,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import model_handler, model_picker, on_device, progress_callback, refuse
+from demos.common import message_area, model_picker, on_device, progress_callback, refuse, serve
 from demos.i18n import ui_text
 from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, client_file, read_audio
 from models.runtime import ModelRuntime
@@ -77,9 +77,9 @@ def build(runtime: ModelRuntime) -> None:
             transcript = gr.Textbox(label=ui_text("transcript", "Transcript", "转写结果"), lines=6, interactive=False, buttons=["copy"],
                                     elem_id="speech-to-text-output")
             segments = gr.Dataframe(headers=SEGMENT_HEADERS, label=ui_text("segments", "Segments", "分段"), interactive=False)
+            message = message_area()
     gr.Examples(examples=EXAMPLES, inputs=[audio])
 
-    @model_handler
     def transcribe_audio(audio: dict, model: str, custom_model: str, language: str, task: str,
                          progress=gr.Progress(track_tqdm=True)):
         """Turn speech into text, with timestamped segments.
@@ -94,5 +94,5 @@ def build(runtime: ModelRuntime) -> None:
         return transcribe(runtime, client_file(audio), model, custom_model, language, task, progress_callback(progress))
 
     # The handler decodes the upload itself (on_device turns Gradio's preprocessing off): no ffmpeg needed.
-    run.click(transcribe_audio, [audio, model, custom_model, language, whisper_task], [transcript, segments],
-              api_name="transcribe", **on_device(runtime))
+    serve(run.click, transcribe_audio, [audio, model, custom_model, language, whisper_task], [transcript, segments],
+          message, api_name="transcribe", **on_device(runtime))

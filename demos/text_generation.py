@@ -14,13 +14,16 @@ import torch
 
 from demos.common import (
     clean_text,
+    message_area,
     model_handler,
     model_picker,
     on_device,
+    page_handler,
     progress_callback,
     refuse,
     refuse_lone_surrogates,
     require_number,
+    serve,
 )
 from demos.i18n import ui_text
 from models.runtime import ModelRuntime
@@ -153,6 +156,14 @@ def _message_text(content) -> str:
                    for part in parts if isinstance(part, (str, dict)))
 
 
+def shown_messages(history) -> list[dict]:
+    """The conversation on the page as {"role", "content"} text messages, whatever shape the browser sent."""
+    if not isinstance(history, (list, tuple)):
+        return []
+    return [{"role": turn["role"], "content": _message_text(turn.get("content"))} for turn in history
+            if isinstance(turn, dict) and turn.get("role") in ("user", "assistant")]
+
+
 def recent_turns(history) -> list[dict]:
     """The conversation's latest messages, at most MAX_HISTORY_MESSAGES of them and MAX_HISTORY_CHARS in all:
     older ones are left out (the user is told) before a tokenizer sees them, so whatever history a request
@@ -226,16 +237,17 @@ def build(runtime: ModelRuntime) -> None:
             model, custom_model = model_picker(runtime, TASK)
         with gr.Column(scale=3):
             with gr.Row():
-                max_new_tokens = gr.Slider(1, MAX_NEW_TOKENS, value=256, step=1, label=ui_text("max_new_tokens", "Max new tokens", "最多新词元"))
-                temperature = gr.Slider(0, 2, value=0.7, step=0.05, label=ui_text("temperature", "Temperature", "温度"))
+                # min_width: on a phone each setting takes its own line instead of a squeezed half
+                max_new_tokens = gr.Slider(1, MAX_NEW_TOKENS, value=256, step=1, min_width=220,
+                                           label=ui_text("max_new_tokens", "Max new tokens", "最多新词元"))
+                temperature = gr.Slider(0, 2, value=0.7, step=0.05, min_width=220, label=ui_text("temperature", "Temperature", "温度"))
             with gr.Row():
-                top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, label=ui_text("top_p", "Top-p", "Top-p"))
-                seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label=ui_text("seed", "Seed", "种子"))
+                top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, min_width=220, label=ui_text("top_p", "Top-p", "Top-p"))
+                seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, min_width=220, label=ui_text("seed", "Seed", "种子"))
     settings = [model, custom_model, max_new_tokens, temperature, top_p, seed]
 
-    @model_handler
     def chat_reply(message: str, history: list, model: str, custom_model: str, max_new_tokens: int,
-                   temperature: float, top_p: float, seed: int):
+                   temperature: float, top_p: float, seed: int, progress=gr.Progress()):
         """Chat with an instruction-tuned language model; the reply streams as it is generated.
 
         Args:
@@ -248,30 +260,51 @@ def build(runtime: ModelRuntime) -> None:
             top_p: sample only among the likeliest tokens that make up this probability (0 to 1].
             seed: the same seed and settings give the same reply.
         """
-        yield from chat(runtime, message, history, model, custom_model, max_new_tokens, temperature, top_p, seed)
+        yield from chat(runtime, message, history, model, custom_model, max_new_tokens, temperature, top_p, seed,
+                        progress_callback(progress))
 
-    gr.ChatInterface(
-        chat_reply,
-        additional_inputs=settings,
-        chatbot=gr.Chatbot(label=ui_text("chat", "Chat", "对话"), height=380, elem_id="text-generation-output"),
-        examples=[[example] + [component.value for component in settings] for example in CHAT_EXAMPLES],
-        cache_examples=False,
-        run_examples_on_click=False,
-        api_name="chat",
-        concurrency_limit=1,
-        fill_height=False,
-    )
+    def chat_in_page(message, history, model, custom_model, max_new_tokens, temperature, top_p, seed,
+                     progress=gr.Progress()):
+        """The page's chat: the message moves from its box into the conversation at once and the reply grows
+        under it; if that fails, the conversation is as it was and the message is back in its box."""
+        earlier = shown_messages(history)
+        asked = earlier + [{"role": "user", "content": message if isinstance(message, str) else ""}]
+        yield "", asked
+        try:
+            for text in chat(runtime, message, earlier, model, custom_model, max_new_tokens, temperature, top_p, seed,
+                             progress_callback(progress)):
+                yield gr.skip(), asked + [{"role": "assistant", "content": text}]
+        except Exception:
+            yield message, earlier
+            raise
 
-    with gr.Accordion(ui_text("complete_title", "Complete a text (any model, including plain language models like DistilGPT-2)",
-                               "续写文本（任何模型，包括 DistilGPT-2 这样的普通语言模型）"), open=False):
+    chatbot = gr.Chatbot(label=ui_text("chat", "Chat", "对话"), height=380, elem_id="text-generation-output")
+    message_box = gr.Textbox(show_label=False, lines=1, max_lines=8, elem_id="chat-message",
+                             placeholder=ui_text("chat_hint", "Type a message and press Enter…", "输入消息，按回车发送……"))
+    with gr.Row():
+        send = gr.Button(ui_text("send", "Send", "发送"), variant="primary")
+        stop_chat = gr.Button(ui_text("stop", "Stop", "停止"), variant="stop")
+    message = message_area()
+    gr.Examples(examples=[[example] for example in CHAT_EXAMPLES], inputs=[message_box])
+    # The API's /chat: the message and the settings in, the reply out (a conversation's history is the page's).
+    gr.Button(visible=False).click(model_handler(chat_reply), [message_box, gr.State([]), *settings],
+                                   gr.Textbox(visible=False), api_name="chat", **on_device(runtime))
+    replying = gr.on([message_box.submit, send.click], page_handler(chat_in_page, 2), [message_box, chatbot, *settings],
+                     [message_box, chatbot, message], api_visibility="private", **on_device(runtime))
+    # Cancelling closes the stream, which sets the stop signal: the model stops computing too.
+    stop_chat.click(None, None, None, cancels=[replying])
+
+    with gr.Accordion(ui_text("complete_title", "Complete a text", "续写文本"), open=False):
+        gr.Markdown(ui_text("complete_intro", "Any language model continues your text, plain ones like DistilGPT-2 too.",
+                            "任何语言模型都能续写文本，包括 DistilGPT-2 这样的普通语言模型。"))
         prompt = gr.Textbox(label=ui_text("prompt", "Beginning of a text", "文本开头"), lines=4,
                             placeholder=ui_text("prompt_hint", "Once upon a time…", "很久很久以前……"))
         with gr.Row():
             generate_button = gr.Button(ui_text("generate", "Generate", "生成"), variant="primary")
             stop_button = gr.Button(ui_text("stop", "Stop", "停止"), variant="stop")
         completion = gr.Textbox(label=ui_text("text", "Text", "文本"), lines=8, interactive=False)
+        completion_message = message_area()
 
-    @model_handler
     def complete_text(prompt: str, model: str, custom_model: str, max_new_tokens: int, temperature: float,
                       top_p: float, seed: int, progress=gr.Progress(track_tqdm=True)):
         """Continue a text with a language model; the prompt and its continuation stream as they grow.
@@ -288,7 +321,7 @@ def build(runtime: ModelRuntime) -> None:
         yield from complete(runtime, prompt, model, custom_model, max_new_tokens, temperature, top_p, seed,
                             progress_callback(progress))
 
-    generation = generate_button.click(complete_text, [prompt] + settings, completion, api_name="complete",
-                                       **on_device(runtime))
+    generation = serve(generate_button.click, complete_text, [prompt] + settings, [completion], completion_message,
+                       api_name="complete", **on_device(runtime))
     # Cancelling closes the stream, which sets the stop signal: the model stops computing too.
     stop_button.click(None, None, None, cancels=[generation])

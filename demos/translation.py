@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 import torch
 
-from demos.common import choice, clean_text, custom_model_field, model_handler, on_device, progress_callback, refuse
+from demos.common import choice, clean_text, custom_model_field, message_area, on_device, progress_callback, refuse, serve
 from demos.i18n import ui_text
 from models.registry import specs_for
 from models.runtime import ModelRuntime
@@ -144,16 +144,19 @@ def build(runtime: ModelRuntime) -> None:
         with gr.Column():
             translation = gr.Textbox(label=ui_text("translation", "Translation", "译文"), lines=6, interactive=False, buttons=["copy"],
                                      elem_id="translation-output")
+            message = message_area()
     # The operator's --model first, if any; then Opus-MT (one entry for all its pairs); then M2M100.
     engines = [choice(spec) for spec in runtime.choices(TASK) if spec.pair is None]
     overridden = TASK in runtime.settings.model_overrides
-    engines.insert(int(overridden), ("Opus-MT · one small model per language pair (~300 MB each)", OPUS_MT))
+    engines.insert(int(overridden), ("Opus-MT · one per pair · ~300 MB", OPUS_MT))
     model = gr.Dropdown(engines, value=engines[0][1], label=ui_text("model", "Model", "模型"))
     custom_model = custom_model_field(runtime, TASK)
     run = gr.Button(ui_text("translate", "Translate", "翻译"), variant="primary")
-    gr.Examples(examples=EXAMPLES, inputs=[text, source, target])
+    # Labels, not a table: Gradio shows the table's translated headers as raw keys, and a one-line label fits a phone.
+    gr.Examples(examples=EXAMPLES, inputs=[text, source, target],
+                example_labels=[f"{source} → {target} · {text if len(text) <= 70 else text[:69] + '…'}"
+                                for text, source, target in EXAMPLES])
 
-    @model_handler
     def translate_text(text: str, source: str, target: str, model: str, custom_model: str,
                        progress=gr.Progress(track_tqdm=True)) -> str:
         """Translate a text from one language to another, keeping its line breaks.
@@ -167,7 +170,7 @@ def build(runtime: ModelRuntime) -> None:
         """
         return translate(runtime, text, source, target, model, custom_model, progress_callback(progress))
 
-    run.click(translate_text, [text, source, target, model, custom_model], translation, api_name="translate",
-              **on_device(runtime))
+    serve(run.click, translate_text, [text, source, target, model, custom_model], [translation], message,
+          api_name="translate", **on_device(runtime))
     swap.click(lambda s, t, out: (t, s, out), [source, target, translation], [source, target, text],
                api_visibility="private")

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import importlib
-import os
 import sys
 
 import torch
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+from models.settings import DEVICE_CHOICES  # with the settings: the command line reads them without torch
 
 
 def _mps_available() -> bool:
@@ -34,16 +32,6 @@ def pick_device(
     if requested == "mps" and not mps:
         raise ValueError("--device mps was asked for, but PyTorch sees no Apple MPS device here.")
     return requested
-
-
-def zero_gpu():
-    """The `spaces` package when this runs on a ZeroGPU Space (a GPU lent per call), else None."""
-    if os.environ.get("SPACES_ZERO_GPU", "").lower() not in ("1", "true"):
-        return None
-    try:
-        return importlib.import_module("spaces")
-    except ImportError:
-        return None
 
 
 def pick_dtype(device: str, *, bf16_supported: bool | None = None) -> torch.dtype:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from models import diffusion, gan, hf, vision
 from models.hub_files import bundled_dir, resolve_model_dir
-from models.registry import ModelSpec
+from models.registry import TORCHVISION, ModelSpec
 
 LOADERS = {
     "token_classification": hf.load_token_classification,
@@ -28,6 +28,6 @@ def locate(spec: ModelSpec, *, offline: bool, allow_pickle: bool, max_download_b
     offline = offline or constants.HF_HUB_OFFLINE
     if spec.bundled:
         return bundled_dir(spec)
-    if spec.source.startswith(vision.TORCHVISION):
+    if spec.source.startswith(TORCHVISION):
         return vision.locate_torchvision_weights(spec, offline)
     return resolve_model_dir(spec, offline=offline, allow_pickle=allow_pickle, max_download_bytes=max_download_bytes)

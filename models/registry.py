@@ -21,6 +21,8 @@ TASKS = {
 BUNDLED = "assets:"
 # How clients see an operator's --model directory: "local:<folder name>", never its path on the server.
 LOCAL = "local:"
+# Sources "torchvision:<architecture>:<weights>": weights from download.pytorch.org, kept in torch's hub cache.
+TORCHVISION = "torchvision:"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         task="ner",
         source="dslim/bert-base-NER",
-        label="BERT base NER — English (CoNLL-2003: PER, ORG, LOC, MISC)",
+        label="BERT base NER · English",
         loader="token_classification",
         size_mb=430,
         default=True,
@@ -61,7 +63,7 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         task="ner",
         source="Davlan/bert-base-multilingual-cased-ner-hrl",
-        label="mBERT NER — 10 languages incl. Chinese (PER, ORG, LOC)",
+        label="mBERT NER · 10 languages",
         loader="token_classification",
         size_mb=710,
     ),
@@ -80,14 +82,14 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         task="translation",
         source="facebook/m2m100_418M",
-        label="M2M100 418M — any pair among 100 languages (larger, slower)",
+        label="M2M100 418M · any pair",
         loader="seq2seq",
         size_mb=1940,
     ),
     ModelSpec(
         task="text_generation",
         source="Qwen/Qwen2.5-0.5B-Instruct",
-        label="Qwen2.5 0.5B Instruct — chat, English and Chinese",
+        label="Qwen2.5 0.5B chat · en, zh",
         loader="causal_lm",
         size_mb=990,
         default=True,
@@ -95,21 +97,21 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         task="text_generation",
         source="HuggingFaceTB/SmolLM2-360M-Instruct",
-        label="SmolLM2 360M Instruct — chat, English",
+        label="SmolLM2 360M chat · en",
         loader="causal_lm",
         size_mb=720,
     ),
     ModelSpec(
         task="text_generation",
         source="distilbert/distilgpt2",
-        label="DistilGPT-2 — plain completion (no chat)",
+        label="DistilGPT-2 · completion only",
         loader="causal_lm",
         size_mb=350,
     ),
     ModelSpec(
         task="image_classification",
         source="torchvision:resnet50:IMAGENET1K_V2",
-        label="ResNet-50 (torchvision, ImageNet-1k, 80.9% top-1)",
+        label="ResNet-50 · 80.9% top-1",
         loader="image_classifier",
         size_mb=98,
         default=True,
@@ -117,21 +119,21 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         task="image_classification",
         source="torchvision:mobilenet_v3_large:IMAGENET1K_V2",
-        label="MobileNet V3 Large (torchvision, light, 75.3% top-1)",
+        label="MobileNet V3 · 75.3% top-1",
         loader="image_classifier",
         size_mb=21,
     ),
     ModelSpec(
         task="image_classification",
         source="google/vit-base-patch16-224",
-        label="ViT-Base/16 (Hugging Face, ImageNet-1k)",
+        label="ViT-Base/16 · Hugging Face",
         loader="image_classifier",
         size_mb=346,
     ),
     ModelSpec(
         task="speech_to_text",
         source="openai/whisper-base",
-        label="Whisper base — 99 languages incl. Chinese",
+        label="Whisper base · 99 languages",
         loader="speech_recognition",
         size_mb=290,
         default=True,
@@ -139,28 +141,28 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         task="speech_to_text",
         source="openai/whisper-tiny",
-        label="Whisper tiny — fastest",
+        label="Whisper tiny · fastest",
         loader="speech_recognition",
         size_mb=150,
     ),
     ModelSpec(
         task="speech_to_text",
         source="openai/whisper-small",
-        label="Whisper small — more accurate, slower",
+        label="Whisper small · more accurate",
         loader="speech_recognition",
         size_mb=970,
     ),
     ModelSpec(
         task="speech_to_text",
         source="facebook/wav2vec2-base-960h",
-        label="wav2vec 2.0 base 960h — English only (CTC)",
+        label="wav2vec 2.0 · English only",
         loader="speech_recognition",
         size_mb=360,
     ),
     ModelSpec(
         task="gan",
         source="huggan/dcgan-mnist",
-        label="DCGAN — MNIST handwritten digits (huggan)",
+        label="DCGAN · MNIST digits",
         loader="dcgan",
         size_mb=14,
         default=True,
@@ -168,7 +170,7 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         task="gan",
         source=f"{BUNDLED}dcgan-digits",
-        label="DCGAN — synthetic digits, trained by this project (works offline)",
+        label="DCGAN · our digits, offline",
         loader="dcgan",
         size_mb=4,
     ),
@@ -176,7 +178,7 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
         ModelSpec(
             task="pix2pix",
             source=f"huggan/pix2pix-{name}",
-            label=f"pix2pix — {label} (huggan)",
+            label=f"pix2pix · {label}",
             loader="pix2pix",
             size_mb=218,
             default=name == "edge2shoes",
@@ -187,20 +189,28 @@ MODEL_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         task="pix2pix",
         source=f"{BUNDLED}pix2pix-scenes",
-        label="pix2pix — line drawing → landscape scene, trained by this project (works offline)",
+        label="pix2pix · our scenes, offline",
         loader="pix2pix",
         size_mb=14,
     ),
     ModelSpec(
         task="image_editing",
         source="timbrooks/instruct-pix2pix",
-        label="InstructPix2Pix — edit a photo by instruction (Stable Diffusion 1.5; GPU recommended)",
+        label="InstructPix2Pix · SD 1.5",
         loader="instruct_pix2pix",
         size_mb=4300,
         default=True,
         gpu_recommended=True,
     ),
 )
+
+# The file name each torchvision source of ours has in torch's hub cache (the last part of its download URL), so
+# that the command line can tell whether it is downloaded without importing torchvision. A test holds it to
+# torchvision's own URLs.
+TORCHVISION_CHECKPOINTS = {
+    "torchvision:resnet50:IMAGENET1K_V2": "resnet50-11ad3fa6.pth",
+    "torchvision:mobilenet_v3_large:IMAGENET1K_V2": "mobilenet_v3_large-5c1a4163.pth",
+}
 
 # owner/name, as the Hub spells repository ids; no "..", no leading "/" or "~", no scheme.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -232,7 +242,7 @@ def override_spec(task: str, source: str) -> ModelSpec:
     """The operator's `--model TASK=SOURCE`: a hub id or a local directory, trusted like our own table."""
     public_name = f"{LOCAL}{Path(source).expanduser().resolve().name}" if is_local_path(source) else ""
     base = default_spec(task)
-    return replace(base, source=source, label=f"{public_name or source} (set with --model)", size_mb=0, revision=None,
+    return replace(base, source=source, label=f"{public_name or source} · --model", size_mb=0, revision=None,
                    pair=None, public_name=public_name)
 
 

@@ -1,9 +1,24 @@
-"""What the operator chose on the command line; app.main() fills it, tests build it directly."""
+"""What the operator chose on the command line; app.main() fills it, tests build it directly. Free of torch,
+like everything the command line needs before it serves (--help, --list-models, a mistyped flag)."""
 from __future__ import annotations
 
+import importlib
+import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def zero_gpu():
+    """The `spaces` package when this runs on a ZeroGPU Space (a GPU lent per call), else None."""
+    if os.environ.get("SPACES_ZERO_GPU", "").lower() not in ("1", "true"):
+        return None
+    try:
+        return importlib.import_module("spaces")
+    except ImportError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ import numpy as np
 import torch
 
 from models.errors import ModelLoadError, unavailable
-from models.registry import ModelSpec
+from models.registry import TORCHVISION, ModelSpec
 
-TORCHVISION = "torchvision:"  # registry sources "torchvision:<architecture>:<weights>"
 # A local torchvision model: config.json {"torchvision_architecture": ..., "torchvision_weights": ...}
 # beside model.safetensors (random or fine-tuned weights; preprocessing and labels come from the weights enum).
 ARCHITECTURE_KEY, WEIGHTS_KEY = "torchvision_architecture", "torchvision_weights"
@@ -37,12 +36,17 @@ def _weights_enum(architecture: str, weights: str):
         raise ModelLoadError(f"torchvision has no {architecture} weights named {weights}.") from error
 
 
+def weights_url(source: str) -> str:
+    """Where download.pytorch.org serves the weights of a source "torchvision:<architecture>:<weights>"."""
+    _, architecture, weights = source.split(":")
+    return _weights_enum(architecture, weights).url
+
+
 def locate_torchvision_weights(spec: ModelSpec, offline: bool) -> Path:
     """The checkpoint in torch's hub cache; downloaded (with a progress bar) when allowed and missing."""
     from torch.hub import download_url_to_file, get_dir
 
-    _, architecture, weights = spec.source.split(":")
-    url = _weights_enum(architecture, weights).url
+    url = weights_url(spec.source)
     path = Path(get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
     if path.exists():
         return path

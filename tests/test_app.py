@@ -68,18 +68,18 @@ def test_models_panel_lists_and_unloads(runtime):
     recognize_entities(runtime, "Alice in Paris")
     summary, rows, _ = models_panel.refresh(runtime)
     assert runtime.device in summary and "float32" in summary
-    assert len(rows) == 1 and rows[0][0] == runtime.default("ner").name and rows[0][4] > 0
+    assert len(rows) == 1 and rows[0][0] == runtime.default("ner").name and rows[0][2] > 0  # MB
     _, rows, _ = models_panel.unload(runtime, models_panel.ALL)
     assert rows == [] and runtime.loaded() == []
 
 
-def test_cli_parses_every_flag(monkeypatch):
+def test_cli_parses_every_flag(monkeypatch, tmp_path):
     monkeypatch.setenv(hub_app.AUTH_ENV, "ada:secret")
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
-    args = hub_app.parse_args(["--model", "ner=/models/ner", "--device", "cpu", "--offline", "--no-custom-models"])
+    args = hub_app.parse_args(["--model", f"ner={tmp_path}", "--device", "cpu", "--offline", "--no-custom-models"])
     assert args.auth == ("ada", "secret") and args.port == 7999
     settings = hub_app.settings_from_args(args)
-    assert settings.model_overrides == {"ner": "/models/ner"}
+    assert settings.model_overrides == {"ner": str(tmp_path)}
     assert settings.device == "cpu" and settings.offline and not settings.custom_models
     assert hub_app.parse_args(["--download"]).download == []
     assert hub_app.parse_args(["--download", "ner"]).download == ["ner"]
