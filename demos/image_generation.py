@@ -137,12 +137,12 @@ def check_guidance(value, low: float, high: float, name: str, chinese_name: str)
 def edit(runtime: ModelRuntime, image, instruction, steps=20, image_guidance=1.5, text_guidance=7.5, seed=0,
          model=None, custom_model=None, progress=None) -> Image.Image:
     """The photo changed as the instruction says (InstructPix2Pix)."""
+    picture = open_image(image)  # first, as the page asks for it first: an empty form hears of the photo
     instruction = clean_text(instruction, MAX_INSTRUCTION_CHARS)
     steps = whole_number(steps, 1, MAX_STEPS, "number of steps", "步数")
     image_guidance = check_guidance(image_guidance, 1.0, 5.0, "image guidance", "图像引导强度")
     text_guidance = check_guidance(text_guidance, 1.0, 20.0, "text guidance", "文本引导强度")
     seed = whole_number(seed, 0, MAX_SEED, "seed", "种子")
-    picture = open_image(image)
     picture = picture.resize(edit_size(*picture.size), Image.Resampling.LANCZOS)
     editor = runtime.load(runtime.spec(EDITING, model, custom_model), progress)
 
@@ -276,7 +276,8 @@ def _editing_section(runtime: ModelRuntime) -> None:
             image = gr.Image(label=ui_text("editing_image", "Photo", "照片"), type="filepath",
                              sources=["upload", "clipboard", "webcam"], height=320)
             instruction = gr.Textbox(label=ui_text("editing_instruction", "Instruction", "指令"),
-                                     placeholder="make it look like a watercolor painting", max_lines=3)
+                                     placeholder=ui_text("editing_hint", "make it look like a watercolor painting", "变成水彩画风格"),
+                                     max_lines=3)
             model, custom_model = model_picker(runtime, EDITING)
             with gr.Accordion(ui_text("editing_settings", "Settings", "设置"), open=False):
                 steps = gr.Slider(1, MAX_STEPS, value=20, step=1, label=ui_text("editing_steps", "Steps", "步数"))
