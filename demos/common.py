@@ -12,7 +12,7 @@ import gradio as gr
 from demos.i18n import ui_text
 from models.settings import zero_gpu
 from models.errors import ModelLoadError
-from models.registry import ModelSpec, example_hub_id
+from models.registry import ModelSpec, download_size, example_hub_id
 from models.runtime import ModelRuntime
 
 log = logging.getLogger("demo_hub")
@@ -256,11 +256,7 @@ def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
 
 def choice(spec: ModelSpec) -> tuple[str, str]:
     """A model as a dropdown choice: what people read, and the id the handler receives."""
-    return (f"{spec.label} · {download_size(spec.size_mb)}" if spec.size_mb else spec.label, spec.name)
-
-
-def download_size(megabytes: int) -> str:
-    return f"~{megabytes / 1000:.1f} GB" if megabytes >= 1000 else f"~{megabytes} MB"
+    return (f"{spec.label} · ~{download_size(spec.size_mb)}" if spec.size_mb else spec.label, spec.name)
 
 
 def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Textbox]:

@@ -16,6 +16,7 @@ from models.registry import (
     TORCHVISION_CHECKPOINTS,
     ModelSpec,
     default_spec,
+    download_size,
     is_local_path,
     override_spec,
     specs_for,
@@ -74,7 +75,7 @@ def _size(spec: ModelSpec) -> str:
     size_mb = next((listed.size_mb for listed in MODEL_SPECS if listed.source == spec.source), 0)
     if not size_mb:
         return "?"
-    return f"{size_mb / 1000:.1f} GB" if size_mb >= 1000 else f"{size_mb} MB"
+    return download_size(size_mb)
 
 
 def _availability(spec: ModelSpec, download_target: str | None) -> str:

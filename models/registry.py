@@ -225,6 +225,11 @@ def is_local_path(source: str) -> bool:
     return source.startswith((".", "/", "~")) or Path(source).expanduser().exists()
 
 
+def download_size(megabytes: int) -> str:
+    """A table size as people read it: "430 MB", "4.3 GB"."""
+    return f"{megabytes / 1000:.1f} GB" if megabytes >= 1000 else f"{megabytes} MB"
+
+
 def example_hub_id(task: str) -> str:
     """A Hub id of the task's kind, to show how a typed-in id looks."""
     return next(spec.source for spec in MODEL_SPECS if spec.task == task and is_hub_id(spec.source))
