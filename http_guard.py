@@ -23,6 +23,8 @@ from python_multipart.multipart import parse_options_header
 from starlette._utils import get_route_path
 from starlette.requests import cookie_parser
 
+from messages import language_of_header, say
+
 API = "/gradio_api"
 MCP = f"{API}/mcp"
 UPLOAD = f"{API}/upload"
@@ -102,7 +104,8 @@ class HttpGuard:
         path, client = get_route_path(scope) or "/", self.client_address(scope)
         refusal = self._refusal(scope, path, client)
         if refusal is not None:
-            return await _answer(send, *refusal)
+            status, key, params = refusal
+            return await _answer(send, status, say(key, _language(scope), **params))
         release = contextlib.ExitStack()
         if path == UPLOAD and scope["method"] == "POST":
             receive = self._counting_parts(scope, receive)
@@ -113,46 +116,43 @@ class HttpGuard:
         with release:
             await self.app(scope, receive, send)
 
-    def _refusal(self, scope: dict, path: str, client: str) -> tuple[int, str] | None:
-        """(HTTP status, plain words) for a request refused before it reaches Gradio, else None. What a
-        request is let in with (an upload's bytes) is counted here, before it runs."""
+    def _refusal(self, scope: dict, path: str, client: str) -> tuple[int, str, dict] | None:
+        """(HTTP status, catalog key, its parameters) of the plain words for a request refused before it reaches
+        Gradio, else None. What a request is let in with (an upload's bytes) is counted here, before it runs."""
         limits, now = self.limits, time.monotonic()
         has_body = scope["method"] in ("POST", "PUT", "PATCH")
         if has_body and "chunked" in (_header(scope, b"transfer-encoding") or "").lower():
-            return 411, "Send the request with a Content-Length header."
+            return 411, "http_chunked", {}
         declared = (_header(scope, b"content-length") or "0") if has_body else "0"
         if not declared.isdigit():
-            return 400, "The Content-Length header is not a number."
+            return 400, "http_bad_length", {}
         length = int(declared)
         if path == UPLOAD:
-            cap, what = limits.max_upload_bytes, "An upload"
+            cap, too_large = limits.max_upload_bytes, "http_upload_too_large"
         elif path.startswith(MCP):
-            cap, what = limits.max_mcp_body_bytes, "An MCP request"
+            cap, too_large = limits.max_mcp_body_bytes, "http_mcp_too_large"
         else:
-            cap, what = limits.max_body_bytes, "A request"
+            cap, too_large = limits.max_body_bytes, "http_request_too_large"
         if length > cap:
-            return 413, f"{what} may be at most {cap / MB:g} MB; this one is {length / MB:.1f} MB."
+            return 413, too_large, {"max_mb": cap / MB, "size_mb": length / MB}
         if path in LOGIN and has_body:
             attempts = self._recent(self._logins, client, now - limits.failed_login_window)
             if len(attempts) >= limits.max_failed_logins:
                 wait = attempts[0][0] + limits.failed_login_window - now
-                return 429, f"Too many failed logins from your address; try again in {wait:.0f} seconds."
+                return 429, "http_too_many_logins", {"seconds": wait}
         if path.startswith(MCP) and not self._mcp_allowed(scope, client, now):
-            return 401, ("This app asks for a login: send the same user and password as HTTP Basic "
-                         "authentication (an Authorization header) with every MCP request.")
+            return 401, "http_mcp_login", {}
         if not limits.public:
             return None
         if has_body and (path == UPLOAD or path.startswith(MCP)):
             uploads = self._recent(self._uploads, client, now - HOUR)
             used = sum(size for _, size in uploads)
             if used + length > limits.upload_quota_bytes:
-                return 429, (f"You uploaded {used / MB:.0f} MB in the last hour; each visitor may upload at most "
-                             f"{limits.upload_quota_bytes / MB:g} MB an hour. Please try again later.")
+                return 429, "http_upload_quota", {"used_mb": used / MB, "quota_mb": limits.upload_quota_bytes / MB}
             uploads.append([now, length])
         if has_body and QUEUED.match(path):
             if self._waiting(scope, client) + self._admitting.get(client, 0) >= limits.max_waiting_per_client:
-                return 429, (f"You already have {limits.max_waiting_per_client} requests waiting; "
-                             "wait for them to finish before sending more.")
+                return 429, "http_too_many_waiting", {"waiting": limits.max_waiting_per_client}
         return None
 
     def _recent(self, history: dict[str, deque[list]], client: str, since: float) -> deque[list]:
@@ -239,15 +239,20 @@ class HttpGuard:
             message = await receive()
             if message["type"] == "http.request":
                 if len(marker) == 2:  # no boundary: not a multipart body Gradio's parser could read
-                    raise MultiPartException("An upload must be multipart/form-data with a boundary.")
+                    raise MultiPartException(say("http_not_multipart", _language(scope)))
                 data = tail + message.get("body", b"")
                 seen += data.count(marker)
                 tail = data[-(len(marker) - 1):]
                 if seen > limit + 1:  # a marker opens every part, and one more closes the body
-                    raise MultiPartException(f"Too many files in one upload; at most {limit}.")
+                    raise MultiPartException(say("http_too_many_files", _language(scope), max_files=limit))
             return message
 
         return counted
+
+
+def _language(scope: dict) -> str:
+    """The language a refusal is said in: the first of the client's Accept-Language with a catalog, else English."""
+    return language_of_header(_header(scope, b"accept-language"))
 
 
 def _basic_credentials_match(header: str | None, accounts: dict) -> bool:

@@ -43,15 +43,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import psutil  # noqa: E402
 import torch  # noqa: E402
+from default_size_models import build_all  # noqa: E402
 
 from benchmarks.serving import free_port, serve, stop  # noqa: E402
-from default_size_models import build_all  # noqa: E402
 from models.settings import Settings  # noqa: E402
 from models.torch_threads import shared_torch_threads  # noqa: E402
 
 TEXT = "Angela Merkel met Emmanuel Macron in Paris to talk about the European Union and Airbus."  # NER example 1
-SENTENCE = "Good morning."  # short: a random-weight translator writes until its length bound
-NEW_TOKENS = 8
 
 
 def timed(fn) -> float:
@@ -103,34 +101,36 @@ class Stopwatch:
         return timed_call
 
 
-def request_cases(runtime, models):
-    """(tab, API name, the loaded model, its method the tab calls, handler call, API inputs, parts): parts are
-    steps of the handler besides the model call, timed too to show what its overhead is made of
-    ({name: (object, attribute)})."""
-    from demos import image_classification, ner, speech_to_text, text_generation, translation
+def request_cases(runtime, models) -> list[tuple]:
+    """(endpoint, the loaded model's module, its method that is the model call, the handler as Gradio calls it
+    with the sample's inputs, the sample's API inputs) for every endpoint with a sample request (its Endpoint
+    record) whose task has a default-size model here."""
+    import shutil
 
-    image_path = image_classification.EXAMPLES[1]
-    audio_path = speech_to_text.EXAMPLES[0]
-    m = {task: runtime.default(task).name for task in models}  # what clients send for the --model directories
-    settings = (NEW_TOKENS, 0.7, 0.9, 0)
-    loaded = {task: runtime.load(runtime.default(task)) for task in models}
-    return [
-        ("ner", "/ner", loaded["ner"].model, "forward",
-         lambda: ner.recognize_entities(runtime, TEXT), (TEXT, m["ner"], ""), {}),
-        ("image_classification", "/classify_image", loaded["image_classification"].model, "forward",
-         lambda: image_classification.classify(runtime, image_path),
-         (Path(image_path), m["image_classification"], ""),
-         {"decode": (image_classification, "open_image"), "preprocess": (loaded["image_classification"], "preprocess")}),
-        ("translation", "/translate", loaded["translation"].model, "generate",
-         lambda: translation.translate(runtime, SENTENCE, "en", "de", m["translation"]),
-         (SENTENCE, "en", "de", m["translation"], ""), {}),
-        ("speech_to_text", "/transcribe", loaded["speech_to_text"].model, "forward",
-         lambda: speech_to_text.transcribe(runtime, audio_path),
-         (Path(audio_path), m["speech_to_text"], "", "en", "transcribe"), {}),
-        ("text_generation", "/complete", loaded["text_generation"].model, "generate",
-         lambda: list(text_generation.complete(runtime, "Once upon a time", *[None, None], *settings)),
-         ("Once upon a time", m["text_generation"], "", *settings), {}),
-    ]
+    from gradio.utils import get_upload_folder
+
+    import demos
+    from demos.endpoints import STREAM, bound
+
+    uploads = Path(get_upload_folder()) / "benchmark"
+    uploads.mkdir(parents=True, exist_ok=True)
+
+    def as_uploaded(value):  # a handler takes uploads only, as the API hands them over
+        return str(shutil.copy(value, uploads / value.name)) if isinstance(value, Path) else value
+
+    cases = []
+    for tab in demos.TABS:
+        for endpoint in tab.ENDPOINTS:
+            if endpoint.sample is None or endpoint.task not in models:
+                continue
+            spec = runtime.default(endpoint.task)
+            module = getattr(runtime.load(spec), "model", runtime.load(spec))
+            method = "generate" if getattr(module, "can_generate", lambda: False)() else "forward"
+            inputs = endpoint.sample(spec.name)
+            call = functools.partial(bound(endpoint, runtime), *map(as_uploaded, inputs), progress=lambda *a, **k: None)
+            handler = (lambda call=call: list(call())) if endpoint.run == STREAM else call
+            cases.append((endpoint.api_name, module, method, handler, inputs))
+    return cases
 
 
 def event_of(app, api_name: str):
@@ -157,7 +157,7 @@ def add_floor(app, api_name: str, answer) -> str:
 
 
 def per_request(models, repeats: int) -> dict:
-    """Per tab, paired in each request: the model call inside the handler (raw) and the handler's own cost;
+    """Per endpoint, paired in each request: the model call inside the handler (raw) and the handler's own cost;
     the tab's function inside the served request and what serving it cost around that; and the floor."""
     from gradio_client import Client, handle_file
 
@@ -167,13 +167,10 @@ def per_request(models, repeats: int) -> dict:
     runtime = ModelRuntime(Settings(model_overrides={t: str(p) for t, p in models.items()}, max_loaded_models=5))
     app = hub_app.build_app(runtime)
     cases = request_cases(runtime, models)
-    floors = {tab: add_floor(app, api_name, handler()) for tab, api_name, _, _, handler, _, _ in cases}
+    floors = {api_name: add_floor(app, api_name, handler()) for api_name, _, _, handler, _ in cases}
     in_model, in_tab = Stopwatch(), Stopwatch()
-    in_part = {(tab, part): Stopwatch() for tab, *_, parts in cases for part in parts}
-    for tab, api_name, model, method, _, _, parts in cases:
-        setattr(model, method, in_model.wrap(getattr(model, method)))
-        for part, (owner, attribute) in parts.items():
-            setattr(owner, attribute, in_part[tab, part].wrap(getattr(owner, attribute)))
+    for api_name, module, method, _, _ in cases:
+        setattr(module, method, in_model.wrap(getattr(module, method)))
         tab_event = event_of(app, api_name)
         tab_event.fn = in_tab.wrap(tab_event.fn)
     app.launch(prevent_thread_lock=True, quiet=True)
@@ -181,28 +178,26 @@ def per_request(models, repeats: int) -> dict:
 
     def api(api_name, inputs):
         return lambda: client.predict(*[handle_file(str(v)) if isinstance(v, Path) else v for v in inputs],
-                                      api_name=api_name)
+                                      api_name="/" + api_name.lstrip("/"))
 
-    times = {tab: {name: [] for name in ("raw", "handler", "handler_minus_raw", *parts, "end_to_end", "serving", "floor")}
-             for tab, *_, parts in cases}
+    times = {api_name: {name: [] for name in ("raw", "handler", "handler_minus_raw", "end_to_end", "serving", "floor")}
+             for api_name, *_ in cases}
     for repeat in range(repeats + 1):  # the first round warms up (first calls pay one-off costs)
-        for tab, api_name, _, _, handler, inputs, parts in cases:
-            measured = times[tab]
+        for api_name, _, _, handler, inputs in cases:
+            measured = times[api_name]
 
-            def run_handler():
-                for stopwatch in [in_model, *(in_part[tab, part] for part in parts)]:
-                    stopwatch.take()
+            def run_handler(handler=handler):
+                in_model.take()
                 seconds = timed(handler)
                 raw = in_model.take()
-                return {"handler": seconds, "raw": raw, "handler_minus_raw": seconds - raw,
-                        **{part: in_part[tab, part].take() for part in parts}}
+                return {"handler": seconds, "raw": raw, "handler_minus_raw": seconds - raw}
 
             def run_end_to_end(call=api(api_name, inputs)):
                 in_tab.take()
                 seconds = timed(call)
                 return {"end_to_end": seconds, "serving": seconds - in_tab.take()}
 
-            def run_floor(call=api(floors[tab], inputs)):
+            def run_floor(call=api(floors[api_name], inputs)):
                 return {"floor": timed(call)}
 
             variants = [run_handler, run_end_to_end, run_floor]
@@ -213,9 +208,9 @@ def per_request(models, repeats: int) -> dict:
                         measured[name].append(seconds)
     app.close()
     results = {}
-    for tab, measured in times.items():
+    for api_name, measured in times.items():
         median = {name: statistics.median(values) for name, values in measured.items()}
-        results[tab] = {
+        results[api_name] = {
             **{f"{name}_ms": round(1000 * value, 2) for name, value in median.items()},
             "serving_overhead_vs_floor": round(median["serving"] / median["floor"], 3),
             "handler_overhead_vs_raw": round(median["handler_minus_raw"] / median["raw"], 4),
@@ -409,7 +404,8 @@ def _guard_own_seconds(guard_class, limits, calls: int = 20_000) -> float:
 
     guard = guard_class(nothing, limits)
     scope = {"type": "http", "method": "POST", "path": "/gradio_api/queue/join", "root_path": "",
-             "client": ("127.0.0.1", 50000), "headers": [(b"content-type", b"application/json"), (b"content-length", b"180")]}
+             "client": ("127.0.0.1", 50000),
+             "headers": [(b"content-type", b"application/json"), (b"content-length", b"180")]}
 
     async def run():
         started = time.perf_counter()
@@ -442,7 +438,7 @@ def lifecycle(models) -> dict:
     from models.runtime import ModelRuntime
 
     results = {}
-    for task, request in [("ner", lambda rt: ner.recognize_entities(rt, TEXT)),
+    for task, request in [("ner", lambda rt: ner.ner(rt, TEXT)),
                           ("image_classification", lambda rt: image_classification.classify(
                               rt, image_classification.EXAMPLES[1]))]:
         runtime = ModelRuntime(Settings(model_overrides={task: str(models[task])}))
@@ -480,7 +476,8 @@ def main() -> int:
     torch_thread = shared_torch_threads(Settings().device_concurrency).run
     with tempfile.TemporaryDirectory() as tmp:
         models = torch_thread(build_all, Path(tmp))
-        parts = {"openmp": lambda: torch_thread(openmp), "lifecycle": lambda: lifecycle(models), "per_request": lambda: per_request(models, args.repeats),
+        parts = {"openmp": lambda: torch_thread(openmp), "lifecycle": lambda: lifecycle(models),
+                 "per_request": lambda: per_request(models, args.repeats),
                  "batching": lambda: batching(models, args.batching_rounds),
                  "cold_start": lambda: cold_start(args.cold_start_runs), "guard": lambda: guard(args.repeats)}
         results = {"machine": machine}

@@ -1,4 +1,7 @@
-"""The hub's tabs, in display order: one module per task, each with TASK, TITLE and build(runtime)."""
-from demos import image_classification, image_generation, ner, speech_to_text, text_generation, translation
+"""The hub's tabs, in display order: the modules its task records name (tasks.py), each with TASK, build(runtime)
+and ENDPOINTS; a tab's title is the catalog text tab_<TASK> (messages/)."""
+import importlib
 
-TABS = (image_classification, ner, translation, speech_to_text, image_generation, text_generation)
+from tasks import TASKS
+
+TABS = tuple(importlib.import_module(f"demos.{name}") for name in dict.fromkeys(task.tab for task in TASKS))

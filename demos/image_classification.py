@@ -7,22 +7,24 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from demos.common import message_area, model_picker, on_device, progress_callback, serve
+from demos.common import model_picker
+from demos.endpoints import BATCHED, Endpoint, message_area, serve
 from demos.i18n import ui_text
 from demos.media import MAX_IMAGE_PIXELS, client_file, open_image
 from models.runtime import ModelRuntime
+from tasks import task
 
 TASK = "image_classification"
-TITLE, TITLE_ZH = "Image classification", "图像分类"
+RUN_BUTTON = "classification_run"  # the catalog key of the button that runs it
+RESULT = "#image-classification-output"  # where its result shows (a CSS selector)
 TOP_K = 5
-EXAMPLES = sorted(str(p) for p in (Path(__file__).parent.parent / "assets/examples/images").glob("*.jpg"))
+EXAMPLES = [str(path) for path in task(TASK).example_files()]
 
 
 def top_classes(classifier, pictures: list[Image.Image]) -> list[dict[str, float]]:
     """One forward pass over RGB pictures -> each one's {label: probability} for its five likeliest classes,
     as gr.Label shows them."""
-    parameter = next(classifier.model.parameters())
-    batch = classifier.preprocess(pictures).to(device=parameter.device, dtype=parameter.dtype)
+    batch = classifier.preprocess(pictures).to(device=classifier.device, dtype=classifier.dtype)
     with torch.inference_mode():
         output = classifier.model(batch)
     probabilities = getattr(output, "logits", output).float().softmax(dim=-1).cpu()
@@ -39,35 +41,35 @@ def classify(runtime: ModelRuntime, image, model=None, custom_model=None, progre
     return runtime.run_batched(spec, picture, lambda pictures: top_classes(classifier, pictures))
 
 
+def classify_image(runtime: ModelRuntime, image: dict, model: str | None = None, custom_model: str | None = None,
+                   progress=None):
+    """Classify a photo into the 1,000 ImageNet classes; returns the five likeliest with probabilities.
+
+    Args:
+        image: the photo (PNG, JPEG, WebP...; at most 40 megapixels).
+        model: a listed model, e.g. torchvision:resnet50:IMAGENET1K_V2 or google/vit-base-patch16-224.
+        custom_model: optional Hugging Face id of another image-classification model.
+    """
+    return classify(runtime, client_file(image), model, custom_model, progress)
+
+
+ENDPOINTS = (Endpoint("classify_image", classify_image, TASK, run=BATCHED,
+                      sample=lambda model: (Path(EXAMPLES[1]), model, "")),)
+
+
 def build(runtime: ModelRuntime) -> None:
     megapixels, megabytes = MAX_IMAGE_PIXELS // 1_000_000, runtime.settings.max_upload_mb
-    gr.Markdown(ui_text(
-        "image_intro",
-        f"Which of the 1,000 ImageNet classes is in a photo? Any image mode (RGBA, palette, grayscale, CMYK, "
-        f"16-bit) is converted to RGB and turned upright as its EXIF says. Up to {megapixels} megapixels and "
-        f"{megabytes} MB.",
-        f"照片里是 1000 个 ImageNet 类别中的哪一个？任何图像模式（RGBA、调色板、灰度、CMYK、16 位）都会转换为 RGB，"
-        f"并按 EXIF 信息摆正。最多 {megapixels} 百万像素、{megabytes} MB。",
-    ))
+    gr.Markdown(ui_text("classification_intro", megapixels=megapixels, megabytes=megabytes))
     with gr.Row():
         with gr.Column():
-            image = gr.Image(label=ui_text("photo", "Image", "图像"), type="filepath", sources=["upload", "clipboard", "webcam"], height=320)
+            image = gr.Image(label=ui_text("classification_photo"), type="filepath",
+                             sources=["upload", "clipboard", "webcam"], height=320)
             model, custom_model = model_picker(runtime, TASK)
-            run = gr.Button(ui_text("classify", "Classify", "分类"), variant="primary")
+            run = gr.Button(ui_text(RUN_BUTTON), variant="primary")
         with gr.Column():
-            labels = gr.Label(label=ui_text("top5", "Top 5", "前 5 名"), num_top_classes=TOP_K, elem_id="image-classification-output")
+            labels = gr.Label(label=ui_text("classification_top5"), num_top_classes=TOP_K,
+                              elem_id="image-classification-output")
             message = message_area()
     gr.Examples(examples=EXAMPLES, inputs=[image])
 
-    def classify_image(image: dict, model: str, custom_model: str, progress=gr.Progress(track_tqdm=True)):
-        """Classify a photo into the 1,000 ImageNet classes; returns the five likeliest with probabilities.
-
-        Args:
-            image: the photo (PNG, JPEG, WebP...; at most 40 megapixels).
-            model: a listed model, e.g. torchvision:resnet50:IMAGENET1K_V2 or google/vit-base-patch16-224.
-            custom_model: optional Hugging Face id of another image-classification model.
-        """
-        return classify(runtime, client_file(image), model, custom_model, progress_callback(progress))
-
-    serve(run.click, classify_image, [image, model, custom_model], [labels], message, api_name="classify_image",
-          **on_device(runtime, batched=TASK))
+    serve(ENDPOINTS[0], runtime, run.click, [image, model, custom_model], [labels], message)

@@ -3,23 +3,24 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import refuse, user_errors
+from demos.common import refuse
+from demos.endpoints import user_errors
 from demos.i18n import ui_text
+from messages import current_language, say
 from models.runtime import ModelRuntime
 
-TITLE, TITLE_ZH = "Models", "模型"
 ALL = "All loaded models"
 HEADERS = ["model", "device", "MB", "load s"]
 
 
 def summary(runtime: ModelRuntime) -> str:
+    """The device, precision and cache, in the language of the request being handled."""
     s = runtime.settings
-    budget = f", at most {s.memory_budget_gb:g} GB of models" if s.memory_budget_gb else ""
-    return (
-        f"**Device:** `{runtime.device}` · **precision:** `{str(runtime.dtype).removeprefix('torch.')}` · "
-        f"**cache:** at most {s.max_loaded_models} models{budget}; least recently used are unloaded first · "
-        f"**loads so far:** {runtime.cache.load_count}"
-    )
+    facts = {"device": runtime.device, "precision": str(runtime.dtype).removeprefix("torch."),
+             "max_models": s.max_loaded_models, "loads": runtime.cache.load_count}
+    if s.memory_budget_gb:
+        return say("models_summary_with_budget", current_language(), budget_gb=s.memory_budget_gb, **facts)
+    return say("models_summary", current_language(), **facts)
 
 
 def loaded_rows(runtime: ModelRuntime) -> list[list]:
@@ -38,8 +39,7 @@ def unload(runtime: ModelRuntime, which: str | None):
     # Checked here, not only by hiding the button: the browser calls this event over the same HTTP API
     # that anyone can call.
     if not runtime.settings.operator_controls:
-        raise refuse("Unloading models is for the operator: start the app with --auth to offer it on a public link.",
-                     "卸载模型仅限运营者：要在公开链接上提供此功能，请用 --auth 启动应用。")
+        raise refuse("refuse_operator_only")
     if which in (None, "", ALL):
         runtime.unload()
     else:
@@ -50,20 +50,20 @@ def unload(runtime: ModelRuntime, which: str | None):
 
 
 def build(runtime: ModelRuntime) -> gr.Tab:
-    with gr.Tab(ui_text("tab_models", TITLE, TITLE_ZH), id="models") as tab:
+    with gr.Tab(ui_text("tab_models"), id="models") as tab:
         info = gr.Markdown(summary(runtime))
-        table = gr.Dataframe(headers=HEADERS, value=loaded_rows(runtime), label=ui_text("loaded_models", "Loaded models", "已加载的模型"),
+        table = gr.Dataframe(headers=HEADERS, value=loaded_rows(runtime), label=ui_text("models_loaded"),
                              interactive=False)
         with gr.Row():
             operator = runtime.settings.operator_controls
-            which = gr.Dropdown(choices=[ALL], value=ALL, label=ui_text("unload_which", "Unload", "卸载"), scale=3,
+            which = gr.Dropdown(choices=[ALL], value=ALL, label=ui_text("models_unload_which"), scale=3,
                                 visible=operator)
-            unload_button = gr.Button(ui_text("unload", "Unload", "卸载"), variant="stop", scale=1, visible=operator,
+            unload_button = gr.Button(ui_text("models_unload"), variant="stop", scale=1, visible=operator,
                                       elem_id="unload-models")
-            refresh_button = gr.Button(ui_text("refresh", "Refresh", "刷新"), scale=1)
+            refresh_button = gr.Button(ui_text("models_refresh"), scale=1)
     outputs = [info, table, which]
-    for event in (tab.select, refresh_button.click):
-        event(lambda: refresh(runtime), None, outputs, api_visibility="private")
+    for event in (tab.select, refresh_button.click):  # user_errors: the summary in the browser's language
+        event(user_errors(lambda: refresh(runtime)), None, outputs, api_visibility="private")
     unload_button.click(user_errors(lambda which: unload(runtime, which)), which, outputs, api_name="unload_models",
                         api_visibility="private")
     return tab

@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import gradio as gr
 import torch
 
-from demos.common import clean_text, message_area, model_picker, on_device, progress_callback, serve
+from demos.common import clean_text, model_picker
+from demos.endpoints import BATCHED, Endpoint, message_area, serve
 from demos.i18n import ui_text
 from models.hf import ENTITY_GROUPING
 from models.runtime import ModelRuntime
+from tasks import task
 
 TASK = "ner"
-TITLE, TITLE_ZH = "Named entities", "命名实体"
+RUN_BUTTON = "ner_find_entities"  # the catalog key of the button that runs it
+RESULT = "#ner-output"  # where its result shows (a CSS selector)
 MAX_CHARS = 10_000
 TABLE_HEADERS = ["entity", "type", "score", "start", "end"]
-EXAMPLES = json.loads((Path(__file__).parent.parent / "assets/examples/ner.json").read_text("utf-8"))["examples"]
+EXAMPLES = json.loads(task(TASK).example_files()[0].read_text("utf-8"))["examples"]
 
 
 def to_outputs(text: str, entities: list[dict]) -> tuple[dict, list[list]]:
@@ -32,7 +34,14 @@ def to_outputs(text: str, entities: list[dict]) -> tuple[dict, list[list]]:
     return {"text": text, "entities": spans}, rows
 
 
-def recognize_entities(runtime: ModelRuntime, text, model=None, custom_model=None, progress=None):
+def ner(runtime: ModelRuntime, text: str, model: str | None = None, custom_model: str | None = None, progress=None):
+    """Find named entities (people, organisations, places, other names) in a text.
+
+    Args:
+        text: the text to analyse, at most 10,000 characters.
+        model: a model from the list (its Hugging Face id).
+        custom_model: optional Hugging Face id of another token-classification model.
+    """
     text = clean_text(text, MAX_CHARS)
     spec = runtime.spec(TASK, model, custom_model)
     recognizer = runtime.load(spec, progress)
@@ -48,8 +57,8 @@ def window_overlap(tokenizer) -> int:
 def find_entities(recognizer, texts: list[str]) -> list[list[dict]]:
     """Each text's entities. The texts, and the overlapping windows of texts longer than the model's window,
     go through the model in one padded batch; the pipeline's own post-processing groups word pieces into
-    entities. (Calling the pipeline on the list does the same through a DataLoader, which cost 0.5 ms more
-    per request beside a 45 ms BERT-base forward on 2 cores.)"""
+    entities. (Calling the pipeline on the list does the same through a DataLoader, which costs more per
+    request.)"""
     from transformers.pipelines.token_classification import AggregationStrategy
 
     tokenizer, strategy = recognizer.tokenizer, AggregationStrategy(ENTITY_GROUPING)
@@ -70,35 +79,21 @@ def find_entities(recognizer, texts: list[str]) -> list[list[dict]]:
     return [recognizer.aggregate_overlapping_entities(found) for found in entities]
 
 
+ENDPOINTS = (Endpoint("ner", ner, TASK, run=BATCHED, sample=lambda model: (EXAMPLES[0], model, "")),)
+
+
 def build(runtime: ModelRuntime) -> None:
-    gr.Markdown(ui_text(
-        "ner_intro",
-        "Finds people (PER), organisations (ORG), places (LOC) and other names (MISC) in a text. "
-        f"Up to {MAX_CHARS:,} characters; long texts are read in overlapping windows.",
-        f"找出文本中的人名（PER）、机构（ORG）、地点（LOC）和其他名称（MISC）。最多 {MAX_CHARS:,} 个字符；"
-        "长文本按重叠的窗口读取。",
-    ))
+    gr.Markdown(ui_text("ner_intro", max_chars=MAX_CHARS))
     with gr.Row():
         with gr.Column():
-            text = gr.Textbox(label=ui_text("text", "Text", "文本"), lines=6,
-                              placeholder=ui_text("type_text", "Type or paste a text…", "输入或粘贴文本……"))
+            text = gr.Textbox(label=ui_text("ner_text"), lines=6, placeholder=ui_text("ner_text_hint"))
             model, custom_model = model_picker(runtime, TASK)
-            run = gr.Button(ui_text("find_entities", "Find entities", "查找实体"), variant="primary")
+            run = gr.Button(ui_text(RUN_BUTTON), variant="primary")
         with gr.Column():
-            highlighted = gr.HighlightedText(label=ui_text("entities", "Entities", "实体"), show_legend=True, elem_id="ner-output")
-            table = gr.Dataframe(headers=TABLE_HEADERS, label=ui_text("details", "Details", "详情"), interactive=False)
+            highlighted = gr.HighlightedText(label=ui_text("ner_entities"), show_legend=True, elem_id="ner-output")
+            table = gr.Dataframe(headers=TABLE_HEADERS, label=ui_text("ner_details"), interactive=False)
             message = message_area()
     gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text])
 
-    def ner(text: str, model: str, custom_model: str, progress=gr.Progress(track_tqdm=True)):
-        """Find named entities (people, organisations, places, other names) in a text.
+    serve(ENDPOINTS[0], runtime, run.click, [text, model, custom_model], [highlighted, table], message)
 
-        Args:
-            text: the text to analyse, at most 10,000 characters.
-            model: a model from the list (its Hugging Face id).
-            custom_model: optional Hugging Face id of another token-classification model.
-        """
-        return recognize_entities(runtime, text, model, custom_model, progress_callback(progress))
-
-    serve(run.click, ner, [text, model, custom_model], [highlighted, table], message, api_name="ner",
-          **on_device(runtime, batched=TASK))

@@ -1,150 +1,33 @@
 """Text generation: chat with an instruction-tuned model, or let any language model continue a text.
 
 Tokens stream as they are generated. Stop really stops: closing the stream sets a signal that a stopping
-criterion checks at every step, so the model stops computing, not just the page updating.
+criterion checks at every step, so the model stops computing, not just the page updating (demos/generation.py).
 """
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
-from typing import Iterator
+import json
+from collections.abc import Iterator
+from dataclasses import replace
 
 import gradio as gr
 import torch
 
-from demos.common import (
-    clean_text,
-    message_area,
-    model_handler,
-    model_picker,
-    on_device,
-    page_handler,
-    progress_callback,
-    refuse,
-    refuse_lone_surrogates,
-    require_number,
-    serve,
-)
+from demos.common import clean_text, model_picker, refuse, refuse_lone_surrogates
+from demos.endpoints import STREAM, Endpoint, bound, message_area, on_device, page_handler, serve
+from demos.generation import MAX_NEW_TOKENS, check_sampling, fit_context, stream_generate
 from demos.i18n import ui_text
+from messages import current_language, say
 from models.runtime import ModelRuntime
+from tasks import MAX_SEED, task
 
 TASK = "text_generation"
-TITLE, TITLE_ZH = "Text generation", "文本生成"
+RUN_BUTTON = None  # None: a message and Enter run it (the chat)
+RESULT = "#text-generation-output .bot.message"  # where its result shows (a CSS selector)
 MAX_PROMPT_CHARS = 20_000
 # What a request may carry of its earlier conversation beside its message; older messages are left out.
 MAX_HISTORY_MESSAGES = 200
 MAX_HISTORY_CHARS = 2 * MAX_PROMPT_CHARS
-MAX_NEW_TOKENS = 1024
-MAX_SEED = 2**31 - 1
-CHAT_EXAMPLES = [
-    "Explain in three sentences what a neural network is.",
-    "用三句话解释什么是卷积神经网络。",
-    "Write a haiku about gradient descent.",
-]
-# Seeding the global generator and sampling must not interleave between two requests.
-_SAMPLING_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Sampling:
-    max_new_tokens: int = 256
-    temperature: float = 0.7
-    top_p: float = 0.9
-    seed: int = 0
-
-
-def check_sampling(max_new_tokens, temperature, top_p, seed) -> Sampling:
-    """The request's sampling settings, refused in plain words when out of range (the API can send anything)."""
-    numbers = {("max new tokens", "最多新词元"): max_new_tokens, ("temperature", "温度"): temperature,
-               ("top-p", "Top-p"): top_p, ("seed", "种子"): seed}
-    for (name, chinese_name), value in numbers.items():
-        require_number(value, name, chinese_name)
-    if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
-        raise refuse(f"Max new tokens must be between 1 and {MAX_NEW_TOKENS}.", f"最多新词元必须在 1 到 {MAX_NEW_TOKENS} 之间。")
-    if not 0 <= temperature <= 2:
-        raise refuse("Temperature must be between 0 (always the likeliest token) and 2.", "温度必须在 0（总是选最可能的词元）到 2 之间。")
-    if not 0 < top_p <= 1:
-        raise refuse("Top-p must be above 0 and at most 1.", "Top-p 必须大于 0 且不超过 1。")
-    if not 0 <= seed <= MAX_SEED:
-        raise refuse(f"The seed must be between 0 and {MAX_SEED}.", f"种子必须在 0 到 {MAX_SEED} 之间。")
-    return Sampling(int(max_new_tokens), float(temperature), float(top_p), int(seed))
-
-
-class StopSignal:
-    """A stopping criterion that ends generate() once set; it also counts the steps that really ran."""
-
-    def __init__(self):
-        self.event = threading.Event()
-        self.steps = 0
-
-    def __call__(self, input_ids, scores, **kwargs):
-        self.steps += 1
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
-
-
-def fit_context(lm, input_ids: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
-    """Keep the prompt's last tokens when prompt and reply would not fit the model's context; say so."""
-    budget = lm.context_length - max_new_tokens
-    if budget < 1:
-        raise refuse(f"This model's context is {lm.context_length} tokens; ask for fewer new tokens.",
-                     f"这个模型的上下文只有 {lm.context_length} 个词元，请减少新词元数。")
-    if input_ids.shape[1] > budget:
-        gr.Warning(f"The text was longer than this model reads; its first {input_ids.shape[1] - budget} tokens "
-                   f"were left out. / 文本超出模型的上下文，前 {input_ids.shape[1] - budget} 个词元被略去。")
-        input_ids = input_ids[:, -budget:]
-    return input_ids
-
-
-def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling: Sampling) -> Iterator[str]:
-    """Yield the growing generated text, generated on a torch thread. Closing the iterator stops the model
-    within one step; so does running longer than the server's limit."""
-    from transformers import StoppingCriteriaList, TextIteratorStreamer
-
-    stop = StopSignal()
-    tokenizer = lm.tokenizer
-    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-    sampling_kwargs = (
-        {"do_sample": True, "temperature": sampling.temperature, "top_p": sampling.top_p}
-        if sampling.temperature > 0
-        else {"do_sample": False}
-    )
-    input_ids = input_ids.to(lm.model.device)
-    failures: list[BaseException] = []
-
-    def generate():
-        try:
-            with _SAMPLING_LOCK, torch.inference_mode():
-                torch.manual_seed(sampling.seed)
-                lm.model.generate(
-                    input_ids=input_ids,
-                    attention_mask=torch.ones_like(input_ids),
-                    max_new_tokens=sampling.max_new_tokens,
-                    streamer=streamer,
-                    stopping_criteria=StoppingCriteriaList([stop]),
-                    max_time=runtime.settings.max_generation_seconds,
-                    pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
-                    **sampling_kwargs,
-                )
-        except BaseException as error:  # handed to the consumer, which raises it in the request
-            failures.append(error)
-            streamer.end()
-
-    job = runtime.torch_threads.submit(generate)
-    text = ""
-    try:
-        for piece in streamer:
-            if piece:
-                text += piece
-                yield text
-        if failures:
-            raise failures[0]
-        if not text:
-            yield text
-    finally:
-        stop.event.set()
-        if not job.cancel():  # not started yet (waiting for the device): it never will
-            job.result()
-        lm.tokens_generated += stop.steps
+CHAT_EXAMPLES = json.loads(task(TASK).example_files()[0].read_text("utf-8"))["examples"]
 
 
 def _message_text(content) -> str:
@@ -171,7 +54,7 @@ def recent_turns(history) -> list[dict]:
     if history is None:
         return []
     if not isinstance(history, (list, tuple)):
-        raise refuse("The history must be a list of messages.", "历史记录必须是消息列表。")
+        raise refuse("refuse_history_not_a_list")
     first = max(0, len(history) - MAX_HISTORY_MESSAGES)
     kept, chars = [], 0
     for position in range(len(history) - 1, first - 1, -1):
@@ -186,24 +69,22 @@ def recent_turns(history) -> list[dict]:
             break
         kept.append({"role": turn["role"], "content": text})
     if first > 0:
-        gr.Warning(f"The conversation was long: its {first} oldest messages were left out. / "
-                   f"对话太长，最早的 {first} 条消息被略去。")
+        gr.Warning(say("warning_history_cut", current_language(), count=first))
     return kept[::-1]
 
 
 def chat_input_ids(lm, message: str, history: list) -> torch.Tensor:
     if not lm.is_chat:
-        raise refuse(
-            "This model has no chat template: it only continues text. Use the Complete box below, or pick a chat model.",
-            "这个模型没有对话模板，只能续写文本。请使用下方的续写框，或选择对话模型。",
-        )
+        raise refuse("refuse_no_chat_template")
     messages = recent_turns(history) + [{"role": "user", "content": message}]
-    encoded = lm.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    encoded = lm.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                               return_dict=True)
     return encoded["input_ids"]
 
 
 def chat(runtime: ModelRuntime, message, history, model=None, custom_model=None, max_new_tokens=256,
          temperature=0.7, top_p=0.9, seed=0, progress=None) -> Iterator[str]:
+    """The reply to `message` after the conversation `history` ({"role", "content"} messages), as it grows."""
     message = clean_text(message, MAX_PROMPT_CHARS)
     sampling = check_sampling(max_new_tokens, temperature, top_p, seed)
     lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
@@ -211,8 +92,53 @@ def chat(runtime: ModelRuntime, message, history, model=None, custom_model=None,
     yield from stream_generate(runtime, lm, input_ids, sampling)
 
 
-def complete(runtime: ModelRuntime, prompt, model=None, custom_model=None, max_new_tokens=256,
-             temperature=0.7, top_p=0.9, seed=0, progress=None) -> Iterator[str]:
+def chat_reply(runtime: ModelRuntime, message: str, model: str | None = None, custom_model: str | None = None,
+               max_new_tokens: int = 256, temperature: float = 0.7, top_p: float = 0.9, seed: int = 0,
+               progress=None) -> Iterator[str]:
+    """Chat with an instruction-tuned language model; the reply streams as it is generated.
+
+    Args:
+        message: the user's message.
+        model: a listed model id, e.g. Qwen/Qwen2.5-0.5B-Instruct.
+        custom_model: optional Hugging Face id of another chat model.
+        max_new_tokens: at most this many tokens in the reply (1 to 1024).
+        temperature: 0 for the likeliest tokens, up to 2 for more varied text.
+        top_p: sample only among the likeliest tokens that make up this probability (0 to 1].
+        seed: the same seed and settings give the same reply.
+    """
+    yield from chat(runtime, message, [], model, custom_model, max_new_tokens, temperature, top_p, seed, progress)
+
+
+def chat_in_page(runtime: ModelRuntime, message, history, model, custom_model, max_new_tokens, temperature, top_p,
+                 seed, progress=None):
+    """The page's chat: the message moves from its box into the conversation at once and the reply grows under
+    it; if that fails, the conversation is as it was and the message is back in its box."""
+    earlier = shown_messages(history)
+    asked = earlier + [{"role": "user", "content": message if isinstance(message, str) else ""}]
+    yield "", asked
+    try:
+        for text in chat(runtime, message, earlier, model, custom_model, max_new_tokens, temperature, top_p, seed,
+                         progress):
+            yield gr.skip(), asked + [{"role": "assistant", "content": text}]
+    except Exception:
+        yield message, earlier
+        raise
+
+
+def complete_text(runtime: ModelRuntime, prompt: str, model: str | None = None, custom_model: str | None = None,
+                  max_new_tokens: int = 256, temperature: float = 0.7, top_p: float = 0.9, seed: int = 0,
+                  progress=None) -> Iterator[str]:
+    """Continue a text with a language model; the prompt and its continuation stream as they grow.
+
+    Args:
+        prompt: the beginning of the text.
+        model: a listed model id, e.g. distilbert/distilgpt2.
+        custom_model: optional Hugging Face id of another language model.
+        max_new_tokens: at most this many new tokens (1 to 1024).
+        temperature: 0 for the likeliest tokens, up to 2 for more varied text.
+        top_p: sample only among the likeliest tokens that make up this probability (0 to 1].
+        seed: the same seed and settings give the same text.
+    """
     prompt = clean_text(prompt, MAX_PROMPT_CHARS)
     sampling = check_sampling(max_new_tokens, temperature, top_p, seed)
     lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
@@ -221,17 +147,18 @@ def complete(runtime: ModelRuntime, prompt, model=None, custom_model=None, max_n
         yield prompt + text
 
 
+SAMPLE_SETTINGS = (16, 0.7, 0.9, 0)  # max new tokens, temperature, top-p, seed
+ENDPOINTS = (
+    # The API's /chat: a message and the settings in, the reply out (a conversation's history is the page's).
+    Endpoint("chat", chat_reply, TASK, run=STREAM, track_tqdm=False,
+             sample=lambda model: ("Hello!", model, "", *SAMPLE_SETTINGS)),
+    Endpoint("complete", complete_text, TASK, run=STREAM,
+             sample=lambda model: ("Once upon a time", model, "", *SAMPLE_SETTINGS)),
+)
+
+
 def build(runtime: ModelRuntime) -> None:
-    gr.Markdown(ui_text(
-        "generation_intro",
-        f"Chat with an instruction-tuned model, or let any language model continue your text. Replies stream "
-        f"as they are written; **Stop** halts the model itself. Prompts up to {MAX_PROMPT_CHARS:,} characters; "
-        f"a conversation longer than the model's context keeps its most recent part (you are told). The same "
-        f"seed and settings give the same text; temperature 0 always picks the likeliest token.",
-        f"与指令微调模型对话，或让任意语言模型续写文本。回复边生成边显示；**停止**会真正停下模型的计算。提示最多 "
-        f"{MAX_PROMPT_CHARS:,} 个字符；超出模型上下文的对话只保留最近的部分（会提示）。相同的种子和设置生成相同的文本；"
-        f"温度为 0 时总是选最可能的词元。",
-    ))
+    gr.Markdown(ui_text("generation_intro", max_prompt_chars=MAX_PROMPT_CHARS))
     with gr.Row():
         with gr.Column(scale=2):
             model, custom_model = model_picker(runtime, TASK)
@@ -239,89 +166,45 @@ def build(runtime: ModelRuntime) -> None:
             with gr.Row():
                 # min_width: on a phone each setting takes its own line instead of a squeezed half
                 max_new_tokens = gr.Slider(1, MAX_NEW_TOKENS, value=256, step=1, min_width=220,
-                                           label=ui_text("max_new_tokens", "Max new tokens", "最多新词元"))
-                temperature = gr.Slider(0, 2, value=0.7, step=0.05, min_width=220, label=ui_text("temperature", "Temperature", "温度"))
+                                           label=ui_text("generation_max_new_tokens"))
+                temperature = gr.Slider(0, 2, value=0.7, step=0.05, min_width=220,
+                                        label=ui_text("generation_temperature"))
             with gr.Row():
-                top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, min_width=220, label=ui_text("top_p", "Top-p", "Top-p"))
-                seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, min_width=220, label=ui_text("seed", "Seed", "种子"))
+                top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, min_width=220, label=ui_text("generation_top_p"))
+                seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, min_width=220,
+                                 label=ui_text("generation_seed"))
     settings = [model, custom_model, max_new_tokens, temperature, top_p, seed]
+    _chat(runtime, settings)
+    _completion(runtime, settings)
 
-    def chat_reply(message: str, history: list, model: str, custom_model: str, max_new_tokens: int,
-                   temperature: float, top_p: float, seed: int, progress=gr.Progress()):
-        """Chat with an instruction-tuned language model; the reply streams as it is generated.
 
-        Args:
-            message: the user's message.
-            history: earlier turns as {"role", "content"} messages.
-            model: a listed model id, e.g. Qwen/Qwen2.5-0.5B-Instruct.
-            custom_model: optional Hugging Face id of another chat model.
-            max_new_tokens: at most this many tokens in the reply (1 to 1024).
-            temperature: 0 for the likeliest tokens, up to 2 for more varied text.
-            top_p: sample only among the likeliest tokens that make up this probability (0 to 1].
-            seed: the same seed and settings give the same reply.
-        """
-        yield from chat(runtime, message, history, model, custom_model, max_new_tokens, temperature, top_p, seed,
-                        progress_callback(progress))
-
-    def chat_in_page(message, history, model, custom_model, max_new_tokens, temperature, top_p, seed,
-                     progress=gr.Progress()):
-        """The page's chat: the message moves from its box into the conversation at once and the reply grows
-        under it; if that fails, the conversation is as it was and the message is back in its box."""
-        earlier = shown_messages(history)
-        asked = earlier + [{"role": "user", "content": message if isinstance(message, str) else ""}]
-        yield "", asked
-        try:
-            for text in chat(runtime, message, earlier, model, custom_model, max_new_tokens, temperature, top_p, seed,
-                             progress_callback(progress)):
-                yield gr.skip(), asked + [{"role": "assistant", "content": text}]
-        except Exception:
-            yield message, earlier
-            raise
-
-    chatbot = gr.Chatbot(label=ui_text("chat", "Chat", "对话"), height=380, elem_id="text-generation-output")
+def _chat(runtime: ModelRuntime, settings: list) -> None:
+    chatbot = gr.Chatbot(label=ui_text("generation_chat"), height=380, elem_id="text-generation-output")
     message_box = gr.Textbox(show_label=False, lines=1, max_lines=8, elem_id="chat-message",
-                             placeholder=ui_text("chat_hint", "Type a message and press Enter…", "输入消息，按回车发送……"))
+                             placeholder=ui_text("generation_chat_hint"))
     with gr.Row():
-        send = gr.Button(ui_text("send", "Send", "发送"), variant="primary")
-        stop_chat = gr.Button(ui_text("stop", "Stop", "停止"), variant="stop")
+        send = gr.Button(ui_text("generation_send"), variant="primary")
+        stop_chat = gr.Button(ui_text("generation_stop"), variant="stop")
     message = message_area()
     gr.Examples(examples=[[example] for example in CHAT_EXAMPLES], inputs=[message_box])
-    # The API's /chat: the message and the settings in, the reply out (a conversation's history is the page's).
-    gr.Button(visible=False).click(model_handler(chat_reply), [message_box, gr.State([]), *settings],
-                                   gr.Textbox(visible=False), api_name="chat", **on_device(runtime))
-    replying = gr.on([message_box.submit, send.click], page_handler(chat_in_page, 2), [message_box, chatbot, *settings],
+    serve(ENDPOINTS[0], runtime, None, [message_box, *settings], [gr.Textbox(visible=False)])
+    # The page shows the whole conversation: the same endpoint, with the page's own function.
+    in_page = bound(replace(ENDPOINTS[0], fn=chat_in_page), runtime)
+    replying = gr.on([message_box.submit, send.click], page_handler(in_page, 2), [message_box, chatbot, *settings],
                      [message_box, chatbot, message], api_visibility="private", **on_device(runtime))
     # Cancelling closes the stream, which sets the stop signal: the model stops computing too.
     stop_chat.click(None, None, None, cancels=[replying])
 
-    with gr.Accordion(ui_text("complete_title", "Complete a text", "续写文本"), open=False):
-        gr.Markdown(ui_text("complete_intro", "Any language model continues your text, plain ones like DistilGPT-2 too.",
-                            "任何语言模型都能续写文本，包括 DistilGPT-2 这样的普通语言模型。"))
-        prompt = gr.Textbox(label=ui_text("prompt", "Beginning of a text", "文本开头"), lines=4,
-                            placeholder=ui_text("prompt_hint", "Once upon a time…", "很久很久以前……"))
+
+def _completion(runtime: ModelRuntime, settings: list) -> None:
+    with gr.Accordion(ui_text("generation_complete_title"), open=False):
+        gr.Markdown(ui_text("generation_complete_intro"))
+        prompt = gr.Textbox(label=ui_text("generation_prompt"), lines=4, placeholder=ui_text("generation_prompt_hint"))
         with gr.Row():
-            generate_button = gr.Button(ui_text("generate", "Generate", "生成"), variant="primary")
-            stop_button = gr.Button(ui_text("stop", "Stop", "停止"), variant="stop")
-        completion = gr.Textbox(label=ui_text("text", "Text", "文本"), lines=8, interactive=False)
-        completion_message = message_area()
-
-    def complete_text(prompt: str, model: str, custom_model: str, max_new_tokens: int, temperature: float,
-                      top_p: float, seed: int, progress=gr.Progress(track_tqdm=True)):
-        """Continue a text with a language model; the prompt and its continuation stream as they grow.
-
-        Args:
-            prompt: the beginning of the text.
-            model: a listed model id, e.g. distilbert/distilgpt2.
-            custom_model: optional Hugging Face id of another language model.
-            max_new_tokens: at most this many new tokens (1 to 1024).
-            temperature: 0 for the likeliest tokens, up to 2 for more varied text.
-            top_p: sample only among the likeliest tokens that make up this probability (0 to 1].
-            seed: the same seed and settings give the same text.
-        """
-        yield from complete(runtime, prompt, model, custom_model, max_new_tokens, temperature, top_p, seed,
-                            progress_callback(progress))
-
-    generation = serve(generate_button.click, complete_text, [prompt] + settings, [completion], completion_message,
-                       api_name="complete", **on_device(runtime))
+            generate_button = gr.Button(ui_text("generation_generate"), variant="primary")
+            stop_button = gr.Button(ui_text("generation_stop"), variant="stop")
+        completion = gr.Textbox(label=ui_text("generation_completion"), lines=8, interactive=False)
+        message = message_area()
+    generation = serve(ENDPOINTS[1], runtime, generate_button.click, [prompt, *settings], [completion], message)
     # Cancelling closes the stream, which sets the stop signal: the model stops computing too.
     stop_button.click(None, None, None, cancels=[generation])

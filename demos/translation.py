@@ -3,19 +3,19 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import gradio as gr
 import torch
 
-from demos.common import choice, clean_text, custom_model_field, message_area, on_device, progress_callback, refuse, serve
+from demos.common import choice, clean_text, custom_model_field, refuse
+from demos.endpoints import Endpoint, message_area, serve
 from demos.i18n import ui_text
-from models.registry import specs_for
 from models.runtime import ModelRuntime
-from models.torch_threads import runs_on_torch_thread
+from tasks import specs_for, task
 
 TASK = "translation"
-TITLE, TITLE_ZH = "Translation", "翻译"
+RUN_BUTTON = "translation_run"  # the catalog key of the button that runs it
+RESULT = "#translation-output"  # where its result shows (a CSS selector)
 MAX_CHARS = 5_000
 MAX_SENTENCE_TOKENS = 256
 BATCH_SIZE = 16
@@ -28,7 +28,7 @@ LANGUAGES = {
 # Multi-target Marian models need the target language as a first token; these are the ones we know.
 MARIAN_TARGET_TOKENS = {"zh": ">>cmn_Hans<<"}
 NO_SPACE_LANGUAGES = {"zh", "ja"}  # their sentences are joined without spaces
-EXAMPLES = json.loads((Path(__file__).parent.parent / "assets/examples/translation.json").read_text("utf-8"))["examples"]
+EXAMPLES = json.loads(task(TASK).example_files()[0].read_text("utf-8"))["examples"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 
@@ -53,15 +53,14 @@ def language_setup(tokenizer, sentences: list[str], source: str, target: str) ->
     """The sentences as the model expects them, and the generate() arguments that pick the target language."""
     if hasattr(tokenizer, "get_lang_id"):  # M2M100-style: source code on the tokenizer, target as first token
         if source not in tokenizer.lang_code_to_id or target not in tokenizer.lang_code_to_id:
-            raise refuse(f"This model does not translate {source} → {target}.", f"这个模型不支持 {source} → {target} 的翻译。")
+            raise refuse("refuse_model_lacks_pair", source=source, target=target)
         tokenizer.src_lang = source
         return sentences, {"forced_bos_token_id": tokenizer.get_lang_id(target)}
     vocab = tokenizer.get_vocab()
     if any(token.startswith(">>") and token.endswith("<<") for token in vocab):  # multi-target Marian
         prefix = MARIAN_TARGET_TOKENS.get(target)
         if prefix not in vocab:
-            raise refuse(f"This model has no target-language token for {LANGUAGES.get(target, target)}.",
-                         f"这个模型没有目标语言 {target} 的标记。")
+            raise refuse("refuse_no_target_token", target_name=LANGUAGES.get(target, target))
         return [f"{prefix} {sentence}" for sentence in sentences], {}
     return sentences, {}
 
@@ -78,11 +77,7 @@ def translate_sentences(seq2seq, sentences: list[str], source: str, target: str,
         batch = tokenizer(prepared[start : start + BATCH_SIZE], return_tensors="pt", padding=True)
         longest = int(batch["attention_mask"].sum(dim=1).max())
         if longest > sentence_limit:
-            raise refuse(
-                f"A sentence is too long ({longest} tokens; at most {sentence_limit}). "
-                "Please split it into shorter sentences.",
-                f"有一个句子太长（{longest} 个词元，最多 {sentence_limit} 个），请拆成较短的句子。",
-            )
+            raise refuse("refuse_sentence_too_long", tokens=longest, max_tokens=sentence_limit)
         with torch.inference_mode():
             output = model.generate(
                 **batch.to(model.device),
@@ -98,22 +93,28 @@ def translate_sentences(seq2seq, sentences: list[str], source: str, target: str,
     return [t.strip() for t in translations]
 
 
-@runs_on_torch_thread
-def translate(runtime: ModelRuntime, text, source: str, target: str, model=OPUS_MT, custom_model=None, progress=None) -> str:
+def translate_text(runtime: ModelRuntime, text: str, source: str, target: str, model: str = OPUS_MT,
+                   custom_model: str | None = None, progress=None) -> str:
+    """Translate a text from one language to another, keeping its line breaks.
+
+    Args:
+        text: the text to translate, at most 5,000 characters.
+        source: source language code, e.g. "en".
+        target: target language code, e.g. "zh".
+        model: "opus-mt" for the Opus-MT model of the pair, or a listed model id such as facebook/m2m100_418M.
+        custom_model: optional Hugging Face id of another translation model.
+    """
     text = clean_text(text, MAX_CHARS)
     if source not in LANGUAGES or target not in LANGUAGES:
-        raise refuse(f"Unknown language; choose among: {', '.join(LANGUAGES)}.", f"未知语言，请从以下选择：{', '.join(LANGUAGES)}。")
+        raise refuse("refuse_unknown_language", languages=", ".join(LANGUAGES))
     if source == target:
-        raise refuse("Source and target language are the same; pick two different languages.",
-                     "源语言和目标语言相同，请选择两种不同的语言。")
+        raise refuse("refuse_same_languages")
     if model == OPUS_MT and not (custom_model or "").strip():
         source_id = opus_pairs().get((source, target))
         if source_id is None:
             pairs = ", ".join(f"{a}→{b}" for a, b in opus_pairs())
-            raise refuse(
-                f"Opus-MT here covers {pairs}. For {LANGUAGES[source]} → {LANGUAGES[target]}, pick M2M100.",
-                f"这里的 Opus-MT 支持 {pairs}。{source} → {target} 请选择 M2M100。",
-            )
+            raise refuse("refuse_opus_mt_pair", pairs=pairs, source_name=LANGUAGES[source],
+                         target_name=LANGUAGES[target])
         model = source_id
     seq2seq = runtime.load(runtime.spec(TASK, model, custom_model), progress)
     lines = split_text(text)
@@ -122,55 +123,38 @@ def translate(runtime: ModelRuntime, text, source: str, target: str, model=OPUS_
     return join_text(lines, translations, target)
 
 
+# The tiny test model and the load test's are English → Chinese Marian models.
+ENDPOINTS = (Endpoint("translate", translate_text, TASK,
+                      sample=lambda model: ("The weather is lovely today.", "en", "zh", model, "")),)
+
+
 def build(runtime: ModelRuntime) -> None:
     pairs = ", ".join(f"{a}→{b}" for a, b in opus_pairs())
-    gr.Markdown(ui_text(
-        "translation_intro",
-        f"Up to {MAX_CHARS:,} characters; each line is split into sentences, translated in one batch and put "
-        f"back with its line breaks. Opus-MT covers {pairs}; M2M100 translates between any two of the listed "
-        f"languages.",
-        f"最多 {MAX_CHARS:,} 个字符；每行拆分成句子，一批翻译后按原来的换行拼回。Opus-MT 支持 {pairs}；"
-        f"M2M100 可在列出的任意两种语言之间翻译。",
-    ))
+    gr.Markdown(ui_text("translation_intro", max_chars=MAX_CHARS, pairs=pairs))
     language_choices = [(name, code) for code, name in LANGUAGES.items()]
     with gr.Row():
-        source = gr.Dropdown(language_choices, value="en", label=ui_text("from", "From", "源语言"))
-        swap = gr.Button(ui_text("swap", "⇄ Swap", "⇄ 互换"), scale=0, min_width=90)
-        target = gr.Dropdown(language_choices, value="de", label=ui_text("to", "To", "目标语言"))
+        source = gr.Dropdown(language_choices, value="en", label=ui_text("translation_from"))
+        swap = gr.Button(ui_text("translation_swap"), scale=0, min_width=90)
+        target = gr.Dropdown(language_choices, value="de", label=ui_text("translation_to"))
     with gr.Row():
         with gr.Column():
-            text = gr.Textbox(label=ui_text("text", "Text", "文本"), lines=6,
-                              placeholder=ui_text("type_text", "Type or paste a text…", "输入或粘贴文本……"))
+            text = gr.Textbox(label=ui_text("translation_text"), lines=6, placeholder=ui_text("translation_text_hint"))
         with gr.Column():
-            translation = gr.Textbox(label=ui_text("translation", "Translation", "译文"), lines=6, interactive=False, buttons=["copy"],
+            translation = gr.Textbox(label=ui_text("translation_output"), lines=6, interactive=False, buttons=["copy"],
                                      elem_id="translation-output")
             message = message_area()
     # The operator's --model first, if any; then Opus-MT (one entry for all its pairs); then M2M100.
     engines = [choice(spec) for spec in runtime.choices(TASK) if spec.pair is None]
     overridden = TASK in runtime.settings.model_overrides
     engines.insert(int(overridden), ("Opus-MT · one per pair · ~300 MB", OPUS_MT))
-    model = gr.Dropdown(engines, value=engines[0][1], label=ui_text("model", "Model", "模型"))
+    model = gr.Dropdown(engines, value=engines[0][1], label=ui_text("picker_model"))
     custom_model = custom_model_field(runtime, TASK)
-    run = gr.Button(ui_text("translate", "Translate", "翻译"), variant="primary")
+    run = gr.Button(ui_text(RUN_BUTTON), variant="primary")
     # Labels, not a table: Gradio shows the table's translated headers as raw keys, and a one-line label fits a phone.
     gr.Examples(examples=EXAMPLES, inputs=[text, source, target],
                 example_labels=[f"{source} → {target} · {text if len(text) <= 70 else text[:69] + '…'}"
                                 for text, source, target in EXAMPLES])
 
-    def translate_text(text: str, source: str, target: str, model: str, custom_model: str,
-                       progress=gr.Progress(track_tqdm=True)) -> str:
-        """Translate a text from one language to another, keeping its line breaks.
-
-        Args:
-            text: the text to translate, at most 5,000 characters.
-            source: source language code, e.g. "en".
-            target: target language code, e.g. "zh".
-            model: "opus-mt" for the Opus-MT model of the pair, or a listed model id such as facebook/m2m100_418M.
-            custom_model: optional Hugging Face id of another translation model.
-        """
-        return translate(runtime, text, source, target, model, custom_model, progress_callback(progress))
-
-    serve(run.click, translate_text, [text, source, target, model, custom_model], [translation], message,
-          api_name="translate", **on_device(runtime))
+    serve(ENDPOINTS[0], runtime, run.click, [text, source, target, model, custom_model], [translation], message)
     swap.click(lambda s, t, out: (t, s, out), [source, target, translation], [source, target, text],
                api_visibility="private")

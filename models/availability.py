@@ -4,24 +4,15 @@ asks before it imports anything heavy."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from models.errors import ModelLoadError, ModelUnavailableError
 from models.hub_files import bundled_dir, in_local_cache
-from models.registry import (
-    MODEL_SPECS,
-    TASKS,
-    TORCHVISION,
-    TORCHVISION_CHECKPOINTS,
-    ModelSpec,
-    default_spec,
-    download_size,
-    is_local_path,
-    override_spec,
-    specs_for,
-)
+from models.registry import TORCHVISION, TORCHVISION_CHECKPOINTS, ModelSpec, download_size, is_local_path
 from models.settings import Settings
+from tasks import TASK_KEYS, default_spec, listed_spec, override_spec, specs_for
 
 if TYPE_CHECKING:
     from models.runtime import ModelRuntime
@@ -72,7 +63,7 @@ def _size(spec: ModelSpec) -> str:
     operator's Hub id, whose size only the Hub knows."""
     if is_local_path(spec.source):
         return "-"
-    size_mb = next((listed.size_mb for listed in MODEL_SPECS if listed.source == spec.source), 0)
+    size_mb = (listed_spec(spec.source) or spec).size_mb
     if not size_mb:
         return "?"
     return download_size(size_mb)
@@ -110,7 +101,7 @@ def _aligned(rows: list[tuple[str, ...]]) -> str:
 def models_list(overrides: Mapping[str, str]) -> str:
     """--list-models: every task's models, its default (an operator's --model included) first and starred."""
     rows = [("task", "  model", "size", "status")]
-    for task in TASKS:
+    for task in TASK_KEYS:
         configured = _configured_default(task, overrides)
         others = [spec for spec in specs_for(task) if spec.source != configured.source]
         rows.append((task, f"* {configured.source}", _size(configured),
@@ -132,7 +123,7 @@ def startup_summary(runtime: ModelRuntime) -> str:
     """One row per tab: its default model as configured, and whether it is here or how to get it."""
     overrides = runtime.settings.model_overrides
     rows = [("task", "default model", "size", "status")]
-    for task in TASKS:
+    for task in TASK_KEYS:
         configured = runtime.configured_default(task)
         status = _availability(configured, _download_target_of(task, configured, overrides))
         in_use = runtime.default(task)

@@ -11,8 +11,9 @@ a batch that fails is retried item by item, so a failure reaches only the reques
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable
+from typing import Any
 
 
 @dataclass

@@ -4,9 +4,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable
+from typing import Any
 
 from models.device import free_memory, module_bytes
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from models.device import module_bytes
 from models.registry import ModelSpec
+
+if TYPE_CHECKING:
+    import torch
 
 # Headroom over the weights for activations and the VAE decode at 512x512, as a share of the weights.
 _ACTIVATION_HEADROOM = 0.5
@@ -22,6 +22,10 @@ def _place(pipeline: Any, device: str) -> None:
     """One placement per pipeline: whole on its device, or (an accelerator short of memory) CPU offload,
     which moves each sub-model to the GPU only while it runs. Never both."""
     if device == "cuda":
+        import torch
+
+        from models.device import module_bytes
+
         weights = module_bytes(pipeline)
         free, _ = torch.cuda.mem_get_info()
         if needs_offload(weights, free):
@@ -30,11 +34,11 @@ def _place(pipeline: Any, device: str) -> None:
     pipeline.to(device)
 
 
-def load_instruct_pix2pix(spec: ModelSpec, path: Path, device: str, dtype: torch.dtype) -> Any:
+def load_instruct_pix2pix(spec: ModelSpec, model_dir: Path, device: str, dtype: torch.dtype) -> Any:
     from diffusers import StableDiffusionInstructPix2PixPipeline
 
     pipeline = StableDiffusionInstructPix2PixPipeline.from_pretrained(
-        path, dtype=dtype, use_safetensors=True, safety_checker=None, requires_safety_checker=False
+        model_dir, dtype=dtype, use_safetensors=True, safety_checker=None, requires_safety_checker=False
     )
     pipeline.set_progress_bar_config(disable=True)  # the tab reports steps through its own progress bar
     _place(pipeline, device)

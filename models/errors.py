@@ -1,4 +1,6 @@
-"""Errors a person can act on. Their messages are shown in the UI as they are, so they are plain words."""
+"""Errors a person can act on. Their messages are shown in the UI as they are, so they are plain words: texts of
+the catalogs in messages/, in the language of whoever reads them."""
+from messages import DEFAULT, Term, say
 from models.registry import TORCHVISION
 
 
@@ -9,11 +11,23 @@ def quoted(value: object, limit: int = 100) -> str:
 
 
 class ModelLoadError(RuntimeError):
-    """A model could not be loaded (bad id, corrupt or refused weights...). `chinese`: the same in Chinese."""
+    """A model could not be loaded (bad id, corrupt or refused weights...): the catalog text `key` (messages/)
+    with `params`. str(error) is the English text, for the log and the command line; `text(language)` says it
+    in any catalog language."""
 
-    def __init__(self, message: str, chinese: str | None = None):
-        super().__init__(message)
-        self.chinese = chinese
+    def __init__(self, key: str, **params):
+        super().__init__(say(key, **params))
+        self.key, self.params = key, params
+
+    def text(self, language: str = DEFAULT) -> str:
+        return say(self.key, language, **self.params)
+
+    def __reduce__(self):  # pickled (ZeroGPU hands errors between processes) as what it was built from
+        return _rebuilt, (type(self), self.key, self.params)
+
+
+def _rebuilt(cls, key: str, params: dict):
+    return cls(key, **params)
 
 
 class ModelUnavailableError(ModelLoadError):
@@ -22,23 +36,39 @@ class ModelUnavailableError(ModelLoadError):
 
 def unavailable(task: str, source: str, is_default: bool) -> ModelUnavailableError:
     """The offline guidance: which model is missing, where it comes from, and the three ways to get it."""
-    target = task if is_default else source
     # torchvision's weights come from download.pytorch.org into torch's hub cache, not from the Hugging Face Hub.
     # The folders are named as their defaults are, never as this server has them: clients see these messages.
     if source.startswith(TORCHVISION):
-        site, site_zh = "download.pytorch.org", "download.pytorch.org"
-        cache = "torch hub cache (~/.cache/torch/hub/checkpoints, or $TORCH_HOME/hub/checkpoints)"
-        cache_zh = "torch hub 缓存（~/.cache/torch/hub/checkpoints，或 $TORCH_HOME/hub/checkpoints）"
+        site, cache = Term("load_site_torchvision"), Term("load_cache_torchvision")
     else:
-        site, site_zh = "the Hugging Face Hub", "Hugging Face Hub"
-        cache = "Hugging Face cache (~/.cache/huggingface/hub, or $HF_HOME/hub)"
-        cache_zh = "Hugging Face 缓存（~/.cache/huggingface/hub，或 $HF_HOME/hub）"
-    return ModelUnavailableError(
-        f"The model '{source}' is not on this machine and {site} cannot be reached "
-        f"(no network, or offline mode). To get it: run `python app.py --download {target}` on a machine "
-        f"with network and copy its {cache} to the same place here, or point this "
-        f"tab at a local copy with `python app.py --model {task}=/path/to/model`.",
-        f"本机没有模型“{source}”，且无法连接 {site_zh}（无网络或离线模式）。获取方法：在有网络的机器上运行 "
-        f"`python app.py --download {target}`，再把它的 {cache_zh}复制到本机的同一位置；"
-        f"或用 `python app.py --model {task}=/path/to/model` 指向本地副本。",
-    )
+        site, cache = Term("load_site_hub"), Term("load_cache_hub")
+    return ModelUnavailableError("load_unavailable", source=source, site=site, cache=cache, task=task,
+                                 target=task if is_default else source)
+
+
+# What a loader's exception says about the model's files, by the exception's class and words (the libraries
+# raise plain OSError, ValueError and RuntimeError for most of these).
+_WRONG_KIND_WORDS = ("Unrecognized configuration class", "Unrecognized model", "Missing key(s) in state_dict",
+                     "Unexpected key(s) in state_dict", "size mismatch", "does not recognize this architecture")
+_MISSING_WORDS = ("does not appear to have a file named", "Can't load", "No such file", "no file named")
+_OUT_OF_MEMORY_WORDS = ("out of memory", "can't allocate memory", "not enough memory")
+_CORRUPT_WORDS = ("PytorchStreamReader", "failed reading zip archive", "invalid load key", "Error while deserializing")
+_CORRUPT_TYPES = ("SafetensorError", "JSONDecodeError", "UnicodeDecodeError", "UnpicklingError", "EOFError",
+                  "BadZipFile", "HeaderTooLarge", "DecodeError")
+
+
+def load_failure(error: Exception, name: str) -> ModelLoadError:
+    """A loader's unexpected exception as the plain words it deserves: the model's files are missing or
+    corrupt, it is of another kind, memory ran out, or (anything else) this server has a bug."""
+    kind, words = type(error).__name__, str(error)
+    if isinstance(error, MemoryError) or kind == "OutOfMemoryError" or any(w in words for w in _OUT_OF_MEMORY_WORDS):
+        return ModelLoadError("load_out_of_memory", name=name)
+    if isinstance(error, FileNotFoundError) or any(w in words for w in _MISSING_WORDS):
+        key = "load_files_missing"
+    elif any(w in words for w in _WRONG_KIND_WORDS) or (isinstance(error, KeyError) and "model_type" in words):
+        key = "load_wrong_kind"
+    elif kind in _CORRUPT_TYPES or any(w in words for w in _CORRUPT_WORDS) or isinstance(error, OSError):
+        key = "load_corrupt"
+    else:
+        key = "load_internal"
+    return ModelLoadError(key, name=name, error_type=kind)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from models.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    import torch
 
 ENTITY_GROUPING = "simple"  # the pipeline's aggregation: word pieces and B-/I- tags merged into whole entities
 
@@ -21,10 +22,7 @@ def load_token_classification(spec, model_dir: Path, device: str, dtype: torch.d
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if not tokenizer.is_fast:  # entities are placed in the text by a fast tokenizer's character offsets
-        raise ModelLoadError(
-            f"The model '{spec.name}' has no fast tokenizer (tokenizer.json), which locating entities needs.",
-            f"模型“{spec.name}”没有快速分词器（tokenizer.json），而定位实体需要它。",
-        )
+        raise ModelLoadError("load_no_fast_tokenizer", name=spec.name)
     model = AutoModelForTokenClassification.from_pretrained(model_dir, dtype=dtype, trust_remote_code=False)
     # Some tokenizers declare no length limit; the position table is the real one, and striding needs it.
     max_positions = getattr(model.config, "max_position_embeddings", None)
@@ -81,7 +79,14 @@ def load_causal_lm(spec, model_dir: Path, device: str, dtype: torch.dtype) -> Ca
 
 def load_speech_recognition(spec, model_dir: Path, device: str, dtype: torch.dtype):
     """An automatic-speech-recognition pipeline: Whisper (seq2seq) or wav2vec2-style CTC."""
-    from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForCTC, AutoModelForSpeechSeq2Seq, AutoTokenizer, pipeline
+    from transformers import (
+        AutoConfig,
+        AutoFeatureExtractor,
+        AutoModelForCTC,
+        AutoModelForSpeechSeq2Seq,
+        AutoTokenizer,
+        pipeline,
+    )
 
     config = AutoConfig.from_pretrained(model_dir)
     model_class = AutoModelForSpeechSeq2Seq if config.is_encoder_decoder else AutoModelForCTC

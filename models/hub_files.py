@@ -30,12 +30,8 @@ def check_weights(directory: Path, spec: ModelSpec, allow_pickle: bool) -> None:
     if _usable_weights(directory, spec.trusted or allow_pickle):
         return
     if _has(directory, PICKLE_WEIGHTS):
-        raise ModelLoadError(
-            f"The model '{spec.name}' only has pickle weights (.bin), which can run code when loaded. "
-            f"Only safetensors weights are loaded for typed-in model ids (start the app with "
-            f"--allow-pickle to accept them)."
-        )
-    raise ModelLoadError(f"The model '{spec.name}' has no weights file (.safetensors).")
+        raise ModelLoadError("load_pickle_only", name=spec.name)
+    raise ModelLoadError("load_no_weights", name=spec.name)
 
 
 @contextlib.contextmanager
@@ -53,11 +49,11 @@ def _hub_errors(spec: ModelSpec):
     try:
         yield
     except GatedRepoError as error:
-        raise ModelLoadError(f"The model '{spec.name}' is gated on the Hub: log in and accept its terms first.") from error
+        raise ModelLoadError("load_gated", name=spec.name) from error
     except RepositoryNotFoundError as error:
-        raise ModelLoadError(f"There is no model named '{spec.name}' on the Hugging Face Hub.") from error
+        raise ModelLoadError("load_no_such_model", name=spec.name) from error
     except RevisionNotFoundError as error:
-        raise ModelLoadError(f"The model '{spec.name}' has no revision '{spec.revision}'.") from error
+        raise ModelLoadError("load_no_such_revision", name=spec.name, revision=spec.revision) from error
     except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, OSError) as error:
         raise unavailable(spec.task, spec.name, spec.default) from error
 
@@ -86,13 +82,11 @@ def sized_download(spec: ModelSpec, patterns: list[str], max_bytes: int | None) 
     with _hub_errors(spec):
         info = HfApi().model_info(spec.source, revision=spec.revision, files_metadata=True)
     sizes = {file.rfilename: file.size or 0 for file in info.siblings or []}
-    size = sum(sizes[name] for name in filter_repo_objects(sizes, allow_patterns=patterns, ignore_patterns=SKIPPED_FILES))
+    fetched = filter_repo_objects(sizes, allow_patterns=patterns, ignore_patterns=SKIPPED_FILES)
+    size = sum(sizes[name] for name in fetched)
     if size > max_bytes:
-        raise ModelLoadError(
-            f"The model '{spec.name}' is a {size / 2**30:.1f} GB download; typed-in models may be at most "
-            f"{max_bytes / 2**30:g} GB on this server.",
-            f"模型“{spec.name}”需要下载 {size / 2**30:.1f} GB；本服务器上手动输入的模型最多 {max_bytes / 2**30:g} GB。",
-        )
+        raise ModelLoadError("load_download_too_large", name=spec.name, size_gb=size / 2**30,
+                             max_gb=max_bytes / 2**30)
     return replace(spec, revision=info.sha or spec.revision)
 
 
@@ -108,8 +102,7 @@ def bundled_dir(spec: ModelSpec) -> Path:
     """The directory of weights this project trained and ships (sources "assets:<name>")."""
     directory = BUNDLED_WEIGHTS / spec.source.removeprefix(BUNDLED)
     if not (directory / "model.safetensors").is_file():
-        raise ModelLoadError(f"The bundled weights '{spec.source}' are missing from assets/weights; "
-                             f"this checkout is incomplete (README, \"Our own generators\", says how to train them again).")
+        raise ModelLoadError("load_bundled_missing", source=spec.source)
     return directory
 
 
@@ -122,7 +115,7 @@ def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool, max
         check_weights(local, spec, allow_pickle)
         return local
     if spec.trusted and is_local_path(spec.source):
-        raise ModelLoadError(f"'{spec.name}' is not a model directory.")
+        raise ModelLoadError("load_not_a_model_directory", name=spec.name)
 
     pickle_ok = spec.trusted or allow_pickle
     patterns = SUPPORT_FILES + [SAFE_WEIGHTS]

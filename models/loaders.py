@@ -1,22 +1,12 @@
-"""Loader kind -> the function that builds a ready model: (spec, local path, device, dtype) -> model."""
+"""Where a model's files are: fetched first where allowed. (Each task's loader, which builds the model from them,
+is in its record: tasks.py.)"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from models import diffusion, gan, hf, vision
+from models import vision
 from models.hub_files import bundled_dir, resolve_model_dir
 from models.registry import TORCHVISION, ModelSpec
-
-LOADERS = {
-    "token_classification": hf.load_token_classification,
-    "seq2seq": hf.load_seq2seq,
-    "causal_lm": hf.load_causal_lm,
-    "image_classifier": vision.load_image_classifier,
-    "speech_recognition": hf.load_speech_recognition,
-    "dcgan": gan.load_dcgan,
-    "pix2pix": gan.load_pix2pix,
-    "instruct_pix2pix": diffusion.load_instruct_pix2pix,
-}
 
 
 def locate(spec: ModelSpec, *, offline: bool, allow_pickle: bool, max_download_bytes: int | None = None) -> Path:

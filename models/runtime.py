@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
+from messages import current_language, say
 from models.batching import DynamicBatcher
 from models.cache import CachedModel, ModelCache
 from models.device import pick_device, pick_dtype
-from models.errors import ModelLoadError, quoted
+from models.errors import ModelLoadError, load_failure, quoted
 from models.hub_files import in_local_cache
-from models.loaders import LOADERS, locate
-from models.registry import ModelSpec, custom_spec, default_spec, example_hub_id, is_hub_id, override_spec, specs_for
+from models.loaders import locate
+from models.registry import ModelSpec, is_hub_id
 from models.settings import Settings
 from models.torch_threads import shared_torch_threads
+from tasks import custom_spec, default_spec, example_hub_id, override_spec, specs_for, task
 
 ProgressFn = Callable[[float, str], None]
 log = logging.getLogger("demo_hub")
@@ -22,7 +25,7 @@ log = logging.getLogger("demo_hub")
 class ModelKey(NamedTuple):
     """What makes two loaded models distinct."""
 
-    loader: str
+    task: str  # each task has its own loader
     source: str
     revision: str | None
     device: str
@@ -47,7 +50,7 @@ class ModelRuntime:
 
     def choices(self, task: str) -> list[ModelSpec]:
         """The models a tab offers, the one it uses by default first: the operator's --model if given, else the
-        registry's default, unless that is not downloaded yet and the project ships weights that work offline."""
+        task record's default, unless that is not downloaded yet and the project ships weights that work offline."""
         specs = sorted(specs_for(task), key=lambda s: not s.default)
         override = self._overrides.get(task)
         if override:
@@ -61,33 +64,26 @@ class ModelRuntime:
         return self.choices(task)[0]
 
     def configured_default(self, task: str) -> ModelSpec:
-        """The operator's --model, else the registry's default, whether downloaded or not: what --download fetches."""
+        """The operator's --model, else the task's default, whether downloaded or not: what --download fetches."""
         return self._overrides.get(task) or default_spec(task)
 
-    def spec(self, task: str, label: str | None = None, custom_id: str | None = None) -> ModelSpec:
-        """The model a request asks for: a typed-in id wins over the picker; nothing picked -> default."""
+    def spec(self, task: str, name: str | None = None, custom_id: str | None = None) -> ModelSpec:
+        """The model a request asks for: a typed-in id wins over the picker's `name` (the model as clients name
+        it, ModelSpec.name; its label is accepted too); nothing picked -> default."""
         custom_id = (custom_id or "").strip()
         if custom_id:
             if not self.settings.custom_models:
-                raise ModelLoadError(
-                    "Custom model ids are turned off on this server; pick a model from the list.",
-                    "本服务器关闭了自定义模型 ID，请从列表中选择模型。",
-                )
+                raise ModelLoadError("load_custom_ids_off")
             if not is_hub_id(custom_id):
-                raise ModelLoadError(
-                    f"'{quoted(custom_id)}' is not a Hugging Face model id; write it as owner/name, "
-                    f"e.g. {example_hub_id(task)}.",
-                    f"“{quoted(custom_id)}”不是 Hugging Face 模型 ID，请写成 owner/name 的形式。",
-                )
+                raise ModelLoadError("load_not_a_hub_id", model_id=quoted(custom_id), example=example_hub_id(task))
             return custom_spec(task, custom_id)
         for spec in self.choices(task):
-            if label in (None, "", spec.label, spec.name):
+            if name in (None, "", spec.label, spec.name):
                 return spec
-        raise ModelLoadError(f"Unknown model '{quoted(label)}'; pick one from the list.",
-                             f"未知模型“{quoted(label)}”，请从列表中选择。")
+        raise ModelLoadError("load_unknown_model", model=quoted(name))
 
     def cache_key(self, spec: ModelSpec) -> ModelKey:
-        return ModelKey(spec.loader, spec.source, spec.revision, self.device, str(self.dtype).removeprefix("torch."),
+        return ModelKey(spec.task, spec.source, spec.revision, self.device, str(self.dtype).removeprefix("torch."),
                         spec.name)
 
     def load(self, spec: ModelSpec, progress: ProgressFn | None = None) -> Any:
@@ -106,7 +102,7 @@ class ModelRuntime:
 
     def _load(self, spec: ModelSpec, key: ModelKey, progress: ProgressFn | None) -> Any:
         if progress is not None and key not in self.cache:
-            progress(0.0, f"Loading {spec.name} (first use; later requests reuse it)…")
+            progress(0.0, say("progress_loading", current_language(), name=spec.name))
         return self.cache.get(key, lambda: self._build(spec))
 
     def _build(self, spec: ModelSpec) -> Any:
@@ -116,17 +112,13 @@ class ModelRuntime:
             path = locate(spec, offline=self.settings.offline, allow_pickle=self.settings.allow_pickle,
                           max_download_bytes=int(self.settings.max_custom_model_gb * 2**30))
             try:
-                return LOADERS[spec.loader](spec, path, self.device, self.dtype)
+                return task(spec.task).loader(spec, path, self.device, self.dtype)
             except ModelLoadError:  # the loader's own plain words
                 raise
             except Exception as error:  # any other failure to build is a load error too, and is not cached
                 # The details stay in the server log: they can name files on the server.
                 log.error("loading %s from %s failed", spec.name, path, exc_info=error)
-                raise ModelLoadError(
-                    f"The model '{spec.name}' could not be loaded: its files look corrupt, incomplete or of "
-                    f"another kind ({type(error).__name__}; the server log has the details).",
-                    f"无法加载模型“{spec.name}”：文件似乎已损坏、不完整或不是这类模型（详情见服务器日志）。",
-                ) from error
+                raise load_failure(error, spec.name) from error
 
     def loaded(self) -> list[CachedModel]:
         return self.cache.loaded()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 

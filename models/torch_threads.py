@@ -3,18 +3,18 @@
 Why: PyTorch's CPU ops run on OpenMP (libgomp), which gives every thread that runs a parallel op its own team
 of worker threads. Once there are more of those than CPU cores, libgomp stops letting idle workers spin and
 puts them to sleep after every op, so every op pays a wake-up. Gradio runs each request on any of its 40
-worker threads, so after a few requests a ResNet-50 forward on 2 cores took 80 ms instead of 53, for as long
-as the server lived. Here loads, forwards and everything else a model request does in torch run on these
-threads, and request threads only wait (`python benchmarks/bench.py --only openmp` measures the effect).
+worker threads, so after a few requests every forward ran markedly slower, for as long as the server lived.
+Here loads, forwards and everything else a model request does in torch run on these threads, and request
+threads only wait (`python benchmarks/bench.py --only openmp` measures the effect).
 """
 from __future__ import annotations
 
 import contextvars
-import functools
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 _here = threading.local()
 
@@ -68,13 +68,3 @@ def shared_torch_threads(count: int) -> TorchThreads:
     share its CPU cores."""
     with _shared_lock:
         return _shared.setdefault(count, TorchThreads(count))
-
-
-def runs_on_torch_thread(demo_function: Callable) -> Callable:
-    """For a function whose first argument is the ModelRuntime: the whole call runs on its torch threads."""
-
-    @functools.wraps(demo_function)
-    def call(runtime, *args, **kwargs):
-        return runtime.torch_threads.run(demo_function, runtime, *args, **kwargs)
-
-    return call

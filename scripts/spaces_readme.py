@@ -1,4 +1,4 @@
-"""The Hugging Face Spaces front matter at the top of README.md, generated from the registry.
+"""The Hugging Face Spaces front matter at the top of README.md, generated from the task records (tasks.py).
 
     python scripts/spaces_readme.py          # rewrite README.md's front matter
     python scripts/spaces_readme.py --check  # exit 1 if it is out of date (the tests do this)
@@ -12,7 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.registry import MODEL_SPECS, TASKS, is_hub_id  # noqa: E402
+from models.registry import is_hub_id  # noqa: E402
+from tasks import TASKS  # noqa: E402
 
 README = ROOT / "README.md"
 
@@ -25,8 +26,8 @@ def pinned(package: str) -> str:
 def front_matter() -> str:
     # The default model of every tab that comes from the Hub: Spaces downloads them at build time. Not the
     # GPU-recommended ones (gigabytes, and useless on the CPU hardware a Space may run on): they load on use.
-    defaults = [spec.source for spec in MODEL_SPECS
-                if spec.default and spec.task in TASKS and is_hub_id(spec.source) and not spec.gpu_recommended]
+    defaults = [task.default.source for task in TASKS
+                if is_hub_id(task.default.source) and not task.default.gpu_recommended]
     lines = [
         "---",
         "title: Deep Learning Demo Hub",

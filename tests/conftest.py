@@ -12,25 +12,39 @@ import pytest  # noqa: E402
 
 from models.runtime import ModelRuntime  # noqa: E402
 from models.settings import Settings  # noqa: E402
-from tiny_models import make_ner_model  # noqa: E402
+from tasks import TASK_KEYS  # noqa: E402
+from tiny_models import tiny_source  # noqa: E402
+
+# A test that asks for one of these (or for any tiny_* model) builds tiny models or launches a server: the fast
+# tier (-m "not slow") leaves it out, as it leaves out the tests marked slow by hand (subprocesses).
+SLOW_FIXTURES = {"runtime", "connect", "url", "browser"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        fixtures = set(item.fixturenames)
+        if fixtures & SLOW_FIXTURES or any(name.startswith("tiny_") for name in fixtures) \
+                or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
-def tiny_ner_dir(tmp_path_factory) -> Path:
-    return make_ner_model(tmp_path_factory.mktemp("tiny-ner"))
+def tiny_model(tmp_path_factory):
+    """task -> its tiny model's source (tests/tiny_models.py), each built once per session, when first asked for."""
+    built: dict[str, str] = {}
+
+    def source(task: str) -> str:
+        if task not in built:
+            built[task] = tiny_source(task, tmp_path_factory.mktemp(f"tiny-{task}"))
+        return built[task]
+
+    return source
 
 
 @pytest.fixture
-def runtime(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir, tiny_resnet_dir, tiny_whisper_dir,
-            tiny_instruct_pix2pix_dir) -> ModelRuntime:
-    """Every tab pointed at a tiny model (the GANs at the small ones we ship), as `python app.py --model
-    TASK=DIR` would."""
-    overrides = {
-        "ner": tiny_ner_dir, "translation": tiny_marian_dir, "text_generation": tiny_chat_lm_dir,
-        "image_classification": tiny_resnet_dir, "speech_to_text": tiny_whisper_dir,
-        "gan": "assets:dcgan-digits", "pix2pix": "assets:pix2pix-scenes", "image_editing": tiny_instruct_pix2pix_dir,
-    }
-    return ModelRuntime(Settings(model_overrides={task: str(path) for task, path in overrides.items()}))
+def runtime(tiny_model) -> ModelRuntime:
+    """Every task on its tiny model, as `python app.py --model TASK=DIR` would serve it."""
+    return ModelRuntime(Settings(model_overrides={task: tiny_model(task) for task in TASK_KEYS}))
 
 
 @pytest.fixture
@@ -60,24 +74,10 @@ def connect():
 
 
 @pytest.fixture(scope="session")
-def tiny_marian_dir(tmp_path_factory) -> Path:
-    from tiny_models import make_marian_model
-
-    return make_marian_model(tmp_path_factory.mktemp("tiny-marian-en-zh"))
-
-
-@pytest.fixture(scope="session")
 def tiny_m2m100_dir(tmp_path_factory) -> Path:
     from tiny_models import make_m2m100_model
 
     return make_m2m100_model(tmp_path_factory.mktemp("tiny-m2m100"))
-
-
-@pytest.fixture(scope="session")
-def tiny_chat_lm_dir(tmp_path_factory) -> Path:
-    from tiny_models import make_qwen2_chat_model
-
-    return make_qwen2_chat_model(tmp_path_factory.mktemp("tiny-qwen2"))
 
 
 @pytest.fixture(scope="session")
@@ -88,24 +88,10 @@ def tiny_gpt2_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_resnet_dir(tmp_path_factory) -> Path:
-    from tiny_models import make_torchvision_classifier
-
-    return make_torchvision_classifier(tmp_path_factory.mktemp("random-resnet18"))
-
-
-@pytest.fixture(scope="session")
 def tiny_vit_dir(tmp_path_factory) -> Path:
     from tiny_models import make_vit_classifier
 
     return make_vit_classifier(tmp_path_factory.mktemp("tiny-vit"))
-
-
-@pytest.fixture(scope="session")
-def tiny_whisper_dir(tmp_path_factory) -> Path:
-    from tiny_models import make_whisper_model
-
-    return make_whisper_model(tmp_path_factory.mktemp("tiny-whisper"))
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +102,30 @@ def tiny_ctc_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_instruct_pix2pix_dir(tmp_path_factory) -> Path:
-    from tiny_models import make_instruct_pix2pix_pipeline
+def tiny_ner_dir(tiny_model) -> Path:
+    return Path(tiny_model("ner"))
 
-    return make_instruct_pix2pix_pipeline(tmp_path_factory.mktemp("tiny-instruct-pix2pix"))
+
+@pytest.fixture(scope="session")
+def tiny_marian_dir(tiny_model) -> Path:
+    return Path(tiny_model("translation"))
+
+
+@pytest.fixture(scope="session")
+def tiny_chat_lm_dir(tiny_model) -> Path:
+    return Path(tiny_model("text_generation"))
+
+
+@pytest.fixture(scope="session")
+def tiny_resnet_dir(tiny_model) -> Path:
+    return Path(tiny_model("image_classification"))
+
+
+@pytest.fixture(scope="session")
+def tiny_whisper_dir(tiny_model) -> Path:
+    return Path(tiny_model("speech_to_text"))
+
+
+@pytest.fixture(scope="session")
+def tiny_instruct_pix2pix_dir(tiny_model) -> Path:
+    return Path(tiny_model("image_editing"))

@@ -8,11 +8,15 @@ import pytest
 from gradio_client.exceptions import AppError
 
 import app as hub_app
+import demos
 from conftest import ROOT
 from models.runtime import ModelRuntime
 from models.settings import Settings
 
+ENDPOINTS = [endpoint for tab in demos.TABS for endpoint in tab.ENDPOINTS]
 
+
+@pytest.mark.slow
 def test_building_the_app_loads_nothing_heavy():
     code = (
         "import sys, app; a = app.build_app(); "
@@ -32,7 +36,7 @@ def test_ner_through_the_api(runtime, connect):
     highlighted, table = client.predict(text, model, "", api_name="/ner")
     assert isinstance(highlighted, list) and "".join(part["token"] for part in highlighted) == text
     assert table["headers"] == ["entity", "type", "score", "start", "end"]
-    for word, kind, score, start, end in table["data"]:
+    for word, kind, _score, start, end in table["data"]:
         assert text[start:end] == word and kind in {"PER", "ORG", "LOC", "MISC"}
     client.predict("Bob lives in London.", model, "", api_name="/ner")
     assert runtime.cache.load_count == 1
@@ -63,9 +67,9 @@ def test_bad_inputs_through_the_api_are_plain_errors(runtime, connect):
 
 def test_models_panel_lists_and_unloads(runtime):
     from demos import models_panel
-    from demos.ner import recognize_entities
+    from demos.ner import ner
 
-    recognize_entities(runtime, "Alice in Paris")
+    ner(runtime, "Alice in Paris")
     summary, rows, _ = models_panel.refresh(runtime)
     assert runtime.device in summary and "float32" in summary
     assert len(rows) == 1 and rows[0][0] == runtime.default("ner").name and rows[0][2] > 0  # MB
@@ -113,7 +117,7 @@ def test_python_app_py_serves_http_200(tiny_ner_dir):
 def test_every_tab_endpoint_is_listed(runtime, connect):
     client = connect(hub_app.build_app(runtime))
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/ner", "/translate", "/chat", "/complete", "/classify_image", "/transcribe"} <= set(endpoints)
+    assert {f"/{endpoint.api_name}" for endpoint in ENDPOINTS} <= set(endpoints)
 
 
 def test_translate_through_the_api(runtime, connect):
@@ -209,7 +213,7 @@ def test_on_spaces_the_app_binds_all_interfaces_and_never_shares(monkeypatch):
 def test_zero_gpu_wraps_model_handlers_and_preloads_on_cuda(monkeypatch):
     import types
 
-    from demos.common import model_handler
+    from demos.endpoints import model_handler
 
     wrapped = []
     fake_spaces = types.ModuleType("spaces")
@@ -235,9 +239,10 @@ def test_mcp_server_lists_every_tab_as_a_tool(runtime):
     try:
         schema = httpx.get(app.local_url + "gradio_api/mcp/schema", timeout=30).json()
         tools = {tool["name"] for tool in schema}
-        # tools are named after the handlers, described by their docstrings
+        # tools are named after the endpoints' functions, described by their docstrings
+        assert tools == {endpoint.fn.__name__ for endpoint in ENDPOINTS}
         assert tools == {"ner", "translate_text", "chat_reply", "complete_text", "classify_image", "transcribe_audio",
-                         "generate_gan", "interpolate_gan", "pix2pix", "edit_image"}
+                         "generate_gan", "interpolate_gan", "pix2pix", "edit_image"}, "MCP clients know them by name"
         described = {tool["name"]: tool["description"] for tool in schema}
         assert "named entities" in described["ner"]
     finally:

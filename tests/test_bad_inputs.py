@@ -243,7 +243,7 @@ def test_suite_covers_at_least_forty_bad_cases():
 def test_nan_temperature_sent_as_raw_json_is_refused(client):
     # gradio_client cannot even encode NaN; a raw HTTP client can (Python's JSON reads the NaN literal)
     base = client.src.rstrip("/")
-    body = '{"data": ["Once", "%s", "", 8, NaN, 0.9, 0]}' % client.models["text_generation"]
+    body = '{"data": ["Once", "MODEL", "", 8, NaN, 0.9, 0]}'.replace("MODEL", client.models["text_generation"])
     posted = httpx.post(f"{base}/gradio_api/call/complete", content=body,
                         headers={"Content-Type": "application/json"}, timeout=30)
     if posted.status_code == 200:

@@ -5,7 +5,7 @@ import pytest
 
 from demos import image_classification as ic
 from demos import ner
-from demos.common import on_device
+from demos.endpoints import on_device
 from models.batching import DynamicBatcher
 from models.runtime import ModelRuntime
 from models.settings import Settings

@@ -3,26 +3,29 @@ first example, see a result; make it fail and read what it says; in English and 
 phone. Screenshots go to $SCREENSHOT_DIR (default artifacts/screenshots) for CI to keep."""
 import os
 import re
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 import app as hub_app
+import demos
 from conftest import ROOT
+from messages import say
 from models.runtime import ModelRuntime
 
+pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "artifacts" / "screenshots"))
-# tab title, its run button (None: the example runs by pressing Enter in the chat box), where the result shows
-TABS = [
-    ("Image classification", "Classify", "#image-classification-output"),
-    ("Named entities", "Find entities", "#ner-output"),
-    ("Translation", "Translate", "#translation-output"),
-    ("Speech to text", "Transcribe", "#speech-to-text-output"),
-    ("Text generation", None, "#text-generation-output .bot.message"),
-]
+
+
+def said(key: str, language: str = "en") -> str:
+    return say(key, language) if key else None
+
+
+# Every tab with examples of its own: its title, its run button (None: the example runs by pressing Enter in the
+# chat box), where the result shows.
+TABS = [(said(f"tab_{tab.TASK}"), said(tab.RUN_BUTTON), tab.RESULT) for tab in demos.TABS if hasattr(tab, "RESULT")]
 SHOWS_A_RESULT = """selector => {
     const el = document.querySelector(selector);
     if (!el) return false;
@@ -92,17 +95,15 @@ def test_every_tab_runs_its_first_example(browser, url):
 
 # Every (sub)tab a person can open: the path of tab names (English, Chinese), its run button, and how to run it so
 # that it fails (a model id that is nowhere, offline; or nothing to work on).
+def _in_both(key: str | None) -> tuple[str, str] | None:
+    return (say(key, "en"), say(key, "zh")) if key else None
+
+
 WHOLE_HUB = [
-    ((("Image classification", "图像分类"),), ("Classify", "分类")),
-    ((("Named entities", "命名实体"),), ("Find entities", "查找实体")),
-    ((("Translation", "翻译"),), ("Translate", "翻译")),
-    ((("Speech to text", "语音转文字"),), ("Transcribe", "转写")),
-    ((("GAN / pix2pix", "GAN / pix2pix"), ("GAN sampling", "GAN 采样")), ("Generate", "生成")),
-    ((("GAN / pix2pix", "GAN / pix2pix"), ("pix2pix", "pix2pix")), ("Run pix2pix", "运行 pix2pix")),
-    ((("GAN / pix2pix", "GAN / pix2pix"), ("Edit by instruction", "按指令修改")),
-     ("Edit", "修改")),
-    ((("Text generation", "文本生成"),), None),  # the chat: a message and Enter
-    ((("Models", "模型"),), None),
+    *[((_in_both(f"tab_{tab.TASK}"), *([_in_both(f"tab_{section.TASK}")] if section is not tab else [])),
+       _in_both(section.RUN_BUTTON))
+      for tab in demos.TABS for section in getattr(tab, "SECTIONS", [tab])],
+    ((_in_both("tab_models"),), None),
 ]
 NOWHERE = "nobody/no-such-model"
 # What a person must never read: untranslated keys, JavaScript's and Python's leftovers.

@@ -10,12 +10,14 @@ import threading
 import pytest
 
 import app as hub_app
+import command_line
 from benchmarks.serving import free_port
 from conftest import ROOT
 from models.errors import ModelUnavailableError
-from models.registry import TASKS, TORCHVISION_CHECKPOINTS, default_spec, specs_for
+from models.registry import TORCHVISION_CHECKPOINTS
 from models.runtime import ModelRuntime
 from models.settings import Settings
+from tasks import TASK_KEYS, default_spec, specs_for
 
 HEAVY_MODULES = ("gradio", "torch", "transformers", "demos", "http_guard")
 
@@ -52,7 +54,7 @@ def test_help_gives_every_option_a_text_and_every_value_its_default():
         if option and not option.group(2):  # a long option's text starts on the next line
             following = lines[number + 1] if number + 1 < len(lines) else ""
             assert re.match(r"^\s{3,}\S", following) and not following.lstrip().startswith("-"), line
-    for action in hub_app.build_parser()._actions:
+    for action in command_line.build_parser()._actions:
         assert action.help, action.option_strings
         if action.nargs != 0:  # switches are off unless given; an option taking a value says what it defaults to
             assert "(default" in action.help, action.option_strings
@@ -73,7 +75,7 @@ def _status_column_starts(text: str) -> set[int]:
 def test_list_models_with_an_empty_cache_says_what_to_download(hf_cache, torch_cache, capsys):
     assert hub_app.main(["--list-models"]) == 0
     listing = capsys.readouterr().out
-    for task in TASKS:
+    for task in TASK_KEYS:
         default = default_spec(task)
         expected = f"not downloaded: python app.py --download {task}"
         assert re.search(rf"^{task} +\* {re.escape(default.source)} .* {re.escape(expected)}$", listing, re.M), task
@@ -106,14 +108,15 @@ def test_startup_summary_has_one_row_per_tab(hf_cache, torch_cache, tmp_path):
     runtime = ModelRuntime(Settings(device="cpu", model_overrides={"ner": str(tmp_path)}))
     heading, header, *rows = hub_app.startup_summary(runtime).splitlines()
     assert "cpu" in heading and "--list-models" in heading
-    assert [row.split()[0] for row in rows] == list(TASKS)
-    by_task = dict(zip(TASKS, rows))
+    assert [row.split()[0] for row in rows] == list(TASK_KEYS)
+    by_task = dict(zip(TASK_KEYS, rows))
     assert by_task["ner"].endswith("  on this machine") and str(tmp_path) in by_task["ner"]
     assert by_task["translation"].endswith("not downloaded: python app.py --download translation")
     assert by_task["gan"].endswith("(until then the tab uses assets:dcgan-digits)")
     assert "GPU recommended" in by_task["image_editing"]
 
 
+@pytest.mark.slow
 def test_the_app_prints_the_summary_then_its_own_address_lines(tmp_path):
     port = free_port()
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "TORCH_HOME": str(tmp_path / "torch"),
@@ -188,7 +191,7 @@ def test_offline_advice_names_where_the_weights_come_from(hf_cache, torch_cache,
     runtime = ModelRuntime(Settings(device="cpu", offline=True))
     with pytest.raises(ModelUnavailableError) as raised:
         runtime.load(runtime.spec(task))
-    english, chinese = str(raised.value), raised.value.chinese
+    english, chinese = str(raised.value), raised.value.text("zh")
     assert all(part in english for part in english_parts), english
     assert all(part in chinese for part in chinese_parts), chinese
     assert not_named not in english + chinese
@@ -223,6 +226,7 @@ def test_download_in_offline_mode_says_offline_mode_is_on(hf_cache, capsys):
     assert "--offline is on" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_download_without_network_says_what_could_not_be_reached(tmp_path):
     unreachable = f"http://127.0.0.1:{free_port()}"  # nothing listens there: the connection is refused at once
     env = {"HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf"), "TORCH_HOME": str(tmp_path / "torch"),

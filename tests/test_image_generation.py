@@ -6,10 +6,11 @@ import pytest
 import torch
 from PIL import Image
 
-from demos import image_generation as ig
+from demos import gan, image_editing, pix2pix
 from demos.common import Refusal
+from demos.image_classification import EXAMPLES as PHOTOS
 from models.diffusion import needs_offload
-from models.gan import DCGANGenerator, Pix2PixUNet
+from models.gan_networks import DCGANGenerator, Pix2PixUNet
 from models.runtime import ModelRuntime
 from models.settings import Settings
 
@@ -60,7 +61,7 @@ def test_hub_dcgan_checkpoint_loads_strictly_through_the_loader(tmp_path):
     rt = ModelRuntime(Settings(model_overrides={"gan": str(tmp_path)}))
     generator = rt.load(rt.default("gan"))
     assert set(generator.state_dict()) == set(DCGAN_HUB_LAYOUT)
-    assert ig.sample_grid(rt, 0, 4).size == (4 * 64 + 3 * 2, 64)
+    assert gan.generate_gan(rt, seed=0, count=4).size == (4 * 64 + 3 * 2, 64)
 
 
 def test_hub_pix2pix_layout_matches_strictly():
@@ -78,32 +79,32 @@ def test_generators_load_with_the_hub_mixin(tmp_path):
 
 def test_bundled_dcgan_is_the_offline_default_and_loads_once(offline_runtime):
     assert offline_runtime.default("gan").bundled
-    grid = ig.sample_grid(offline_runtime, 7, 16)
+    grid = gan.generate_gan(offline_runtime, seed=7, count=16)
     assert grid.size == (8 * 64 + 7 * 2, 2 * 64 + 2) and grid.mode == "L"
-    again, other = ig.sample_grid(offline_runtime, 7, 16), ig.sample_grid(offline_runtime, 8, 16)
+    again, other = gan.generate_gan(offline_runtime, seed=7, count=16), gan.generate_gan(offline_runtime, seed=8, count=16)
     assert np.array_equal(np.asarray(grid), np.asarray(again)), "the same seed gives the same images"
     assert not np.array_equal(np.asarray(grid), np.asarray(other))
     assert offline_runtime.cache.load_count == 1
 
 
 def test_interpolation_starts_and_ends_at_the_two_seeds(offline_runtime):
-    strip = np.asarray(ig.interpolation_strip(offline_runtime, 3, 4, 5)).astype(int)
+    strip = np.asarray(gan.interpolate_gan(offline_runtime, seed_a=3, seed_b=4, frames=5)).astype(int)
     assert strip.shape == (64, 5 * 64 + 4 * 2)
-    first, last = (np.asarray(ig.sample_grid(offline_runtime, seed, 1)).astype(int) for seed in (3, 4))
+    first, last = (np.asarray(gan.generate_gan(offline_runtime, seed=seed, count=1)).astype(int) for seed in (3, 4))
     assert np.abs(strip[:, :64] - first).max() <= 1 and np.abs(strip[:, -64:] - last).max() <= 1
 
 
 def test_slerp_keeps_the_latent_length():
-    a, b = ig.latents(1, 1, 100), ig.latents(2, 1, 100)
-    path = ig.slerp(a, b, torch.linspace(0, 1, 9))
+    a, b = gan.latents(1, 1, 100), gan.latents(2, 1, 100)
+    path = gan.slerp(a, b, torch.linspace(0, 1, 9))
     assert torch.allclose(path[0], a[0], atol=1e-5) and torch.allclose(path[-1], b[0], atol=1e-5)
     norms = path.flatten(1).norm(dim=1)
     assert norms.min() > 0.9 * min(a.norm(), b.norm())
 
 
 def test_bundled_pix2pix_paints_the_example_sketches(offline_runtime):
-    assert offline_runtime.default("pix2pix").bundled and ig.SKETCHES
-    picture = ig.translate_image(offline_runtime, ig.SKETCHES[0])
+    assert offline_runtime.default("pix2pix").bundled and pix2pix.SKETCHES
+    picture = pix2pix.translate_image(offline_runtime, pix2pix.SKETCHES[0])
     assert picture.size == (256, 256) and picture.mode == "RGB"
     assert np.asarray(picture).std() > 5, "a scene, not a flat colour"
 
@@ -116,17 +117,17 @@ def sketch_file(tmp_path, image: Image.Image) -> str:
 
 def test_an_empty_sketch_is_refused(tmp_path):
     with pytest.raises(Refusal, match="empty"):
-        ig.picture_from(sketch_file(tmp_path, Image.new("RGBA", (512, 512), (0, 0, 0, 0))))
+        pix2pix.picture_from(sketch_file(tmp_path, Image.new("RGBA", (512, 512), (0, 0, 0, 0))))
     with pytest.raises(Refusal, match="draw something"):
-        ig.picture_from(ig.drawing_file({"background": None, "layers": [], "composite": None}))
+        pix2pix.picture_from(pix2pix.drawing_file({"background": None, "layers": [], "composite": None}))
 
 
 def test_strokes_on_a_transparent_pad_become_black_on_white(tmp_path):
     pad = Image.new("RGBA", (512, 512), (0, 0, 0, 0))
     pad.paste((0, 0, 0, 255), (100, 250, 400, 256))
-    picture = ig.picture_from(sketch_file(tmp_path, pad))
+    picture = pix2pix.picture_from(sketch_file(tmp_path, pad))
     assert picture.getpixel((10, 10)) == (255, 255, 255) and picture.getpixel((200, 252)) == (0, 0, 0)
-    batch = ig.to_unet_input(picture)
+    batch = pix2pix.to_unet_input(picture)
     assert batch.shape == (1, 3, 256, 256) and batch.min() == -1 and batch.max() == 1
 
 
@@ -139,6 +140,7 @@ def test_training_scripts_run_a_few_steps(tmp_path):
     assert Pix2PixUNet.from_pretrained(tmp_path / "p", strict=True)(torch.zeros(1, 3, 256, 256)).shape == (1, 3, 256, 256)
 
 
+@pytest.mark.slow
 def test_quality_script_reports_both_figures(tmp_path):
     from training import quality
 
@@ -163,10 +165,10 @@ def test_instruct_pix2pix_runs_two_steps_with_progress(tiny_instruct_pix2pix_dir
     rt = ModelRuntime(Settings(model_overrides={"image_editing": str(tiny_instruct_pix2pix_dir)}))
     steps = []
     photo = Image.new("RGB", (900, 600), (30, 120, 200))
-    result = ig.edit(rt, photo, "make it red", steps=2, seed=1, progress=lambda f, m: steps.append(m))
-    assert result.size == ig.edit_size(900, 600) == (512, 344)
+    result = image_editing.edit(rt, photo, "make it red", steps=2, seed=1, progress=lambda f, m: steps.append(m))
+    assert result.size == image_editing.edit_size(900, 600) == (512, 344)
     assert [m for m in steps if m.startswith("Step")] == ["Step 1 of 2", "Step 2 of 2"]
-    again = ig.edit(rt, photo, "make it red", steps=2, seed=1)
+    again = image_editing.edit(rt, photo, "make it red", steps=2, seed=1)
     assert np.array_equal(np.asarray(result), np.asarray(again)) and rt.cache.load_count == 1
 
 
@@ -184,7 +186,7 @@ def test_edit_settings_are_checked_before_any_model_loads(arguments, words):
     rt = ModelRuntime()
     request = {"image": Image.new("RGB", (64, 64)), "instruction": "make it red", **arguments}
     with pytest.raises(Refusal, match=words):
-        ig.edit(rt, **request)
+        image_editing.edit(rt, **request)
     assert rt.cache.load_count == 0
 
 
@@ -194,18 +196,19 @@ def test_a_gpu_short_of_memory_offloads_and_a_roomy_one_does_not():
 
 
 def test_the_tab_through_the_api(hf_cache, tiny_instruct_pix2pix_dir, connect):
-    import app as hub_app
     from gradio_client import handle_file
+
+    import app as hub_app
 
     rt = ModelRuntime(Settings(model_overrides={"image_editing": str(tiny_instruct_pix2pix_dir)}))
     client = connect(hub_app.build_app(rt))
     grid = Image.open(client.predict("", "", 5, 4, api_name="/generate_gan")["path"])
     assert grid.size == (4 * 64 + 3 * 2, 64)
-    sketch = {"background": None, "layers": [], "composite": handle_file(ig.SKETCHES[1])}
+    sketch = {"background": None, "layers": [], "composite": handle_file(pix2pix.SKETCHES[1])}
     assert Image.open(client.predict(sketch, "", "", api_name="/pix2pix")["path"]).size == (256, 256)
-    photo = next(p for p in ig.PHOTOS if p.endswith("rocket.jpg"))  # 640x427: scaled down to 512 wide
+    photo = next(p for p in PHOTOS if p.endswith("rocket.jpg"))  # 640x427: scaled down to 512 wide
     edited = client.predict(handle_file(photo), "make it red", "", "", 2, 1.5, 7.5, 0, api_name="/edit_image")
-    assert Image.open(edited["path"]).size == ig.edit_size(640, 427) == (512, 344)
+    assert Image.open(edited["path"]).size == image_editing.edit_size(640, 427) == (512, 344)
 
 
 def test_the_hub_default_comes_first_once_downloaded(hf_cache):

@@ -2,9 +2,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
+@pytest.mark.slow
 def test_load_test_16_clients_200_requests_no_errors_no_leak(tmp_path):
     out = tmp_path / "load.json"
     run = subprocess.run(

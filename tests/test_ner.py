@@ -27,20 +27,20 @@ def check_outputs(text, highlighted, rows):
 
 def test_entities_come_back_as_highlights_and_table(runtime):
     text = "Alice works for Siemens in Berlin. 李明 在 北京 的 华为 工作 。"
-    highlighted, rows = ner.recognize_entities(runtime, text)
+    highlighted, rows = ner.ner(runtime, text)
     check_outputs(text, highlighted, rows)
     assert rows, "the briefly trained tiny model finds at least one entity"
 
 
 def test_second_request_does_not_reload(runtime):
-    ner.recognize_entities(runtime, "Bob met Alice in Paris.")
-    ner.recognize_entities(runtime, "Marie flew to Tokyo.")
+    ner.ner(runtime, "Bob met Alice in Paris.")
+    ner.ner(runtime, "Marie flew to Tokyo.")
     assert runtime.cache.load_count == 1
 
 
 def test_text_longer_than_the_model_window_is_read_in_windows(runtime, tiny_ner_dir):
     text = " ".join(["Alice works for Acme in London ."] * 60)  # ~420 tokens; the tiny model sees 64
-    highlighted, rows = ner.recognize_entities(runtime, text)
+    highlighted, rows = ner.ner(runtime, text)
     check_outputs(text, highlighted, rows)
     assert rows and rows[-1][3] > len(text) // 2, "entities are found past the first window"
 
@@ -72,18 +72,18 @@ def test_a_model_without_a_fast_tokenizer_is_refused_at_load(tmp_path, tiny_ner_
         shutil.copy(tiny_ner_dir / name, tmp_path)
     runtime = ModelRuntime(Settings(model_overrides={"ner": str(tmp_path)}))
     with pytest.raises(ModelLoadError, match="no fast tokenizer"):
-        ner.recognize_entities(runtime, "Alice lives in Paris.")
+        ner.ner(runtime, "Alice lives in Paris.")
 
 
 @pytest.mark.parametrize("bad", [None, "", "   \n\t ", "\x00\x01\x02"])
 def test_empty_text_is_refused_in_plain_words(runtime, bad):
     with pytest.raises(gr.Error, match="enter some text"):
-        ner.recognize_entities(runtime, bad)
+        ner.ner(runtime, bad)
 
 
 def test_too_long_text_is_refused_with_the_limit(runtime):
     with pytest.raises(gr.Error, match="at most 10,000"):
-        ner.recognize_entities(runtime, "a" * (ner.MAX_CHARS + 1))
+        ner.ner(runtime, "a" * (ner.MAX_CHARS + 1))
     assert runtime.cache.load_count == 0  # refused before any model work
 
 

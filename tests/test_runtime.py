@@ -4,13 +4,14 @@ from pathlib import Path
 import pytest
 
 from models.errors import ModelLoadError, ModelUnavailableError
-from models.registry import MODEL_SPECS, TASKS, default_spec, is_hub_id
+from models.registry import is_hub_id
 from models.runtime import ModelRuntime
 from models.settings import Settings
+from tasks import MODEL_SPECS, TASK_KEYS, default_spec
 
 
 def test_every_task_has_exactly_one_default():
-    for task in TASKS:
+    for task in TASK_KEYS:
         assert sum(spec.default for spec in MODEL_SPECS if spec.task == task) == 1
 
 
@@ -101,7 +102,7 @@ def test_corrupt_weights_fail_clearly_are_not_cached_and_are_retried(tiny_ner_di
 
 def test_pickle_only_weights_are_refused_for_typed_in_ids(tmp_path):
     from models.hub_files import check_weights
-    from models.registry import custom_spec
+    from tasks import custom_spec
 
     (tmp_path / "pytorch_model.bin").write_bytes(b"pickle")
     with pytest.raises(ModelLoadError, match="pickle"):

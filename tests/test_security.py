@@ -290,7 +290,7 @@ def test_a_typed_in_model_is_sized_before_download_and_fetched_at_the_sized_comm
 
     from models.errors import ModelLoadError
     from models.hub_files import resolve_model_dir
-    from models.registry import custom_spec
+    from tasks import custom_spec
 
     files = [SimpleNamespace(rfilename="config.json", size=700), SimpleNamespace(rfilename="model.safetensors", size=12 * 2**30),
              SimpleNamespace(rfilename="model.fp16.safetensors", size=6 * 2**30)]  # never fetched, not counted
@@ -414,13 +414,13 @@ def test_no_server_path_reaches_a_client(served, tiny_overrides):
 
 
 def test_unloading_is_the_operators_and_is_checked_on_the_server(tiny_overrides):
-    from demos.ner import recognize_entities
+    from demos.ner import ner
 
     public_app, public_runtime, public_base = launch(tiny_overrides, public=True)
     local_app, local_runtime, local_base = launch(tiny_overrides)
     try:
         for runtime in (public_runtime, local_runtime):
-            recognize_entities(runtime, "Alice in Paris")
+            ner(runtime, "Alice in Paris")
         status, answer = call(public_base, "unload_models", ["All loaded models"])
         assert "event: error" in answer and "for the operator" in answer
         assert len(public_runtime.loaded()) == 1

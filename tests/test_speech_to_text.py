@@ -25,6 +25,7 @@ def runtime_for(directory):
     return ModelRuntime(Settings(model_overrides={"speech_to_text": str(directory)}))
 
 
+@pytest.mark.slow
 def test_stereo_int16_44k_becomes_mono_float32_16k_of_the_same_duration():
     audio = to_mono_16k(tone(2.0, rate=44_100, channels=2, dtype=np.int16), 44_100)
     assert audio.dtype == np.float32 and audio.ndim == 1

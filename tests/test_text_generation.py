@@ -4,6 +4,7 @@ import gradio as gr
 import pytest
 
 from demos import text_generation as tg
+from demos.generation import check_sampling
 from models.runtime import ModelRuntime
 from models.settings import Settings
 
@@ -49,7 +50,7 @@ def test_closing_the_stream_stops_the_model(chat_runtime):
 
 def test_completion_with_a_plain_language_model(tiny_gpt2_dir):
     rt = ModelRuntime(Settings(model_overrides={"text_generation": str(tiny_gpt2_dir)}))
-    parts = list(tg.complete(rt, "Once upon a time", max_new_tokens=12, temperature=0))
+    parts = list(tg.complete_text(rt, "Once upon a time", max_new_tokens=12, temperature=0))
     assert len(parts) >= 2 and all(p.startswith("Once upon a time") for p in parts)
     with pytest.raises(gr.Error, match="no chat template"):
         list(tg.chat(rt, "hi", []))
@@ -59,10 +60,10 @@ def test_overlong_prompt_keeps_its_end_and_says_so(tiny_gpt2_dir, monkeypatch):
     rt = ModelRuntime(Settings(model_overrides={"text_generation": str(tiny_gpt2_dir)}))
     warnings = []
     monkeypatch.setattr(gr, "Warning", warnings.append)
-    parts = list(tg.complete(rt, "hello world " * 200, max_new_tokens=8))  # context is 128 tokens
+    parts = list(tg.complete_text(rt, "hello world " * 200, max_new_tokens=8))  # context is 128 tokens
     assert parts and warnings and "left out" in warnings[0]
     with pytest.raises(gr.Error, match="context is 128 tokens"):
-        list(tg.complete(rt, "hello", max_new_tokens=500))
+        list(tg.complete_text(rt, "hello", max_new_tokens=500))
 
 
 @pytest.mark.parametrize(
@@ -80,8 +81,8 @@ def test_overlong_prompt_keeps_its_end_and_says_so(tiny_gpt2_dir, monkeypatch):
 )
 def test_out_of_range_settings_are_refused(settings, words):
     with pytest.raises(gr.Error, match=words):
-        tg.check_sampling(*settings)
+        check_sampling(*settings)
 
 
 def test_temperature_zero_is_greedy_and_allowed():
-    assert tg.check_sampling(10, 0, 1, 0).temperature == 0
+    assert check_sampling(10, 0, 1, 0).temperature == 0

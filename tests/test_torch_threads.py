@@ -9,6 +9,7 @@ import time
 import pytest
 import torch
 
+from models.runtime import ModelRuntime
 from models.torch_threads import TorchThreads, on_torch_thread
 
 
@@ -49,22 +50,21 @@ def test_a_forked_child_starts_its_own_threads():
 
 
 def test_every_load_and_forward_through_the_app_runs_on_a_torch_thread(runtime, connect, monkeypatch, request):
+    from gradio_client import handle_file
+
     import app as hub_app
-    import models.runtime
     from demos.image_classification import EXAMPLES as IMAGES
     from demos.speech_to_text import EXAMPLES as CLIPS
-    from gradio_client import handle_file
 
     loads, forwards = [], []
 
-    def recording(loader):
-        def load(*args):
-            loads.append(threading.current_thread().name)
-            return loader(*args)
-        return load
+    build = ModelRuntime._build
 
-    for name, loader in list(models.runtime.LOADERS.items()):
-        monkeypatch.setitem(models.runtime.LOADERS, name, recording(loader))
+    def recording_build(self, spec):
+        loads.append(threading.current_thread().name)
+        return build(self, spec)
+
+    monkeypatch.setattr(ModelRuntime, "_build", recording_build)
     client = connect(hub_app.build_app(runtime))
     hook = torch.nn.modules.module.register_module_forward_pre_hook(  # every module of every model
         lambda module, args: forwards.append(threading.current_thread().name))

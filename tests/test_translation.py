@@ -28,17 +28,17 @@ def test_marian_en_zh_gets_its_target_token(tiny_marian_dir):
 
 def test_marian_translation_keeps_the_line_structure(tiny_marian_dir):
     rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
-    out = translation.translate(rt, TEXT, "en", "zh", rt.default("translation").name)
+    out = translation.translate_text(rt, TEXT, "en", "zh", rt.default("translation").name)
     lines = out.split("\n")
     assert len(lines) == 3 and lines[1] == "" and lines[0] and lines[2]
-    translation.translate(rt, "Good morning.", "en", "zh", rt.default("translation").name)
+    translation.translate_text(rt, "Good morning.", "en", "zh", rt.default("translation").name)
     assert rt.cache.load_count == 1
 
 
 def test_output_length_stays_within_the_decoder_positions(tiny_marian_dir):
     rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
     # ~90 tokens with the tiny vocabulary: 3x that would overrun the tiny model's 128 positions
-    out = translation.translate(rt, "Neural networks learn from millions of sentence pairs, quickly.", "en", "zh", rt.default("translation").name)
+    out = translation.translate_text(rt, "Neural networks learn from millions of sentence pairs, quickly.", "en", "zh", rt.default("translation").name)
     assert out
 
 
@@ -48,7 +48,7 @@ def test_m2m100_sets_source_and_forces_the_target_language(tiny_m2m100_dir):
     _, kwargs = translation.language_setup(seq2seq.tokenizer, ["x"], "de", "fr")
     assert seq2seq.tokenizer.src_lang == "de"
     assert kwargs == {"forced_bos_token_id": seq2seq.tokenizer.get_lang_id("fr")}
-    out = translation.translate(rt, TEXT, "en", "fr", rt.default("translation").name)
+    out = translation.translate_text(rt, TEXT, "en", "fr", rt.default("translation").name)
     assert len(out.split("\n")) == 3 and "__fr__" not in out
 
 
@@ -64,16 +64,16 @@ def test_m2m100_sets_source_and_forces_the_target_language(tiny_m2m100_dir):
 )
 def test_bad_requests_are_refused_in_plain_words(text, source, target, words):
     with pytest.raises(gr.Error, match=words):
-        translation.translate(ModelRuntime(), text, source, target, translation.OPUS_MT)
+        translation.translate_text(ModelRuntime(), text, source, target, translation.OPUS_MT)
 
 
 def test_too_long_sentence_is_refused_not_truncated(tiny_marian_dir):
     rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
     with pytest.raises(gr.Error, match="too long"):
-        translation.translate(rt, "cat " * 400, "en", "zh", rt.default("translation").name)
+        translation.translate_text(rt, "cat " * 400, "en", "zh", rt.default("translation").name)
 
 
 def test_opus_pair_resolves_to_its_model_and_offline_guidance_names_it(hf_cache):
     rt = ModelRuntime(Settings(offline=True))
     with pytest.raises(Exception, match="Helsinki-NLP/opus-mt-en-zh"):
-        translation.translate(rt, "hello", "en", "zh", translation.OPUS_MT)
+        translation.translate_text(rt, "hello", "en", "zh", translation.OPUS_MT)

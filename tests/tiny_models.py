@@ -270,7 +270,7 @@ def make_vit_classifier(directory: Path) -> Path:
     labels = ["tabby cat", "espresso", "space shuttle", "goldfish", "banana"]
     config = ViTConfig(
         image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=37, id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)},
+        intermediate_size=37, id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)},
     )
     ViTForImageClassification(config).save_pretrained(directory)
     ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(directory)
@@ -286,7 +286,13 @@ def make_whisper_model(directory: Path) -> Path:
     import json
 
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import GenerationConfig, WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperTokenizer
+    from transformers import (
+        GenerationConfig,
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+        WhisperTokenizer,
+    )
 
     torch.manual_seed(0)
     bpe = Tokenizer(models.BPE())
@@ -360,7 +366,12 @@ def make_instruct_pix2pix_pipeline(directory: Path) -> Path:
     """A tiny StableDiffusionInstructPix2PixPipeline (UNet with 8 input channels: noise + image latents), saved
     as diffusers saves the real one."""
     import torch
-    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, StableDiffusionInstructPix2PixPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        EulerAncestralDiscreteScheduler,
+        StableDiffusionInstructPix2PixPipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(0)
@@ -385,3 +396,23 @@ def make_instruct_pix2pix_pipeline(directory: Path) -> Path:
     out = directory / "pipeline"
     pipeline.save_pretrained(out, safe_serialization=True)
     return out
+
+
+# Each task's small model of its architecture, as the tests' runtime serves it (tasks.py lists the tasks): a
+# factory (directory -> model directory), or the source of the small weights the project ships.
+TINY = {
+    "image_classification": make_torchvision_classifier,
+    "ner": make_ner_model,
+    "translation": make_marian_model,
+    "speech_to_text": make_whisper_model,
+    "gan": "assets:dcgan-digits",
+    "pix2pix": "assets:pix2pix-scenes",
+    "image_editing": make_instruct_pix2pix_pipeline,
+    "text_generation": make_qwen2_chat_model,
+}
+
+
+def tiny_source(task: str, directory: Path) -> str:
+    """The task's tiny model as `--model TASK=SOURCE` takes it, built in `directory` where it is built."""
+    made = TINY[task]
+    return made if isinstance(made, str) else str(made(directory))

@@ -13,9 +13,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tasks import EXAMPLES_DIR  # noqa: E402
 from training.synthetic import scene  # noqa: E402
 
-OUT = ROOT / "assets/examples/sketches"
+OUT = EXAMPLES_DIR / "sketches"
 EXAMPLE_SEED = 20_000  # training draws from seed 0's stream and evaluation from 10_000's: these are apart
 
 

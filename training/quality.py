@@ -24,7 +24,8 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.gan import DCGANGenerator, Pix2PixUNet, image_grid, load_generator  # noqa: E402
+from models.gan import load_generator  # noqa: E402
+from models.gan_networks import DCGANGenerator, Pix2PixUNet, image_grid  # noqa: E402
 from training.synthetic import digits, scenes  # noqa: E402
 
 WEIGHTS = ROOT / "assets/weights"
@@ -110,7 +111,8 @@ def pix2pix_quality(weights: Path, pairs: int = 200, baseline_pictures: int = 50
     best = min(baselines.values())
     grids.mkdir(parents=True, exist_ok=True)
     image_grid(torch.cat([edges[:4], outputs[:4], targets[:4]]), columns=4).save(grids / "pix2pix-scenes.png")
-    result = {"pairs": pairs, "model_l1": round(l1(outputs), 4), "baseline_l1": {k: round(v, 4) for k, v in baselines.items()},
+    result = {"pairs": pairs, "model_l1": round(l1(outputs), 4),
+              "baseline_l1": {k: round(v, 4) for k, v in baselines.items()},
               "ratio_to_best_baseline": round(l1(outputs) / best, 4)}
     result["meets_target"] = result["ratio_to_best_baseline"] <= 0.5
     return result

@@ -22,7 +22,7 @@ _GLYPH_SIZES = (34, 40, 46)
 _STROKES = (0, 1, 2, 3)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _glyph(digit: int, size: int, stroke: int) -> torch.Tensor:
     """One digit drawn centred on a 64x64 canvas at 4x resolution and reduced, so its edges are smooth."""
     scale = 4

@@ -3,7 +3,7 @@
     python -m training.train_dcgan                       # ~16 min on 2 cores -> assets/weights/dcgan-digits
     python -m training.train_dcgan --steps 3 --out /tmp/x  # a smoke run
 
-The generator is models.gan.DCGANGenerator (1 channel, hidden size 32); the discriminator below mirrors it.
+The generator is models.gan_networks.DCGANGenerator (1 channel, hidden size 32); the discriminator below mirrors it.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.gan import DCGANGenerator, image_grid  # noqa: E402
+from models.gan_networks import DCGANGenerator, image_grid  # noqa: E402
 from training.gan_training import init_weights, optimizers, save_generator  # noqa: E402
 from training.synthetic import digits  # noqa: E402
 
@@ -45,7 +45,8 @@ class Discriminator(nn.Module):
 
 
 
-def train_step(generator, discriminator, adam, real: torch.Tensor, generator_rng: torch.Generator) -> tuple[float, float]:
+def train_step(generator, discriminator, adam, real: torch.Tensor,
+               generator_rng: torch.Generator) -> tuple[float, float]:
     """One discriminator and one generator update; returns their losses."""
     optimizer_g, optimizer_d = adam
     loss = nn.BCEWithLogitsLoss()

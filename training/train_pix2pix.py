@@ -19,7 +19,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from models.gan import Pix2PixUNet, image_grid  # noqa: E402
+from models.gan_networks import Pix2PixUNet, image_grid  # noqa: E402
 from training.gan_training import init_weights, optimizers, save_generator  # noqa: E402
 from training.synthetic import scenes  # noqa: E402
 

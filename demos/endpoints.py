@@ -1,0 +1,272 @@
+"""An endpoint is declared once, as an `Endpoint` record in its tab module; `serve()` makes everything else from
+it: the API's event (gradio_client, curl, MCP), the page's event, the concurrency group, progress, plain-word
+errors and the thread the model work runs on."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gradio as gr
+
+import messages
+from demos.common import Refusal
+from models.errors import ModelLoadError
+from models.runtime import ModelRuntime
+from models.settings import zero_gpu
+
+log = logging.getLogger("demo_hub")
+
+# How an endpoint's work runs.
+TORCH_THREAD = "torch_thread"  # the whole call on a torch thread (models/torch_threads.py says why)
+# On the request's thread; its forward goes through runtime.run_batched, so requests that wait together share one
+# forward. Its concurrency group is wide enough for a whole batch to wait together.
+BATCHED = "batched"
+# A generator on the request's thread that hands its model work to a torch thread itself, so that closing the
+# stream (Stop) can stop the model.
+STREAM = "stream"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """fn(runtime, *inputs, progress=None), at module level, takes the API's inputs in the API's order. Its name
+    is the MCP tool's name and its docstring (with `Args:`) the tool's description. `progress`, when given, is a
+    callable (fraction, message). `sample` gives the API inputs of one typical request for a model, named as
+    clients name it (files as Paths): the load test and the benchmark send it."""
+
+    api_name: str
+    fn: Callable
+    task: str
+    run: str = TORCH_THREAD
+    sample: Callable[[str], tuple] | None = None
+    track_tqdm: bool = True  # progress from libraries' tqdm bars (downloads, loads) reaches the page
+
+    def __post_init__(self):
+        if self.run not in (TORCH_THREAD, BATCHED, STREAM):
+            raise ValueError(f"{self.api_name}: unknown run mode {self.run!r}")
+        if self.run == STREAM and not inspect.isgeneratorfunction(self.fn):
+            raise ValueError(f"{self.api_name}: a streamed endpoint's function must be a generator")
+
+
+def bound(endpoint: Endpoint, runtime) -> Callable:
+    """The endpoint's function as Gradio calls it: the runtime bound, Gradio's progress tracker turned into a
+    callable, run on the thread its record says; same name, docstring and (API) parameters."""
+    fn = endpoint.fn
+    signature = inspect.signature(fn)
+    tracker = inspect.Parameter("progress", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                default=gr.Progress(track_tqdm=endpoint.track_tqdm))
+    api = signature.replace(parameters=[*(p for name, p in signature.parameters.items()
+                                          if name not in ("runtime", "progress")), tracker])
+
+    def arguments(args, kwargs) -> tuple[tuple, dict]:
+        call = api.bind(*args, **kwargs)
+        call.apply_defaults()
+        progress = call.arguments.pop("progress")
+        return call.args, {**call.kwargs, "progress": lambda fraction, message: progress(fraction, desc=message)}
+
+    if endpoint.run == STREAM:
+        def handler(*args, **kwargs):
+            args, kwargs = arguments(args, kwargs)
+            yield from fn(runtime, *args, **kwargs)
+    elif endpoint.run == TORCH_THREAD:
+        def handler(*args, **kwargs):
+            args, kwargs = arguments(args, kwargs)
+            return runtime.torch_threads.run(fn, runtime, *args, **kwargs)
+    else:
+        def handler(*args, **kwargs):
+            args, kwargs = arguments(args, kwargs)
+            return fn(runtime, *args, **kwargs)
+
+    functools.update_wrapper(handler, fn)
+    handler.__signature__ = api
+    handler.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k not in ("runtime", "progress")}
+    return handler
+
+
+SOMETHING_WENT_WRONG = "error_something_went_wrong"
+LOAD_FAILED_TITLE = "error_load_failed_title"
+
+
+def language_of(request: gr.Request | None) -> str:
+    """The first language of the browser's Accept-Language that has a catalog ("zh-CN,zh;q=0.9" -> "zh"), else
+    "en" (API clients send no preference)."""
+    return messages.language_of_header(request.headers.get("accept-language") if request is not None else None)
+
+
+def _plain_error(error: Exception, language: str) -> gr.Error:
+    if isinstance(error, Refusal):
+        return error if language == messages.DEFAULT else gr.Error(error.text(language), print_exception=False)
+    if isinstance(error, gr.Error):
+        return error
+    if isinstance(error, ModelLoadError):
+        log.warning("model not available: %s", error)  # the operator learns it from the log, not only the visitor
+        return gr.Error(error.text(language), title=messages.say(LOAD_FAILED_TITLE, language), print_exception=False)
+    log.error("handler failed", exc_info=error)
+    return gr.Error(messages.say(SOMETHING_WENT_WRONG, language))
+
+
+def in_language(language: str, function, *args, **kwargs):
+    """`function(*args, **kwargs)` with messages.request_language set to the request's language."""
+    token = messages.request_language.set(language)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        messages.request_language.reset(token)
+
+
+def each_in_language(language: str, generator):
+    """A streaming handler's results, each step run in the request's language. Gradio runs every step on a
+    worker thread in a fresh copy of the request's context (anyio.to_thread), so the language is set anew for
+    each step. Closing this closes the handler, so Stop stops it."""
+    with contextlib.closing(generator):
+        while True:
+            try:
+                result = in_language(language, next, generator)
+            except StopIteration:
+                return
+            yield result
+
+
+def _with_request(handler):
+    """The handler's signature with one more parameter, `request`, which Gradio fills in (to read the browser's
+    language), and a function that takes it out of a call's arguments again."""
+    signature = inspect.signature(handler)
+    request_parameter = inspect.Parameter(
+        "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request
+    )
+    with_request = signature.replace(parameters=[*signature.parameters.values(), request_parameter])
+
+    def split(args, kwargs):
+        bound = with_request.bind_partial(*args, **kwargs)
+        request = bound.arguments.pop("request", None)
+        return bound.args, bound.kwargs, language_of(request)
+
+    def finish(wrapper):
+        wrapper.__signature__ = with_request
+        wrapper.__annotations__ = {**getattr(handler, "__annotations__", {}), "request": gr.Request}
+        return wrapper
+
+    return split, finish
+
+
+def user_errors(handler):
+    """Every failure reaches the caller as a gr.Error in plain words, in the browser's language (one of
+    messages.LANGUAGES, which the handler reads from messages.request_language while it runs); tracebacks stay
+    in the server log. Works for plain and streaming (generator) handlers alike."""
+    split, finish = _with_request(handler)
+    if inspect.isgeneratorfunction(handler):
+
+        @functools.wraps(handler)
+        def wrapper(*args, **kwargs):
+            args, kwargs, language = split(args, kwargs)
+            try:
+                yield from each_in_language(language, handler(*args, **kwargs))
+            except Exception as error:
+                raise _plain_error(error, language) from None
+
+    else:
+
+        @functools.wraps(handler)
+        def wrapper(*args, **kwargs):
+            args, kwargs, language = split(args, kwargs)
+            try:
+                return in_language(language, handler, *args, **kwargs)
+            except Exception as error:
+                raise _plain_error(error, language) from None
+
+    return finish(wrapper)
+
+
+def model_handler(handler):
+    """The API's door to a handler that runs a model: plain-word errors, and on a ZeroGPU Space a GPU for each
+    call."""
+    return _on_zero_gpu(user_errors(handler))
+
+
+def page_handler(handler, output_count: int):
+    """The page's door to the same handler: its failures said in the tab's message area (see _page_errors)."""
+    return _on_zero_gpu(_page_errors(handler, output_count))
+
+
+def _on_zero_gpu(handler):
+    spaces = zero_gpu()
+    return spaces.GPU(handler) if spaces is not None else handler
+
+
+def message_area() -> gr.Markdown:
+    """Where a tab says what went wrong, beside its outputs, until its next run."""
+    return gr.Markdown("", elem_classes=["tab-message"])
+
+
+def shown_error(error: Exception, language: str) -> str:
+    """An error as the page shows it: its plain words, after its title where it has one of its own."""
+    plain = _plain_error(error, language)
+    return f"⚠ **{plain.title}** · {plain.message}" if plain.title != "Error" else f"⚠ {plain.message}"
+
+
+def _page_errors(handler, output_count: int):
+    """The page's door to a handler: a failure leaves the outputs as they were and puts its plain words in the
+    tab's message area (one more output), where they stay until the next run. An error raised to the page
+    would show as a toast that vanishes and a bare "Error" badge, and it would stop the events chained after
+    it (Gradio 6.31 runs no `.then` after a failed event)."""
+    split, finish = _with_request(handler)
+    unchanged = [gr.skip()] * output_count
+
+    def as_tuple(result):
+        return result if output_count > 1 else (result,)
+
+    if inspect.isgeneratorfunction(handler):
+
+        @functools.wraps(handler)
+        def wrapper(*args, **kwargs):
+            args, kwargs, language = split(args, kwargs)
+            try:
+                for result in each_in_language(language, handler(*args, **kwargs)):
+                    yield *as_tuple(result), ""
+            except Exception as error:
+                yield *unchanged, shown_error(error, language)
+
+    else:
+
+        @functools.wraps(handler)
+        def wrapper(*args, **kwargs):
+            args, kwargs, language = split(args, kwargs)
+            try:
+                return *as_tuple(in_language(language, handler, *args, **kwargs)), ""
+            except Exception as error:
+                return *unchanged, shown_error(error, language)
+
+    return finish(wrapper)
+
+
+def serve(endpoint: Endpoint, runtime: ModelRuntime, triggers, inputs: list, outputs: list,
+          message: gr.Markdown | None = None):
+    """Wire a tab's endpoint, with two doors. API clients (gradio_client, curl, MCP) call its `api_name` and get
+    a failure as an error status with its plain words; the page's own event on `triggers` (not listed in the
+    API) shows the same words in the tab's `message` area. No triggers: the API's door only. Returns the page's
+    event (for Stop to cancel)."""
+    handler = bound(endpoint, runtime)
+    options = on_device(runtime, batched=endpoint.task if endpoint.run == BATCHED else None)
+    gr.Button(visible=False).click(model_handler(handler), inputs, outputs, api_name=endpoint.api_name, **options)
+    if triggers is None:
+        return None
+    return gr.on(triggers, page_handler(handler, len(outputs)), inputs, [*outputs, message],
+                 api_visibility="private", **options)
+
+
+def on_device(runtime: ModelRuntime, batched: str | None = None) -> dict:
+    """Event options for handlers that run a model: they share one concurrency limit per device, and they
+    check their raw inputs themselves (preprocess=False), so that every bad value gets our plain words.
+
+    `batched` (a task) gives the event its own group, wide enough for a full batch to wait together: its
+    handler hands the model call to runtime.run_batched, which runs one batch at a time."""
+    if batched and runtime.settings.max_batch_size > 1:
+        group = {"concurrency_id": f"{batched}-batches-on-{runtime.device}",
+                 "concurrency_limit": runtime.settings.max_batch_size * runtime.settings.device_concurrency}
+    else:
+        group = {"concurrency_id": f"models-on-{runtime.device}",
+                 "concurrency_limit": runtime.settings.device_concurrency}
+    return {**group, "preprocess": False}

@@ -1,0 +1,114 @@
+"""GAN sampling: digits from a DCGAN, and a walk between two seeds' latent vectors."""
+from __future__ import annotations
+
+import gradio as gr
+import torch
+from PIL import Image
+
+from demos.common import model_picker, whole_number
+from demos.endpoints import Endpoint, message_area, serve
+from demos.i18n import ui_text
+from models.gan_networks import image_grid
+from models.runtime import ModelRuntime
+from tasks import MAX_SEED
+
+TASK = "gan"
+RUN_BUTTON = "gan_generate"  # the catalog key of the button that runs it
+RESULT = "#gan-output"  # where its result shows (a CSS selector)
+MAX_IMAGES = 64
+MAX_FRAMES = 16
+
+
+def latents(seed: int, count: int, dim: int) -> torch.Tensor:
+    """`count` latent vectors (count, dim, 1, 1) drawn from N(0, 1) by their own generator: same seed, same images."""
+    return torch.randn(count, dim, 1, 1, generator=torch.Generator().manual_seed(seed))
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, fractions: torch.Tensor) -> torch.Tensor:
+    """Points on the great circle from a to b: Gaussian latents keep their typical length along the way,
+    where a straight line would pass through unlikely, too-short vectors in the middle."""
+    a_flat, b_flat = a.flatten(), b.flatten()
+    cos = torch.dot(a_flat, b_flat) / (a_flat.norm() * b_flat.norm())
+    angle = torch.arccos(cos.clamp(-1.0, 1.0))
+    if angle.abs() < 1e-4:  # (nearly) the same direction: a straight line is the same path
+        weights_a, weights_b = 1 - fractions, fractions
+    else:
+        weights_a = torch.sin((1 - fractions) * angle) / torch.sin(angle)
+        weights_b = torch.sin(fractions * angle) / torch.sin(angle)
+    return weights_a.view(-1, 1, 1, 1) * a + weights_b.view(-1, 1, 1, 1) * b
+
+
+def generate(generator, noise: torch.Tensor) -> torch.Tensor:
+    """The generator's output for `noise`, moved to where the generator runs."""
+    with torch.inference_mode():
+        return generator(noise.to(device=generator.device, dtype=generator.dtype))
+
+
+def generate_gan(runtime: ModelRuntime, model: str | None = None, custom_model: str | None = None, seed: int = 0,
+                 count: int = 16, progress=None) -> Image.Image:
+    """Sample images from a DCGAN generator; returns them as one grid picture.
+
+    Args:
+        model: a listed GAN, e.g. huggan/dcgan-mnist or assets:dcgan-digits (bundled, works offline).
+        custom_model: optional Hugging Face id of another DCGAN generator (safetensors).
+        seed: 0 to 2147483647; the same seed gives the same images.
+        count: how many images, 1 to 64.
+    """
+    seed = whole_number(seed, 0, MAX_SEED, "param_seed")
+    count = whole_number(count, 1, MAX_IMAGES, "param_image_count")
+    generator = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    return image_grid(generate(generator, latents(seed, count, generator.latent_dim)), columns=min(count, 8))
+
+
+def interpolate_gan(runtime: ModelRuntime, model: str | None = None, custom_model: str | None = None,
+                    seed_a: int = 1, seed_b: int = 2, frames: int = 8, progress=None) -> Image.Image:
+    """Walk from one seed's latent vector to another's; returns the frames in one row.
+
+    Args:
+        model: a listed GAN, e.g. huggan/dcgan-mnist or assets:dcgan-digits.
+        custom_model: optional Hugging Face id of another DCGAN generator.
+        seed_a: the first seed.
+        seed_b: the last seed.
+        frames: how many images along the way, 2 to 16.
+    """
+    seed_a = whole_number(seed_a, 0, MAX_SEED, "param_first_seed")
+    seed_b = whole_number(seed_b, 0, MAX_SEED, "param_second_seed")
+    frames = whole_number(frames, 2, MAX_FRAMES, "param_frame_count")
+    generator = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    dim = generator.latent_dim
+    path = slerp(latents(seed_a, 1, dim), latents(seed_b, 1, dim), torch.linspace(0, 1, frames))
+    return image_grid(generate(generator, path), columns=frames)
+
+
+ENDPOINTS = (
+    Endpoint("generate_gan", generate_gan, TASK, sample=lambda model: (model, "", 0, 4), track_tqdm=False),
+    Endpoint("interpolate_gan", interpolate_gan, TASK, sample=lambda model: (model, "", 1, 2, 4), track_tqdm=False),
+)
+
+
+def seed_field(label_key: str, value: int) -> gr.Number:
+    return gr.Number(value=value, precision=0, minimum=0, maximum=MAX_SEED, label=ui_text(label_key))
+
+
+def build(runtime: ModelRuntime) -> None:
+    gr.Markdown(ui_text("gan_intro", max_images=MAX_IMAGES, max_frames=MAX_FRAMES))
+    with gr.Row():
+        with gr.Column():
+            model, custom_model = model_picker(runtime, TASK)
+            seed = seed_field("gan_seed", 0)
+            count = gr.Slider(1, MAX_IMAGES, value=16, step=1, label=ui_text("gan_count"))
+            sample = gr.Button(ui_text(RUN_BUTTON), variant="primary")
+        with gr.Column():
+            grid = gr.Image(label=ui_text("gan_samples"), type="pil", format="png", elem_id="gan-output")
+    with gr.Row():
+        with gr.Column():
+            with gr.Row():
+                seed_a = seed_field("gan_seed_a", 1)
+                seed_b = seed_field("gan_seed_b", 2)
+            frames = gr.Slider(2, MAX_FRAMES, value=8, step=1, label=ui_text("gan_frames"))
+            interpolate = gr.Button(ui_text("gan_interpolate"))
+        with gr.Column():
+            strip = gr.Image(label=ui_text("gan_strip"), type="pil", format="png", elem_id="gan-interpolation-output")
+    message = message_area()
+    serve(ENDPOINTS[0], runtime, sample.click, [model, custom_model, seed, count], [grid], message)
+    serve(ENDPOINTS[1], runtime, interpolate.click, [model, custom_model, seed_a, seed_b, frames], [strip], message)

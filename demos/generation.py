@@ -1,0 +1,120 @@
+"""Generating text that streams and stops: the sampling settings, checked, and generate() on a torch thread whose
+stream, closed, stops the model within one step (or at the server's time limit)."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import gradio as gr
+import torch
+
+from demos.common import refuse, require_number
+from messages import current_language, say
+from models.runtime import ModelRuntime
+from tasks import MAX_SEED
+
+MAX_NEW_TOKENS = 1024
+
+# Seeding the global generator and sampling must not interleave between two requests.
+_SAMPLING_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Sampling:
+    max_new_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.9
+    seed: int = 0
+
+
+def check_sampling(max_new_tokens, temperature, top_p, seed) -> Sampling:
+    """The request's sampling settings, refused in plain words when out of range (the API can send anything)."""
+    numbers = {"param_max_new_tokens": max_new_tokens, "param_temperature": temperature, "param_top_p": top_p,
+               "param_seed": seed}
+    for name, value in numbers.items():
+        require_number(value, name)
+    if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
+        raise refuse("refuse_max_new_tokens", max_new_tokens=MAX_NEW_TOKENS)
+    if not 0 <= temperature <= 2:
+        raise refuse("refuse_temperature")
+    if not 0 < top_p <= 1:
+        raise refuse("refuse_top_p")
+    if not 0 <= seed <= MAX_SEED:
+        raise refuse("refuse_seed", max_seed=MAX_SEED)
+    return Sampling(int(max_new_tokens), float(temperature), float(top_p), int(seed))
+
+
+class StopSignal:
+    """A stopping criterion that ends generate() once set; it also counts the steps that really ran."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.steps = 0
+
+    def __call__(self, input_ids, scores, **kwargs):
+        self.steps += 1
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+def fit_context(lm, input_ids: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
+    """Keep the prompt's last tokens when prompt and reply would not fit the model's context; say so."""
+    budget = lm.context_length - max_new_tokens
+    if budget < 1:
+        raise refuse("refuse_context_too_short", context=lm.context_length)
+    if input_ids.shape[1] > budget:
+        gr.Warning(say("warning_prompt_cut", current_language(), tokens=input_ids.shape[1] - budget))
+        input_ids = input_ids[:, -budget:]
+    return input_ids
+
+
+def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling: Sampling) -> Iterator[str]:
+    """Yield the growing generated text, generated on a torch thread. Closing the iterator stops the model
+    within one step; so does running longer than the server's limit."""
+    from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+    stop = StopSignal()
+    tokenizer = lm.tokenizer
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    sampling_kwargs = (
+        {"do_sample": True, "temperature": sampling.temperature, "top_p": sampling.top_p}
+        if sampling.temperature > 0
+        else {"do_sample": False}
+    )
+    input_ids = input_ids.to(lm.model.device)
+    failures: list[BaseException] = []
+
+    def generate():
+        try:
+            with _SAMPLING_LOCK, torch.inference_mode():
+                torch.manual_seed(sampling.seed)
+                lm.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    max_new_tokens=sampling.max_new_tokens,
+                    streamer=streamer,
+                    stopping_criteria=StoppingCriteriaList([stop]),
+                    max_time=runtime.settings.max_generation_seconds,
+                    pad_token_id=tokenizer.eos_token_id if tokenizer.pad_token_id is None else tokenizer.pad_token_id,
+                    **sampling_kwargs,
+                )
+        except BaseException as error:  # handed to the consumer, which raises it in the request
+            failures.append(error)
+            streamer.end()
+
+    job = runtime.torch_threads.submit(generate)
+    text = ""
+    try:
+        for piece in streamer:
+            if piece:
+                text += piece
+                yield text
+        if failures:
+            raise failures[0]
+        if not text:
+            yield text
+    finally:
+        stop.event.set()
+        if not job.cancel():  # not started yet (waiting for the device): it never will
+            job.result()
+        lm.tokens_generated += stop.steps

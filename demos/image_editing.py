@@ -1,0 +1,115 @@
+"""Editing a photo by instruction with InstructPix2Pix (diffusers; a GPU recommended)."""
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+import torch
+from PIL import Image
+
+from demos.common import clean_text, model_picker, refuse, require_number, whole_number
+from demos.endpoints import Endpoint, message_area, serve
+from demos.gan import seed_field
+from demos.i18n import every_language, ui_text
+from demos.media import client_file, open_image
+from messages import Term, current_language, say
+from models.runtime import ModelRuntime
+from tasks import EXAMPLES_DIR, MAX_SEED, task
+
+TASK = "image_editing"
+RUN_BUTTON = "editing_run"  # the catalog key of the button that runs it
+RESULT = "#image-editing-output"  # where its result shows (a CSS selector)
+MAX_STEPS = 100
+MAX_INSTRUCTION_CHARS = 500
+EDIT_SIDE = 512  # Stable Diffusion 1.5's native resolution: larger inputs are scaled down to it
+EXAMPLES = [[str(EXAMPLES_DIR / photo), instruction]
+            for photo, instruction in json.loads(task(TASK).example_files()[0].read_text("utf-8"))["examples"]]
+
+
+def edit_size(width: int, height: int) -> tuple[int, int]:
+    """At most EDIT_SIDE on the long side, both sides multiples of 8 (the VAE works on 8x8 blocks)."""
+    scale = min(1.0, EDIT_SIDE / max(width, height))
+    return max(64, round(width * scale / 8) * 8), max(64, round(height * scale / 8) * 8)
+
+
+def check_guidance(value, low: float, high: float, name: str) -> float:
+    """A guidance scale within [low, high]; `name`: the catalog key of its name (param_image_guidance...)."""
+    number = float(require_number(value, name))
+    if not low <= number <= high:
+        raise refuse("refuse_out_of_range", name=Term(name), low=low, high=high)
+    return number
+
+
+def edit(runtime: ModelRuntime, image, instruction, model=None, custom_model=None, steps=20, image_guidance=1.5,
+         text_guidance=7.5, seed=0, progress=None) -> Image.Image:
+    """The photo changed as the instruction says (InstructPix2Pix)."""
+    picture = open_image(image)  # first, as the page asks for it first: an empty form hears of the photo
+    instruction = clean_text(instruction, MAX_INSTRUCTION_CHARS)
+    steps = whole_number(steps, 1, MAX_STEPS, "param_step_count")
+    image_guidance = check_guidance(image_guidance, 1.0, 5.0, "param_image_guidance")
+    text_guidance = check_guidance(text_guidance, 1.0, 20.0, "param_text_guidance")
+    seed = whole_number(seed, 0, MAX_SEED, "param_seed")
+    picture = picture.resize(edit_size(*picture.size), Image.Resampling.LANCZOS)
+    editor = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+
+    def report_step(pipeline, step, timestep, tensors):
+        if progress is not None:
+            progress((step + 1) / steps, say("progress_step", current_language(), step=step + 1, steps=steps))
+        return tensors
+
+    with torch.inference_mode():
+        result = editor(
+            instruction, image=picture, num_inference_steps=steps, image_guidance_scale=image_guidance,
+            guidance_scale=text_guidance, generator=torch.Generator("cpu").manual_seed(seed),
+            callback_on_step_end=report_step,
+        )
+    return result.images[0]
+
+
+def edit_image(runtime: ModelRuntime, image: dict, instruction: str, model: str | None = None,
+               custom_model: str | None = None, steps: int = 20, image_guidance: float = 1.5,
+               text_guidance: float = 7.5, seed: int = 0, progress=None) -> Image.Image:
+    """Edit a photo as an instruction says, with InstructPix2Pix (diffusers; slow without a GPU).
+
+    Args:
+        image: the photo (at most 40 megapixels; scaled to at most 512 pixels on its long side).
+        instruction: what to change, e.g. "make it winter" (at most 500 characters).
+        model: a listed model, e.g. timbrooks/instruct-pix2pix.
+        custom_model: optional Hugging Face id of another InstructPix2Pix pipeline (safetensors).
+        steps: denoising steps, 1 to 100.
+        image_guidance: 1 to 5; higher stays closer to the photo.
+        text_guidance: 1 to 20; higher follows the instruction more.
+        seed: 0 to 2147483647.
+    """
+    return edit(runtime, client_file(image), instruction, model, custom_model, steps, image_guidance, text_guidance,
+                seed, progress)
+
+
+ENDPOINTS = (Endpoint("edit_image", edit_image, TASK, track_tqdm=False),)
+
+
+def build(runtime: ModelRuntime) -> None:
+    gr.Markdown(ui_text("editing_intro", edit_side=EDIT_SIDE, max_instruction_chars=MAX_INSTRUCTION_CHARS,
+                        max_steps=MAX_STEPS))
+    with gr.Row():
+        with gr.Column():
+            image = gr.Image(label=ui_text("editing_image"), type="filepath",
+                             sources=["upload", "clipboard", "webcam"], height=320)
+            instruction = gr.Textbox(label=ui_text("editing_instruction"), placeholder=ui_text("editing_hint"),
+                                     max_lines=3)
+            model, custom_model = model_picker(runtime, TASK)
+            with gr.Accordion(ui_text("editing_settings"), open=False):
+                steps = gr.Slider(1, MAX_STEPS, value=20, step=1, label=ui_text("editing_steps"))
+                image_guidance = gr.Slider(1.0, 5.0, value=1.5, step=0.1, label=ui_text("editing_image_guidance"))
+                text_guidance = gr.Slider(1.0, 20.0, value=7.5, step=0.5, label=ui_text("editing_text_guidance"))
+                seed = seed_field("editing_seed", 0)
+            run = gr.Button(ui_text(RUN_BUTTON), variant="primary")
+        with gr.Column():
+            output = gr.Image(label=ui_text("editing_output"), type="pil", format="png",
+                              elem_id="image-editing-output")
+            message = message_area()
+    examples = gr.Examples(examples=EXAMPLES, inputs=[image, instruction])
+    # Gradio shows translated labels raw here: the headers say it in every language at once
+    examples.dataset.headers = [every_language("editing_image"), every_language("editing_instruction")]
+    serve(ENDPOINTS[0], runtime, run.click,
+          [image, instruction, model, custom_model, steps, image_guidance, text_guidance, seed], [output], message)
