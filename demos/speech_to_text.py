@@ -66,7 +66,7 @@ def transcribe_audio(runtime: ModelRuntime, audio: dict, model: str | None = Non
 
 
 ENDPOINTS = (Endpoint("transcribe", transcribe_audio, TASK,
-                      sample=lambda model: (Path(EXAMPLES[1]), model, "", "en", "transcribe")),)
+                      sample=lambda model: (Path(EXAMPLES[0]), model, "", "en", "transcribe")),)
 
 
 def build(runtime: ModelRuntime) -> None:

@@ -147,7 +147,7 @@ def complete_text(runtime: ModelRuntime, prompt: str, model: str | None = None, 
         yield prompt + text
 
 
-SAMPLE_SETTINGS = (16, 0.7, 0.9, 0)  # max new tokens, temperature, top-p, seed
+SAMPLE_SETTINGS = (8, 0.7, 0.9, 0)  # max new tokens, temperature, top-p, seed
 ENDPOINTS = (
     # The API's /chat: a message and the settings in, the reply out (a conversation's history is the page's).
     Endpoint("chat", chat_reply, TASK, run=STREAM, track_tqdm=False,
