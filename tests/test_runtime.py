@@ -143,3 +143,28 @@ def test_uncached_torchvision_weights_offline_give_guidance(tmp_path, monkeypatc
     rt = ModelRuntime(Settings(offline=True))
     with pytest.raises(ModelUnavailableError, match="--download image_classification"):
         rt.load(rt.default("image_classification"))
+
+
+@pytest.mark.parametrize("error, key", [
+    (FileNotFoundError("model.safetensors"), "load_files_missing"),
+    (OSError("dir does not appear to have a file named config.json"), "load_files_missing"),
+    (ValueError("Unrecognized configuration class BertConfig for AutoModelForSeq2SeqLM"), "load_wrong_kind"),
+    (RuntimeError("Error(s) in loading state_dict for DCGANGenerator: Missing key(s) in state_dict"),
+     "load_wrong_kind"),
+    (RuntimeError("PytorchStreamReader failed reading zip archive: failed finding central directory"), "load_corrupt"),
+    (MemoryError(), "load_out_of_memory"),
+    (RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 4 GB"), "load_out_of_memory"),
+    (AttributeError("'NoneType' object has no attribute 'config'"), "load_internal"),
+])
+def test_a_failed_load_is_said_as_what_it_is(error, key):
+    from models.errors import load_failure
+
+    said = load_failure(error, "owner/model")
+    assert said.key == key and "owner/model" in str(said) and "owner/model" in said.text("zh")
+
+
+def test_a_model_of_another_kind_is_said_to_be_one(tiny_ner_dir):
+    rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_ner_dir)}))
+    with pytest.raises(ModelLoadError, match="is not a model of this kind") as raised:
+        rt.load(rt.default("translation"))
+    assert "不是这类模型" in raised.value.text("zh")
