@@ -23,16 +23,13 @@ from __future__ import annotations
 
 import argparse
 import functools
-import gc
 import inspect
 import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,64 +38,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import psutil  # noqa: E402
 import torch  # noqa: E402
 from default_size_models import build_all  # noqa: E402
 
-from benchmarks.serving import free_port, serve, stop  # noqa: E402
+from benchmarks.batching_part import TEXT, batching  # noqa: E402
+from benchmarks.startup_and_guard import cold_start, guard  # noqa: E402
+from benchmarks.timing import Stopwatch, rss, timed  # noqa: E402
 from models.settings import Settings  # noqa: E402
 from models.torch_threads import shared_torch_threads  # noqa: E402
-
-TEXT = "Angela Merkel met Emmanuel Macron in Paris to talk about the European Union and Airbus."  # NER example 1
-
-
-def timed(fn) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
-def rss() -> int:
-    gc.collect()
-    return psutil.Process().memory_info().rss
-
-
-class Stopwatch:
-    """Adds up the time spent inside the calls it wraps (one request at a time): timing the model call and
-    the tab's function inside the very request timed from outside pairs the figures, so that noise in a
-    half-second forward does not swamp a difference of a few milliseconds."""
-
-    def __init__(self):
-        self.seconds = 0.0
-
-    def take(self) -> float:
-        seconds, self.seconds = self.seconds, 0.0
-        return seconds
-
-    def wrap(self, fn):
-        if inspect.isgeneratorfunction(fn):  # a streaming tab: only the time spent producing each part
-            @functools.wraps(fn)
-            def timed_generator(*args, **kwargs):
-                parts = fn(*args, **kwargs)
-                while True:
-                    started = time.perf_counter()
-                    try:
-                        part = next(parts)
-                    except StopIteration:
-                        return
-                    finally:
-                        self.seconds += time.perf_counter() - started
-                    yield part
-            return timed_generator
-
-        @functools.wraps(fn)
-        def timed_call(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - started
-        return timed_call
 
 
 def request_cases(runtime, models) -> list[tuple]:
@@ -220,103 +167,6 @@ def per_request(models, repeats: int) -> dict:
     return results
 
 
-def batching(models, rounds: int, clients: int = 8, requests_per_client: int = 4) -> dict:
-    """Requests per second with 8 clients at once: batching off, the hub's dynamic batching, Gradio's batch=True."""
-    import threading
-
-    import gradio as gr
-
-    import app as hub_app
-    from benchmarks.http_client import HttpClient
-    from demos import image_classification, ner
-    from demos.media import open_image
-    from models.runtime import ModelRuntime
-
-    overrides = {task: str(models[task]) for task in ("ner", "image_classification")}
-    image_path = image_classification.EXAMPLES[1]
-    apps, urls, runtimes = [], {}, {}
-    for mode, size in [("off", 1), ("dynamic", 8)]:
-        runtime = runtimes[mode] = ModelRuntime(Settings(model_overrides=overrides, max_batch_size=size))
-        app = hub_app.build_app(runtime)
-        if mode == "off":
-            recognizer = runtime.load(runtime.default("ner"))
-            classifier = runtime.load(runtime.default("image_classification"))
-            with app:  # Gradio's batching around the same model calls, with the tabs' outputs
-                text, highlighted, table = gr.Textbox(), gr.HighlightedText(), gr.Dataframe()
-                file, label = gr.File(), gr.Label()
-
-                def ner_batch(texts, run=runtime.torch_threads.run):
-                    found = run(ner.find_entities, recognizer, list(texts))
-                    outputs = [ner.to_outputs(text, entities) for text, entities in zip(texts, found)]
-                    return [[spans for spans, _ in outputs], [rows for _, rows in outputs]]
-
-                def image_batch(paths, run=runtime.torch_threads.run):
-                    return [run(image_classification.top_classes, classifier, [open_image(path) for path in paths])]
-
-                text.submit(ner_batch, text, [highlighted, table], batch=True, max_batch_size=8,
-                            api_name="ner_gradio_batch")
-                file.upload(image_batch, file, label, batch=True, max_batch_size=8, api_name="image_gradio_batch")
-        app.launch(prevent_thread_lock=True, quiet=True)
-        apps.append(app)
-        urls[mode] = app.local_url
-    image = Path(image_path)
-    names = {task: runtimes["off"].default(task).name for task in overrides}
-    calls = {
-        "ner": {"off": ("off", "/ner", (TEXT, names["ner"], "")),
-                "dynamic": ("dynamic", "/ner", (TEXT, names["ner"], "")),
-                "gradio_batch": ("off", "/ner_gradio_batch", (TEXT,))},
-        "image_classification": {
-            "off": ("off", "/classify_image", (image, names["image_classification"], "")),
-            "dynamic": ("dynamic", "/classify_image", (image, names["image_classification"], "")),
-            "gradio_batch": ("off", "/image_gradio_batch", (image,))},
-    }
-    pool = {mode: [HttpClient(url) for _ in range(clients)] for mode, url in urls.items()}
-
-    def throughput(app_mode: str, endpoint: str, inputs) -> float:
-        errors = []
-
-        def client_loop(client):
-            for _ in range(requests_per_client):
-                try:
-                    client.predict(endpoint, *inputs)
-                except Exception as error:  # counted: a failed request must not pass for a fast one
-                    errors.append(error)
-
-        threads = [threading.Thread(target=client_loop, args=(client,)) for client in pool[app_mode]]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise RuntimeError(f"{endpoint}: {len(errors)} requests failed, e.g. {errors[0]}")
-        return clients * requests_per_client / (time.perf_counter() - started)
-
-    results = {}
-    for task, modes in calls.items():
-        for call in modes.values():
-            throughput(*call)  # warm up
-        runtimes["dynamic"].batcher.batch_sizes.clear()
-        rates = {mode: [] for mode in modes}
-        for round_ in range(rounds):
-            order = list(modes)[round_ % len(modes):] + list(modes)[:round_ % len(modes)]
-            for mode in order:
-                rates[mode].append(throughput(*modes[mode]))
-        median = {mode: statistics.median(values) for mode, values in rates.items()}
-        results[task] = {
-            **{f"{mode}_requests_per_s": round(value, 2) for mode, value in median.items()},
-            "dynamic_vs_off": round(median["dynamic"] / median["off"], 3),
-            "gradio_batch_vs_off": round(median["gradio_batch"] / median["off"], 3),
-            "dynamic_mean_batch": round(statistics.mean(runtimes["dynamic"].batcher.batch_sizes), 2),
-        }
-    for client in (client for clients_of_app in pool.values() for client in clients_of_app):
-        client.close()
-    for app in apps:
-        app.close()
-    results["clients"] = clients
-    return results
-
-
 def openmp(rounds: int = 3, forwards: int = 9) -> dict:
     """Why model work runs on the torch threads (models/torch_threads.py): a ResNet-50 forward on this thread
     alone, and while another live thread has run a torch op, as every Gradio worker thread that ran a model
@@ -349,89 +199,6 @@ def openmp(rounds: int = 3, forwards: int = 9) -> dict:
     return {"alone_ms": round(1000 * statistics.median(alone), 1),
             "another_torch_thread_alive_ms": round(1000 * statistics.median(beside), 1),
             "slowdown": round(statistics.median(beside) / statistics.median(alone), 3)}
-
-
-def _seconds_to_http_200(command: list[str], port: int) -> float:
-    process, seconds = serve(command, port)
-    stop(process)
-    return seconds
-
-
-def guard(rounds: int, requests_per_round: int = 30) -> dict:
-    """Median time of a Textbox echo through Gradio's HTTP API (light client: http_client.py) on three apps
-    that differ only in the guard: none, local limits, public limits. Rounds alternate the apps' order."""
-    import gradio as gr
-    from starlette.middleware import Middleware
-
-    from benchmarks.http_client import HttpClient
-    from http_guard import GuardLimits, HttpGuard
-
-    variants = {"no_guard": None, "guard": GuardLimits(), "guard_public": GuardLimits(public=True)}
-    apps, clients = [], {}
-    for name, limits in variants.items():
-        with gr.Blocks() as app:
-            box = gr.Textbox()
-            box.submit(lambda text: text, box, box, api_name="echo")
-        app_kwargs = {} if limits is None else {"middleware": [Middleware(HttpGuard, limits=limits)]}
-        app.queue().launch(prevent_thread_lock=True, quiet=True, app_kwargs=app_kwargs)
-        apps.append(app)
-        clients[name] = HttpClient(app.local_url)
-    times = {name: [] for name in variants}
-    names = list(variants)
-    for round_ in range(rounds + 1):  # the first round warms up
-        for name in names[round_ % 3:] + names[:round_ % 3]:
-            for _ in range(requests_per_round):
-                seconds = timed(lambda: clients[name].predict("/echo", "hello"))
-                if round_:
-                    times[name].append(seconds)
-    for client in clients.values():
-        client.close()
-    for app in apps:
-        app.close()
-    median = {name: statistics.median(values) for name, values in times.items()}
-    return {**{f"{name}_ms": round(1000 * value, 2) for name, value in median.items()},
-            "guard_vs_none": round(median["guard"] / median["no_guard"], 3),
-            "guard_public_vs_none": round(median["guard_public"] / median["no_guard"], 3),
-            "guard_own_us_per_request": round(1e6 * _guard_own_seconds(HttpGuard, GuardLimits()), 1)}
-
-
-def _guard_own_seconds(guard_class, limits, calls: int = 20_000) -> float:
-    """The guard's own time for one API request (a queue join), around an app that does nothing: the echo's
-    figures above carry a millisecond of noise, this does not."""
-    import asyncio
-
-    async def nothing(scope, receive, send):
-        return None
-
-    guard = guard_class(nothing, limits)
-    scope = {"type": "http", "method": "POST", "path": "/gradio_api/queue/join", "root_path": "",
-             "client": ("127.0.0.1", 50000),
-             "headers": [(b"content-type", b"application/json"), (b"content-length", b"180")]}
-
-    async def run():
-        started = time.perf_counter()
-        for _ in range(calls):
-            await guard(scope, None, None)
-        return (time.perf_counter() - started) / calls
-
-    return asyncio.run(run())
-
-
-def cold_start(runs: int) -> dict:
-    bare = ("import sys, gradio as gr, torch\nwith gr.Blocks() as demo:\n    gr.Markdown('bare')\n"
-            "demo.launch(server_port=int(sys.argv[1]), quiet=True)")
-    hub, floor = [], []
-    for _ in range(runs):
-        port = free_port()
-        hub.append(_seconds_to_http_200([sys.executable, "app.py", "--offline", "--port", str(port)], port))
-        port = free_port()
-        floor.append(_seconds_to_http_200([sys.executable, "-c", bare, str(port)], port))
-    code = ("import sys, app; app.build_app(); "
-            "print(sorted(m for m in ('transformers', 'diffusers', 'torchvision', 'librosa') if m in sys.modules))")
-    imported = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return {"app_s": round(statistics.median(hub), 2), "bare_gradio_torch_s": round(statistics.median(floor), 2),
-            "ratio": round(statistics.median(hub) / statistics.median(floor), 3),
-            "heavy_modules_imported_at_start": imported, "runs": runs}
 
 
 def lifecycle(models) -> dict:

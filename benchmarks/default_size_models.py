@@ -13,6 +13,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import tiny_media_models as tmm  # noqa: E402
+
 import tiny_models as tm  # noqa: E402
 
 
@@ -65,14 +67,14 @@ def qwen2_5_0_5b(directory: Path) -> Path:
 
 
 def resnet50(directory: Path) -> Path:
-    return tm.make_torchvision_classifier(directory, "resnet50", "IMAGENET1K_V2")
+    return tmm.make_torchvision_classifier(directory, "resnet50", "IMAGENET1K_V2")
 
 
 def wav2vec2_base(directory: Path) -> Path:
     """facebook/wav2vec2-base-960h's shape: 12 layers, 768 wide, the standard convolutional front end."""
     from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 
-    tm.make_wav2vec2_ctc_model(directory)
+    tmm.make_wav2vec2_ctc_model(directory)
     small = Wav2Vec2Config.from_pretrained(directory)
     Wav2Vec2ForCTC(Wav2Vec2Config(vocab_size=small.vocab_size, pad_token_id=0)).save_pretrained(directory)
     return directory

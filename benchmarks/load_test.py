@@ -27,8 +27,10 @@ from benchmarks.serving import free_port, serve, stop  # noqa: E402
 def build_tiny_models(directory: Path) -> dict[str, str]:
     """Every task's tiny model (tests/tiny_models.py), but a CTC one for speech: the tiny random Whisper writes
     up to its 448-token limit of noise on every request, which no real model does on a clean clip."""
+    from tiny_media_models import make_wav2vec2_ctc_model
+
     import demos
-    from tiny_models import make_wav2vec2_ctc_model, tiny_source
+    from tiny_models import tiny_source
 
     sampled = {endpoint.task for tab in demos.TABS for endpoint in tab.ENDPOINTS if endpoint.sample}
     models = {task: tiny_source(task, directory / task) for task in sampled if task != "speech_to_text"}

@@ -89,14 +89,14 @@ def tiny_gpt2_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_vit_dir(tmp_path_factory) -> Path:
-    from tiny_models import make_vit_classifier
+    from tiny_media_models import make_vit_classifier
 
     return make_vit_classifier(tmp_path_factory.mktemp("tiny-vit"))
 
 
 @pytest.fixture(scope="session")
 def tiny_ctc_dir(tmp_path_factory) -> Path:
-    from tiny_models import make_wav2vec2_ctc_model
+    from tiny_media_models import make_wav2vec2_ctc_model
 
     return make_wav2vec2_ctc_model(tmp_path_factory.mktemp("tiny-wav2vec2"))
 
@@ -129,3 +129,13 @@ def tiny_whisper_dir(tiny_model) -> Path:
 @pytest.fixture(scope="session")
 def tiny_instruct_pix2pix_dir(tiny_model) -> Path:
     return Path(tiny_model("image_editing"))
+
+
+@pytest.fixture(scope="session")
+def tiny_overrides(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir, tiny_resnet_dir, tiny_ctc_dir,
+                   tiny_instruct_pix2pix_dir):
+    """Every task on its tiny model, speech on the CTC one (it answers at once), as the raw-API tests serve them."""
+    paths = {"ner": tiny_ner_dir, "translation": tiny_marian_dir, "text_generation": tiny_chat_lm_dir,
+             "image_classification": tiny_resnet_dir, "speech_to_text": tiny_ctc_dir,
+             "gan": "assets:dcgan-digits", "pix2pix": "assets:pix2pix-scenes", "image_editing": tiny_instruct_pix2pix_dir}
+    return {task: str(path) for task, path in paths.items()}
