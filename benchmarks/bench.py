@@ -71,7 +71,8 @@ def request_cases(runtime, models) -> list[tuple]:
             if endpoint.sample is None or endpoint.task not in models:
                 continue
             spec = runtime.default(endpoint.task)
-            module = getattr(runtime.load(spec), "model", runtime.load(spec))
+            loaded = runtime.load(spec)
+            module = getattr(loaded, "model", loaded)
             method = "generate" if getattr(module, "can_generate", lambda: False)() else "forward"
             inputs = endpoint.sample(spec.name)
             call = functools.partial(bound(endpoint, runtime), *map(as_uploaded, inputs), progress=lambda *a, **k: None)

@@ -18,23 +18,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class Refusal(gr.Error):
+class Refusal(messages.Said, gr.Error):
     """An error about the request itself, in plain words; shown to the user, not logged as a fault. Its message
     is the English text; `text(language)` says it in any catalog language."""
 
     def __init__(self, key: str, **params):
         super().__init__(messages.say(key, **params), print_exception=False)
         self.key, self.params = key, params
-
-    def text(self, language: str = messages.DEFAULT) -> str:
-        return messages.say(self.key, language, **self.params)
-
-    def __reduce__(self):  # pickled (ZeroGPU hands errors between processes) as what it was built from
-        return _rebuilt, (type(self), self.key, self.params)
-
-
-def _rebuilt(cls, key: str, params: dict):
-    return cls(key, **params)
 
 
 def refuse(key: str, **params) -> Refusal:

@@ -84,6 +84,24 @@ def say(key: str, language: str = DEFAULT, **params) -> str:
                           for name, value in params.items()})
 
 
+class Said:
+    """For an error whose words are a catalog text: `key` and `params` set by its __init__; `text(language)` says it
+    in any catalog language. Pickled (ZeroGPU hands errors between processes) as what it was built from."""
+
+    key: str
+    params: dict
+
+    def text(self, language: str = DEFAULT) -> str:
+        return say(self.key, language, **self.params)
+
+    def __reduce__(self):
+        return _rebuilt, (type(self), self.key, self.params)
+
+
+def _rebuilt(cls, key: str, params: dict):
+    return cls(key, **params)
+
+
 def language_of_header(accept_language: str | None) -> str:
     """The browser's first language if it has a catalog, matched whole or by its primary subtag ("zh-CN" ->
     "zh"), else "en". Only the first: the page itself speaks the browser's first language (Gradio reads

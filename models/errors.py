@@ -1,6 +1,6 @@
 """Errors a person can act on. Their messages are shown in the UI as they are, so they are plain words: texts of
 the catalogs in messages/, in the language of whoever reads them."""
-from messages import DEFAULT, Term, say
+from messages import Said, Term, say
 from models.registry import TORCHVISION
 
 
@@ -10,7 +10,7 @@ def quoted(value: object, limit: int = 100) -> str:
     return str(value)[:limit].encode("utf-8", "replace").decode("utf-8")
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(Said, RuntimeError):
     """A model could not be loaded (bad id, corrupt or refused weights...): the catalog text `key` (messages/)
     with `params`. str(error) is the English text, for the log and the command line; `text(language)` says it
     in any catalog language."""
@@ -18,16 +18,6 @@ class ModelLoadError(RuntimeError):
     def __init__(self, key: str, **params):
         super().__init__(say(key, **params))
         self.key, self.params = key, params
-
-    def text(self, language: str = DEFAULT) -> str:
-        return say(self.key, language, **self.params)
-
-    def __reduce__(self):  # pickled (ZeroGPU hands errors between processes) as what it was built from
-        return _rebuilt, (type(self), self.key, self.params)
-
-
-def _rebuilt(cls, key: str, params: dict):
-    return cls(key, **params)
 
 
 class ModelUnavailableError(ModelLoadError):

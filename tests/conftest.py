@@ -132,10 +132,6 @@ def tiny_instruct_pix2pix_dir(tiny_model) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_overrides(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir, tiny_resnet_dir, tiny_ctc_dir,
-                   tiny_instruct_pix2pix_dir):
+def tiny_overrides(tiny_model, tiny_ctc_dir):
     """Every task on its tiny model, speech on the CTC one (it answers at once), as the raw-API tests serve them."""
-    paths = {"ner": tiny_ner_dir, "translation": tiny_marian_dir, "text_generation": tiny_chat_lm_dir,
-             "image_classification": tiny_resnet_dir, "speech_to_text": tiny_ctc_dir,
-             "gan": "assets:dcgan-digits", "pix2pix": "assets:pix2pix-scenes", "image_editing": tiny_instruct_pix2pix_dir}
-    return {task: str(path) for task, path in paths.items()}
+    return {**{task: tiny_model(task) for task in TASK_KEYS}, "speech_to_text": str(tiny_ctc_dir)}
