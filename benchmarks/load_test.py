@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from benchmarks.serving import free_port, serve, stop  # noqa: E402
+from benchmarks.serving import free_port, map_files, serve, stop  # noqa: E402
 
 
 def build_tiny_models(directory: Path) -> dict[str, str]:
@@ -55,8 +55,7 @@ def requests_for(models: dict[str, str]):
     from tasks import override_spec
 
     names = {task: override_spec(task, source).name for task, source in models.items()}  # what clients send
-    return [(f"/{endpoint.api_name}", tuple(handle_file(str(arg)) if isinstance(arg, Path) else arg
-                                            for arg in endpoint.sample(names[endpoint.task])))
+    return [(f"/{endpoint.api_name}", map_files(endpoint.sample(names[endpoint.task]), lambda p: handle_file(str(p))))
             for tab in demos.TABS for endpoint in tab.ENDPOINTS if endpoint.sample]
 
 

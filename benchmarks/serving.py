@@ -1,5 +1,5 @@
-"""Start a server process on a free local port and wait until it answers: shared by the tests, the load
-test and the benchmark."""
+"""Start a server process on a free local port and wait until it answers, and hand a sample request's files
+over as a client does: shared by the tests, the load test and the benchmark."""
 from __future__ import annotations
 
 import socket
@@ -9,6 +9,18 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def map_files(value, convert):
+    """`value` with every Path in it, at any depth (a sketchpad's {"composite": Path}), replaced by
+    convert(path): an endpoint's sample inputs as a client sends them."""
+    if isinstance(value, Path):
+        return convert(value)
+    if isinstance(value, dict):
+        return {key: map_files(item, convert) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(map_files(item, convert) for item in value)
+    return value
 
 
 def free_port() -> int:

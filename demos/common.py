@@ -54,7 +54,8 @@ def refuse_lone_surrogates(text: str) -> None:
 def require_number(value: object, name: str) -> float:
     """A finite int or float (the API can send text, null or NaN where the UI sends numbers). `name`: the
     catalog key of the setting's name (param_seed...), said in the message's language."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) \
+            or isinstance(value, float) and not math.isfinite(value):  # a 400-digit int is finite, not a float
         raise refuse("refuse_not_a_number", name=messages.Term(name))
     return value
 
@@ -65,6 +66,14 @@ def whole_number(value: object, low: int, high: int, name: str) -> int:
     if number != int(number) or not low <= number <= high:
         raise refuse("refuse_not_a_whole_number", name=messages.Term(name), low=low, high=high)
     return int(number)
+
+
+def number_in_range(value: object, low: float, high: float, name: str) -> float:
+    """A real-valued setting (a threshold, a guidance scale) within [low, high]; `name` as in require_number."""
+    number = require_number(value, name)
+    if not low <= number <= high:
+        raise refuse("refuse_out_of_range", name=messages.Term(name), low=low, high=high)
+    return float(number)
 
 
 def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
@@ -83,8 +92,12 @@ def choice(spec: ModelSpec) -> tuple[str, str]:
     return (f"{spec.label} · ~{download_size(spec.size_mb)}" if spec.size_mb else spec.label, spec.name)
 
 
-def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Textbox]:
-    """A dropdown of the task's models (its record in tasks.py), and the custom id field."""
+def model_dropdown(runtime: ModelRuntime, task: str) -> gr.Dropdown:
+    """A dropdown of the task's models (its record in tasks.py), its default first."""
     specs = runtime.choices(task)
-    model = gr.Dropdown(choices=[choice(s) for s in specs], value=specs[0].name, label=ui_text("picker_model"))
-    return model, custom_model_field(runtime, task)
+    return gr.Dropdown(choices=[choice(s) for s in specs], value=specs[0].name, label=ui_text("picker_model"))
+
+
+def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Textbox]:
+    """The model dropdown, and the custom id field."""
+    return model_dropdown(runtime, task), custom_model_field(runtime, task)

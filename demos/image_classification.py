@@ -10,7 +10,7 @@ from PIL import Image
 from demos.common import model_picker
 from demos.endpoints import BATCHED, Endpoint, message_area, serve
 from demos.i18n import ui_text
-from demos.media import MAX_IMAGE_PIXELS, client_file, open_image
+from demos.media import MAX_IMAGE_PIXELS, client_file, open_image, upload_path
 from models.runtime import ModelRuntime
 from tasks import task
 
@@ -35,6 +35,7 @@ def top_classes(classifier, pictures: list[Image.Image]) -> list[dict[str, float
 
 def classify(runtime: ModelRuntime, image, model=None, custom_model=None, progress=None) -> dict[str, float]:
     """{label: probability} for the five likeliest classes. Requests waiting together share one forward pass."""
+    image = upload_path(image)  # no photo is refused before any load
     spec = runtime.spec(TASK, model, custom_model)
     classifier = runtime.load(spec, progress)  # first: how large the picture must be decoded depends on the model
     picture = open_image(image, decode_at_least=classifier.input_side)

@@ -7,12 +7,12 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from demos.common import clean_text, model_picker, refuse, require_number, whole_number
+from demos.common import clean_text, model_picker, number_in_range, whole_number
 from demos.endpoints import Endpoint, message_area, serve
 from demos.gan import seed_field
 from demos.i18n import every_language, ui_text
 from demos.media import client_file, open_image
-from messages import Term, current_language, say
+from messages import current_language, say
 from models.runtime import ModelRuntime
 from tasks import EXAMPLES_DIR, MAX_SEED, task
 
@@ -32,22 +32,14 @@ def edit_size(width: int, height: int) -> tuple[int, int]:
     return max(64, round(width * scale / 8) * 8), max(64, round(height * scale / 8) * 8)
 
 
-def check_guidance(value, low: float, high: float, name: str) -> float:
-    """A guidance scale within [low, high]; `name`: the catalog key of its name (param_image_guidance...)."""
-    number = float(require_number(value, name))
-    if not low <= number <= high:
-        raise refuse("refuse_out_of_range", name=Term(name), low=low, high=high)
-    return number
-
-
 def edit(runtime: ModelRuntime, image, instruction, model=None, custom_model=None, steps=20, image_guidance=1.5,
          text_guidance=7.5, seed=0, progress=None) -> Image.Image:
     """The photo changed as the instruction says (InstructPix2Pix)."""
     picture = open_image(image)  # first, as the page asks for it first: an empty form hears of the photo
     instruction = clean_text(instruction, MAX_INSTRUCTION_CHARS)
     steps = whole_number(steps, 1, MAX_STEPS, "param_step_count")
-    image_guidance = check_guidance(image_guidance, 1.0, 5.0, "param_image_guidance")
-    text_guidance = check_guidance(text_guidance, 1.0, 20.0, "param_text_guidance")
+    image_guidance = number_in_range(image_guidance, 1.0, 5.0, "param_image_guidance")
+    text_guidance = number_in_range(text_guidance, 1.0, 20.0, "param_text_guidance")
     seed = whole_number(seed, 0, MAX_SEED, "param_seed")
     picture = picture.resize(edit_size(*picture.size), Image.Resampling.LANCZOS)
     editor = runtime.load(runtime.spec(TASK, model, custom_model), progress)

@@ -36,6 +36,14 @@ def client_file(value) -> Path | None:
     return path
 
 
+def drawing_file(value) -> Path | None:
+    """The file of a sketchpad's value: its composite (the strokes on their background), else its background;
+    or of a plain upload."""
+    if isinstance(value, dict) and ("composite" in value or "background" in value):
+        value = value.get("composite") or value.get("background")
+    return client_file(value)
+
+
 def upload_path(upload: Path | str | None) -> Path:
     """The file to read (a client's, as `client_file` vetted it, or the server's own examples)."""
     if not upload:

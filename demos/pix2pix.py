@@ -1,8 +1,6 @@
 """pix2pix: a U-Net turns a line drawing (or one kind of photo) into a picture."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import gradio as gr
 import numpy as np
 import torch
@@ -12,7 +10,7 @@ from demos.common import model_picker, refuse
 from demos.endpoints import Endpoint, message_area, serve
 from demos.gan import generate
 from demos.i18n import ui_text
-from demos.media import MAX_IMAGE_PIXELS, client_file, open_image
+from demos.media import MAX_IMAGE_PIXELS, drawing_file, open_image
 from models.gan_networks import Pix2PixUNet, to_images
 from models.runtime import ModelRuntime
 from tasks import task
@@ -21,13 +19,6 @@ TASK = "pix2pix"
 RUN_BUTTON = "pix2pix_run"  # the catalog key of the button that runs it
 RESULT = "#pix2pix-output"  # where its result shows (a CSS selector)
 SKETCHES = [str(path) for path in task(TASK).example_files()]
-
-
-def drawing_file(value) -> Path | None:
-    """The file of a sketchpad's value: its composite (the strokes on their background), else its background."""
-    if isinstance(value, dict) and ("composite" in value or "background" in value):
-        value = value.get("composite") or value.get("background")
-    return client_file(value)
 
 
 def picture_from(drawing) -> Image.Image:

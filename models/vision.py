@@ -36,7 +36,7 @@ class ImageClassifier:
         return next(self.model.parameters()).dtype
 
 
-def _weights_enum(architecture: str, weights: str):
+def weights_enum(architecture: str, weights: str):
     from torchvision import models
 
     try:
@@ -48,7 +48,7 @@ def _weights_enum(architecture: str, weights: str):
 def weights_url(source: str) -> str:
     """Where download.pytorch.org serves the weights of a source "torchvision:<architecture>:<weights>"."""
     _, architecture, weights = source.split(":")
-    return _weights_enum(architecture, weights).url
+    return weights_enum(architecture, weights).url
 
 
 def locate_torchvision_weights(spec: ModelSpec, offline: bool) -> Path:
@@ -73,7 +73,7 @@ def _torchvision_classifier(architecture: str, weights: str, state_dict: dict, d
     import torch
     from torchvision import models
 
-    enum = _weights_enum(architecture, weights)
+    enum = weights_enum(architecture, weights)
     model = models.get_model(architecture, weights=None, num_classes=len(enum.meta["categories"]))
     model.load_state_dict(state_dict, strict=True)
     transform = enum.transforms()
@@ -106,32 +106,38 @@ def _batch_preprocess(transform) -> Callable[[list], torch.Tensor]:
     return preprocess
 
 
-def _processor_input_side(processor) -> int | None:
+def processor_input_side(processor) -> int | None:
     size = getattr(processor, "size", None) or {}
     return size.get("shortest_edge") or max(size.get("height") or 0, size.get("width") or 0) or None
 
 
-def load_image_classifier(spec: ModelSpec, model_dir: Path, device: str, dtype: torch.dtype) -> ImageClassifier:
+def torchvision_state(spec: ModelSpec, path: Path) -> tuple[str, str, dict] | None:
+    """(architecture, weights, state dict) of a torchvision model: a checkpoint from torch's hub cache, or a
+    local directory in our torchvision format; None for a Hugging Face model."""
     import torch
 
-    path = model_dir
     if spec.source.startswith(TORCHVISION):
         _, architecture, weights = spec.source.split(":")
-        state_dict = torch.load(path, map_location="cpu", weights_only=True)  # no code runs from the file
-        return _torchvision_classifier(architecture, weights, state_dict, device, dtype)
+        return architecture, weights, torch.load(path, map_location="cpu", weights_only=True)  # no code runs
     config = json.loads((path / "config.json").read_text())
-    if ARCHITECTURE_KEY in config:
-        from safetensors.torch import load_file
+    if ARCHITECTURE_KEY not in config:
+        return None
+    from safetensors.torch import load_file
 
-        state_dict = load_file(path / "model.safetensors")
-        return _torchvision_classifier(config[ARCHITECTURE_KEY], config[WEIGHTS_KEY], state_dict, device, dtype)
+    return config[ARCHITECTURE_KEY], config[WEIGHTS_KEY], load_file(path / "model.safetensors")
+
+
+def load_image_classifier(spec: ModelSpec, model_dir: Path, device: str, dtype: torch.dtype) -> ImageClassifier:
+    torchvision_model = torchvision_state(spec, model_dir)
+    if torchvision_model is not None:
+        return _torchvision_classifier(*torchvision_model, device, dtype)
 
     from transformers import AutoImageProcessor, AutoModelForImageClassification
 
-    processor = AutoImageProcessor.from_pretrained(path)
-    model = AutoModelForImageClassification.from_pretrained(path, dtype=dtype, trust_remote_code=False)
+    processor = AutoImageProcessor.from_pretrained(model_dir)
+    model = AutoModelForImageClassification.from_pretrained(model_dir, dtype=dtype, trust_remote_code=False)
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     return ImageClassifier(
         model.to(device).eval(), lambda images: processor(images=images, return_tensors="pt")["pixel_values"], labels,
-        input_side=_processor_input_side(processor),
+        input_side=processor_input_side(processor),
     )

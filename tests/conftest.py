@@ -1,6 +1,7 @@
 """Tests run offline: no Hub, no analytics. Tiny models are built once per session and loaded by path."""
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -71,6 +72,43 @@ def connect():
     yield _connect
     for app in launched:
         app.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "artifacts" / "screenshots"))  # CI keeps them
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (never `playwright install`)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests")
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def url(runtime, tiny_m2m100_dir):
+    """The whole hub on the tiny models, served on 127.0.0.1; its address."""
+    import app as hub_app
+
+    # M2M100 translates any pair, so the first example (English to German) works on the tiny model too
+    settings = replace(runtime.settings, model_overrides={**runtime.settings.model_overrides,
+                                                          "translation": str(tiny_m2m100_dir)})
+    app = hub_app.build_app(ModelRuntime(settings))
+    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    yield app.local_url
+    app.close()
 
 
 @pytest.fixture(scope="session")

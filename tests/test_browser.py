@@ -1,22 +1,15 @@
 """A real browser (Debian's Chromium driven by Playwright) uses every tab as a person would: open it, run its
 first example, see a result; make it fail and read what it says; in English and Chinese, on a desktop and on a
 phone. Screenshots go to $SCREENSHOT_DIR (default artifacts/screenshots) for CI to keep."""
-import os
 import re
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-import app as hub_app
 import demos
-from conftest import ROOT
+from conftest import SCREENSHOTS
 from messages import say
-from models.runtime import ModelRuntime
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "artifacts" / "screenshots"))
 
 
 def said(key: str, language: str = "en") -> str:
@@ -33,44 +26,13 @@ SHOWS_A_RESULT = """selector => {
     const typed = [...el.querySelectorAll('textarea')].map(t => t.value).join('');
     const copy = el.cloneNode(true);  // the shown value only: no label, timer or buttons
     copy.querySelectorAll('[data-testid=block-label], [data-testid=status-tracker], button').forEach(n => n.remove());
-    return (copy.textContent + typed).replace(/\\s/g, '').length > 3;
+    return (copy.textContent + typed).replace(/\\s/g, '').length > 0;  // one character may be the answer: a digit
 }"""
 
 def failures_said(page) -> str:
     """What the shown tab says went wrong (its message area), and any error toast."""
     said = page.locator(".tab-message:visible .prose").all_inner_texts() + page.locator(".toast-wrap").all_inner_texts()
     return "\n".join(text for text in said if text.strip())
-
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium for this test")
-    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def url(runtime, tiny_m2m100_dir):
-    # M2M100 translates any pair, so the first example (English to German) works on the tiny model too
-    settings = replace(runtime.settings, model_overrides={**runtime.settings.model_overrides,
-                                                          "translation": str(tiny_m2m100_dir)})
-    app = hub_app.build_app(ModelRuntime(settings))
-    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
-    yield app.local_url
-    app.close()
 
 
 def test_every_tab_runs_its_first_example(browser, url):

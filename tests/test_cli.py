@@ -17,7 +17,7 @@ from models.errors import ModelUnavailableError
 from models.registry import TORCHVISION_CHECKPOINTS
 from models.runtime import ModelRuntime
 from models.settings import Settings
-from tasks import TASK_KEYS, default_spec, specs_for
+from tasks import MODEL_SPECS, TASK_KEYS, default_spec, specs_for
 
 HEAVY_MODULES = ("gradio", "torch", "transformers", "demos", "http_guard")
 
@@ -77,7 +77,7 @@ def test_list_models_with_an_empty_cache_says_what_to_download(hf_cache, torch_c
     listing = capsys.readouterr().out
     for task in TASK_KEYS:
         default = default_spec(task)
-        expected = f"not downloaded: python app.py --download {task}"
+        expected = "on this machine (bundled)" if default.bundled else f"not downloaded: python app.py --download {task}"
         assert re.search(rf"^{task} +\* {re.escape(default.source)} .* {re.escape(expected)}$", listing, re.M), task
         for spec in specs_for(task):
             assert spec.source in listing
@@ -205,8 +205,7 @@ def test_torchvision_weights_are_looked_for_where_torch_keeps_them(monkeypatch, 
 
     for source, file_name in TORCHVISION_CHECKPOINTS.items():
         assert weights_url(source).rsplit("/", 1)[-1] == file_name
-    assert set(TORCHVISION_CHECKPOINTS) == {s.source for s in specs_for("image_classification")
-                                            if s.source.startswith("torchvision:")}
+    assert set(TORCHVISION_CHECKPOINTS) == {s.source for s in MODEL_SPECS if s.source.startswith("torchvision:")}
     monkeypatch.delenv("TORCH_HOME", raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     assert str(torch_hub_dir()) == torch.hub.get_dir()

@@ -22,9 +22,10 @@ def optimizers(generator: nn.Module, discriminator: nn.Module) -> tuple[torch.op
             torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999)))
 
 
-def save_generator(generator, out: Path) -> None:
-    """config.json + model.safetensors, loadable with the mixin's from_pretrained."""
-    generator.eval()
-    generator.save_pretrained(out)
+def save_network(network, out: Path) -> None:
+    """Any network of ours (a generator, the digit CNN): config.json + model.safetensors, loadable with the
+    mixin's from_pretrained."""
+    network.eval()
+    network.save_pretrained(out)
     (out / "README.md").unlink(missing_ok=True)  # the mixin's model-card stub says nothing true about it
     print(f"saved {out}", flush=True)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models.gan_networks import DCGANGenerator, image_grid  # noqa: E402
-from training.gan_training import init_weights, optimizers, save_generator  # noqa: E402
+from training.gan_training import init_weights, optimizers, save_network  # noqa: E402
 from training.synthetic import digits  # noqa: E402
 
 DEFAULT_OUT = ROOT / "assets/weights/dcgan-digits"
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             with torch.no_grad():
                 image_grid(generator(fixed_noise), columns=8).save(args.out / "samples.png")
             generator.train()
-    save_generator(generator, args.out)
+    save_network(generator, args.out)
     return 0
 
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models.gan_networks import Pix2PixUNet, image_grid  # noqa: E402
-from training.gan_training import init_weights, optimizers, save_generator  # noqa: E402
+from training.gan_training import init_weights, optimizers, save_network  # noqa: E402
 from training.synthetic import scenes  # noqa: E402
 
 DEFAULT_OUT = ROOT / "assets/weights/pix2pix-scenes"
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 shown = torch.cat([preview_edges, generator(preview_edges), preview_pictures])
             image_grid(shown, columns=4).save(args.out / "samples.png")
             generator.train()
-    save_generator(generator, args.out)
+    save_network(generator, args.out)
     return 0
 
 
