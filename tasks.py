@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from models import diffusion, gan, hf, vision
+from models import detection, diffusion, digits, gan, hf, vision
 from models.registry import BUNDLED, LOCAL, ModelSpec, is_hub_id, is_local_path
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "assets" / "examples"
@@ -57,10 +57,26 @@ TASKS: tuple[Task, ...] = (
         ModelSpec("torchvision:mobilenet_v3_large:IMAGENET1K_V2", "MobileNet V3 · 75.3% top-1", size_mb=21),
         ModelSpec("google/vit-base-patch16-224", "ViT-Base/16 · Hugging Face", size_mb=346),
     ), tab="image_classification", examples="images/*.jpg"),
+    Task("object_detection", detection.load_object_detector, (
+        ModelSpec("torchvision:ssdlite320_mobilenet_v3_large:COCO_V1", "SSDlite · MobileNet V3 · fastest", size_mb=14,
+                  default=True),
+        ModelSpec("torchvision:fasterrcnn_mobilenet_v3_large_fpn:COCO_V1", "Faster R-CNN · MobileNet V3",
+                  size_mb=74),
+        ModelSpec("PekingU/rtdetr_r18vd", "RT-DETR R18 · Hugging Face", size_mb=81),
+    ), tab="object_detection", examples="images/*.jpg"),
+    Task("digits", digits.load_digit_classifier, (
+        ModelSpec(f"{BUNDLED}digits-cnn", "LeNet-5-style CNN · ours, offline", size_mb=1, default=True),
+    ), tab="digits", examples="digits/*.png"),
     Task("ner", hf.load_token_classification, (
         ModelSpec("dslim/bert-base-NER", "BERT base NER · English", size_mb=430, default=True),
         ModelSpec("Davlan/bert-base-multilingual-cased-ner-hrl", "mBERT NER · 10 languages", size_mb=710),
     ), tab="ner", examples="ner.json"),
+    Task("sentiment", hf.load_text_classification, (
+        ModelSpec("distilbert/distilbert-base-uncased-finetuned-sst-2-english", "DistilBERT SST-2 · English",
+                  size_mb=268, default=True),
+        ModelSpec("lxyuan/distilbert-base-multilingual-cased-sentiments-student",
+                  "DistilBERT · multilingual", size_mb=541),
+    ), tab="sentiment", examples="sentiment.json"),
     Task("translation", hf.load_seq2seq, (
         *(_opus_mt(source, target) for source, target in
           [("en", "de"), ("de", "en"), ("en", "zh"), ("zh", "en"), ("en", "fr"), ("fr", "en")]),
@@ -109,9 +125,10 @@ def default_spec(key: str) -> ModelSpec:
     return _BY_KEY[key].default
 
 
-def example_hub_id(key: str) -> str:
-    """A Hub id of the task's kind, to show how a typed-in id looks."""
-    return next(spec.source for spec in specs_for(key) if is_hub_id(spec.source))
+def example_hub_id(key: str) -> str | None:
+    """A Hub id of the task's kind, to show how a typed-in id looks; None: the task takes no typed-in ids (its
+    models are the project's own)."""
+    return next((spec.source for spec in specs_for(key) if is_hub_id(spec.source)), None)
 
 
 def listed_spec(source: str) -> ModelSpec | None:

@@ -42,6 +42,7 @@ import torch  # noqa: E402
 from default_size_models import build_all  # noqa: E402
 
 from benchmarks.batching_part import TEXT, batching  # noqa: E402
+from benchmarks.serving import map_files  # noqa: E402
 from benchmarks.startup_and_guard import cold_start, guard  # noqa: E402
 from benchmarks.timing import Stopwatch, rss, timed  # noqa: E402
 from models.settings import Settings  # noqa: E402
@@ -62,8 +63,8 @@ def request_cases(runtime, models) -> list[tuple]:
     uploads = Path(get_upload_folder()) / "benchmark"
     uploads.mkdir(parents=True, exist_ok=True)
 
-    def as_uploaded(value):  # a handler takes uploads only, as the API hands them over
-        return str(shutil.copy(value, uploads / value.name)) if isinstance(value, Path) else value
+    def as_uploaded(inputs):  # a handler takes uploads only, as the API hands them over
+        return map_files(inputs, lambda path: str(shutil.copy(path, uploads / path.name)))
 
     cases = []
     for tab in demos.TABS:
@@ -75,7 +76,7 @@ def request_cases(runtime, models) -> list[tuple]:
             module = getattr(loaded, "model", loaded)
             method = "generate" if getattr(module, "can_generate", lambda: False)() else "forward"
             inputs = endpoint.sample(spec.name)
-            call = functools.partial(bound(endpoint, runtime), *map(as_uploaded, inputs), progress=lambda *a, **k: None)
+            call = functools.partial(bound(endpoint, runtime), *as_uploaded(inputs), progress=lambda *a, **k: None)
             handler = (lambda call=call: list(call())) if endpoint.run == STREAM else call
             cases.append((endpoint.api_name, module, method, handler, inputs))
     return cases
@@ -112,7 +113,9 @@ def per_request(models, repeats: int) -> dict:
     import app as hub_app
     from models.runtime import ModelRuntime
 
-    runtime = ModelRuntime(Settings(model_overrides={t: str(p) for t, p in models.items()}, max_loaded_models=5))
+    # every model stays loaded: a reload would be a new object, its forward no longer wrapped by the stopwatch
+    runtime = ModelRuntime(Settings(model_overrides={t: str(p) for t, p in models.items()},
+                                    max_loaded_models=len(models)))
     app = hub_app.build_app(runtime)
     cases = request_cases(runtime, models)
     floors = {api_name: add_floor(app, api_name, handler()) for api_name, _, _, handler, _ in cases}
@@ -126,7 +129,7 @@ def per_request(models, repeats: int) -> dict:
     client = Client(app.local_url, verbose=False, download_files=False)
 
     def api(api_name, inputs):
-        return lambda: client.predict(*[handle_file(str(v)) if isinstance(v, Path) else v for v in inputs],
+        return lambda: client.predict(*map_files(inputs, lambda path: handle_file(str(path))),
                                       api_name="/" + api_name.lstrip("/"))
 
     times = {api_name: {name: [] for name in ("raw", "handler", "handler_minus_raw", "end_to_end", "serving", "floor")}

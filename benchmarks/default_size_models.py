@@ -13,6 +13,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+import tiny_detectors  # noqa: E402
 import tiny_media_models as tmm  # noqa: E402
 
 import tiny_models as tm  # noqa: E402
@@ -33,6 +34,22 @@ def ner_bert_base(directory: Path) -> Path:
     config = BertConfig(vocab_size=28_996, id2label=dict(enumerate(tm.NER_LABELS)),
                         label2id={label: i for i, label in enumerate(tm.NER_LABELS)})
     BertForTokenClassification(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def distilbert_sst2(directory: Path) -> Path:
+    """distilbert-base-uncased-finetuned-sst-2-english's shape: DistilBERT (6 layers, 768 wide, 30,522-token
+    vocabulary), 2 labels; the tokenizer learns the tab's examples as whole words, as ner_bert_base's does."""
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    from demos.sentiment import EXAMPLES
+
+    tokenizer = tm._wordpiece_tokenizer([line for example in EXAMPLES for line in example.splitlines()] * 3, 512,
+                                        vocab_size=30_522)
+    labels = dict(enumerate(tm.SENTIMENT_LABELS))
+    config = DistilBertConfig(vocab_size=30_522, id2label=labels, label2id={v: k for k, v in labels.items()})
+    DistilBertForSequenceClassification(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
 
@@ -70,6 +87,16 @@ def resnet50(directory: Path) -> Path:
     return tmm.make_torchvision_classifier(directory, "resnet50", "IMAGENET1K_V2")
 
 
+def ssdlite(directory: Path) -> Path:
+    """torchvision's SSDlite320 MobileNet V3 is small enough that the tests' one is its real size."""
+    return tiny_detectors.make_ssdlite_detector(directory)
+
+
+def digit_cnn(directory: Path) -> Path:
+    """The digit tab's CNN: the weights the project ships."""
+    return ROOT / "assets" / "weights" / "digits-cnn"
+
+
 def wav2vec2_base(directory: Path) -> Path:
     """facebook/wav2vec2-base-960h's shape: 12 layers, 768 wide, the standard convolutional front end."""
     from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
@@ -82,6 +109,9 @@ def wav2vec2_base(directory: Path) -> Path:
 
 BUILDERS = {
     "ner": ner_bert_base,
+    "sentiment": distilbert_sst2,
+    "object_detection": ssdlite,
+    "digits": digit_cnn,
     "translation": opus_mt_en_de,
     "image_classification": resnet50,
     "speech_to_text": wav2vec2_base,

@@ -38,6 +38,25 @@ def load_token_classification(spec, model_dir: Path, device: str, dtype: torch.d
 
 
 @dataclass
+class TextClassifier:
+    model: Any
+    tokenizer: Any
+
+    @property
+    def labels(self) -> list[str]:
+        return [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+
+
+def load_text_classification(spec, model_dir: Path, device: str, dtype: torch.dtype) -> TextClassifier:
+    """A sequence classifier (sentiment: BERT, DistilBERT...) and its tokenizer; the caller runs the forward."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=dtype, trust_remote_code=False)
+    return TextClassifier(model.to(device).eval(), tokenizer)
+
+
+@dataclass
 class Seq2Seq:
     model: Any
     tokenizer: Any

@@ -45,6 +45,8 @@ class ModelSpec:
 TORCHVISION_CHECKPOINTS = {
     "torchvision:resnet50:IMAGENET1K_V2": "resnet50-11ad3fa6.pth",
     "torchvision:mobilenet_v3_large:IMAGENET1K_V2": "mobilenet_v3_large-5c1a4163.pth",
+    "torchvision:ssdlite320_mobilenet_v3_large:COCO_V1": "ssdlite320_mobilenet_v3_large_coco-a79551df.pth",
+    "torchvision:fasterrcnn_mobilenet_v3_large_fpn:COCO_V1": "fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth",
 }
 
 # owner/name, as the Hub spells repository ids; no "..", no leading "/" or "~", no scheme.

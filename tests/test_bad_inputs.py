@@ -77,10 +77,10 @@ def files(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(tiny_ner_dir, tiny_marian_dir, tiny_chat_lm_dir, tiny_resnet_dir, tiny_ctc_dir):
-    overrides = {"ner": tiny_ner_dir, "translation": tiny_marian_dir, "text_generation": tiny_chat_lm_dir,
-                 "image_classification": tiny_resnet_dir, "speech_to_text": tiny_ctc_dir,
-                 "gan": "assets:dcgan-digits", "pix2pix": "assets:pix2pix-scenes"}
+def client(tiny_model, tiny_ctc_dir):
+    overrides = {**{task: tiny_model(task) for task in ("ner", "translation", "text_generation", "image_classification",
+                                                        "gan", "pix2pix", "object_detection", "sentiment", "digits")},
+                 "speech_to_text": tiny_ctc_dir}
     runtime = ModelRuntime(Settings(model_overrides={k: str(v) for k, v in overrides.items()}))
     app = hub_app.build_app(runtime)
     app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, max_file_size="50mb")
@@ -124,6 +124,18 @@ def interpolate_gan(c, seed_a=0, seed_b=1, frames=4):
 
 def pix2pix(c, picture):
     return call(c, "/pix2pix", {"background": None, "layers": [], "composite": picture}, c.models["pix2pix"], "")
+
+
+def detect(c, photo, threshold=0.5, max_boxes=20):
+    return call(c, "/detect_objects", photo, c.models["object_detection"], "", threshold, max_boxes)
+
+
+def sentiment(c, text):
+    return call(c, "/classify_sentiment", text, c.models["sentiment"], "")
+
+
+def digit(c, picture):
+    return call(c, "/recognize_digit", {"background": None, "layers": [], "composite": picture}, c.models["digits"])
 
 
 def edit_image(c, photo, instruction="make it red", steps=2, image_guidance=1.5, text_guidance=7.5, seed=0):
@@ -193,6 +205,21 @@ BAD = [
     ("pix2pix: nothing drawn or uploaded", lambda c, f: pix2pix(c, None), "draw something"),
     ("pix2pix: text file", lambda c, f: pix2pix(c, upload(f, "text.png")), "not an image that can be read"),
     ("pix2pix: decompression bomb", lambda c, f: pix2pix(c, upload(f, "bomb.png")), "megapixels"),
+    ("detect: no photo", lambda c, f: detect(c, None), "upload a file"),
+    ("detect: not an image", lambda c, f: detect(c, upload(f, "text.png")), "not an image that can be read"),
+    ("detect: decompression bomb", lambda c, f: detect(c, upload(f, "bomb.png")), "megapixels"),
+    ("detect: threshold as text", lambda c, f: detect(c, upload(f, "rgba.png"), "high"), "must be a number"),
+    ("detect: threshold 0", lambda c, f: detect(c, upload(f, "rgba.png"), 0), "between 0.05 and 1"),
+    ("detect: a million boxes", lambda c, f: detect(c, upload(f, "rgba.png"), 0.5, 10**6), "from 1 to 100"),
+    ("detect: 400-digit box count", lambda c, f: detect(c, upload(f, "rgba.png"), 0.5, 10**400), "from 1 to 100"),
+    ("sentiment: empty", lambda c, f: sentiment(c, ""), "enter some text"),
+    ("sentiment: 1 MB", lambda c, f: sentiment(c, MB_OF_TEXT), "at most 5,000"),
+    ("sentiment: 65 lines", lambda c, f: sentiment(c, "fine\n" * 65), "at most 64"),
+    ("sentiment: a number", lambda c, f: sentiment(c, 42), "must be text"),
+    ("digit: empty pad", lambda c, f: digit(c, upload(f, "blank-pad.png")), "drawing is empty"),
+    ("digit: nothing drawn", lambda c, f: digit(c, None), "Draw a digit first"),
+    ("digit: not an image", lambda c, f: digit(c, upload(f, "text.png")), "not an image that can be read"),
+    ("digit: decompression bomb", lambda c, f: digit(c, upload(f, "bomb.png")), "megapixels"),
     ("edit: no photo", lambda c, f: edit_image(c, None), "upload a file"),
     ("edit: not an image", lambda c, f: edit_image(c, upload(f, "text.png")), "not an image that can be read"),
     ("edit: empty instruction", lambda c, f: edit_image(c, upload(f, "drawing.png"), ""), "enter some text"),
@@ -218,6 +245,9 @@ GOOD = [
     ("gan: 64 images", lambda c, f: generate_gan(c, count=64)),
     ("pix2pix: a drawing uploaded at another size", lambda c, f: pix2pix(c, upload(f, "drawing.png"))),
     ("pix2pix: a 16-bit picture", lambda c, f: pix2pix(c, upload(f, "16bit.png"))),
+    ("detect: CMYK", lambda c, f: detect(c, upload(f, "cmyk.tif"))),
+    ("sentiment: emoji and RTL", lambda c, f: sentiment(c, "I love it 😀\nשלום")),
+    ("digit: a stroke on a wide picture", lambda c, f: digit(c, upload(f, "drawing.png"))),
 ]
 
 

@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import torch
+from tiny_detectors import make_ssdlite_detector
 from tiny_media_models import make_instruct_pix2pix_pipeline, make_torchvision_classifier, make_whisper_model
 
 NER_LABELS = ["O", "B-MISC", "I-MISC", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
@@ -83,6 +84,27 @@ def make_ner_model(directory: Path, *, train_steps: int = 60, max_positions: int
         optimiser.step()
     directory.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+SENTIMENT_LABELS = ["NEGATIVE", "POSITIVE"]  # distilbert-base-uncased-finetuned-sst-2-english's
+
+
+def make_sentiment_model(directory: Path) -> Path:
+    """A random-weight 2-layer BERT sequence classifier with SST-2's labels and a WordPiece vocabulary trained here."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    corpus = ["I love this product , it is amazing !", "the battery died after two days .", "这家餐厅的菜很好吃。",
+              "the film was far too long but the ending was good ."]
+    tokenizer = _wordpiece_tokenizer(corpus * 4, model_max_length=64, vocab_size=200)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=37, max_position_embeddings=64, id2label=dict(enumerate(SENTIMENT_LABELS)),
+        label2id={label: i for i, label in enumerate(SENTIMENT_LABELS)},
+    )
+    BertForSequenceClassification(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
 
@@ -249,7 +271,10 @@ def make_gpt2_model(directory: Path, max_positions: int = 128) -> Path:
 # factory (directory -> model directory), or the source of the small weights the project ships.
 TINY = {
     "image_classification": make_torchvision_classifier,
+    "object_detection": make_ssdlite_detector,
+    "digits": "assets:digits-cnn",
     "ner": make_ner_model,
+    "sentiment": make_sentiment_model,
     "translation": make_marian_model,
     "speech_to_text": make_whisper_model,
     "gan": "assets:dcgan-digits",

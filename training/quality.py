@@ -1,12 +1,15 @@
-"""Measure the bundled generators against the targets in issue #5, reproducibly (seeded, CPU):
+"""Measure the bundled models against their targets, reproducibly (seeded, CPU):
 
-    python -m training.quality            # both, ~1.5 min on 2 cores; prints the figures, writes training/quality.json
+    python -m training.quality            # all three; prints the figures, updates training/quality.json
+    python -m training.quality digits     # one of dcgan, pix2pix, digits
 
 DCGAN: a digit classifier trained here on the same synthetic digits (its held-out accuracy is reported) reads
 1,000 generated samples; at least 80 % must be recognised with confidence above 0.5, and every digit must be
 at least 4 % of the recognised ones (no mode collapse).
 pix2pix: on 200 held-out scenes, the mean L1 of the output against the target must be at most half that of
 the best trivial answer: the mean training picture, or one flat mean colour.
+Digits: the digit CNN must read at least 90 % of UCI's held-out handwritten digits (training/digit_data.py), and
+the tab's own example drawings; the confusion matrix is drawn for README.
 """
 from __future__ import annotations
 
@@ -19,13 +22,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from models.digit_network import DigitCNN, ink_of, mnist_field  # noqa: E402
 from models.gan import load_generator  # noqa: E402
 from models.gan_networks import DCGANGenerator, Pix2PixUNet, image_grid  # noqa: E402
+from tasks import task  # noqa: E402
+from training.confusion import confusion_matrix, draw_confusion  # noqa: E402
+from training.digit_data import synthetic_fields, uci_fields, uci_split  # noqa: E402
 from training.synthetic import digits, scenes  # noqa: E402
 
 WEIGHTS = ROOT / "assets/weights"
@@ -118,11 +126,43 @@ def pix2pix_quality(weights: Path, pairs: int = 200, baseline_pictures: int = 50
     return result
 
 
+def digits_quality(weights: Path, pictures: Path = SAMPLES) -> dict:
+    model = DigitCNN.from_pretrained(weights).eval()
+
+    def predicted(fields: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return torch.cat([model(chunk).argmax(-1) for chunk in fields.split(500)])
+
+    fields, labels = uci_fields()
+    train_half, held_out = uci_split(labels)
+    uci_guess = predicted(fields[held_out])
+    synthetic, synthetic_labels = synthetic_fields(2000, torch.Generator().manual_seed(EVAL_SEED))
+    drawings = task("digits").example_files()  # drawn-<digit>.png
+    drawn = [mnist_field(ink_of(Image.open(path))) for path in drawings]
+    drawn_guess = predicted(torch.from_numpy(np.stack(drawn))[:, None]).tolist()
+    confusion = confusion_matrix(labels[held_out].tolist(), uci_guess.tolist())
+    pictures.mkdir(parents=True, exist_ok=True)
+    draw_confusion(confusion).save(pictures / "digits-confusion.png")
+    result = {
+        "trained_on": f"synthetic digits and UCI's training half ({len(train_half)} digits)",
+        "uci_held_out": len(held_out),
+        "uci_held_out_accuracy": round(float((uci_guess == labels[held_out]).float().mean()), 4),
+        "synthetic_held_out_accuracy": round(float((predicted(synthetic) == synthetic_labels).float().mean()), 4),
+        "example_drawings_read": {path.name: str(guess) for path, guess in zip(drawings, drawn_guess)},
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "confusion": confusion,
+    }
+    drawings_right = all(path.stem.endswith(f"-{guess}") for path, guess in zip(drawings, drawn_guess))
+    result["meets_target"] = result["uci_held_out_accuracy"] >= 0.9 and drawings_right
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", nargs="?", choices=["dcgan", "pix2pix", "all"], default="all")
+    parser.add_argument("which", nargs="?", choices=["dcgan", "pix2pix", "digits", "all"], default="all")
     parser.add_argument("--dcgan", type=Path, default=WEIGHTS / "dcgan-digits")
     parser.add_argument("--pix2pix", type=Path, default=WEIGHTS / "pix2pix-scenes")
+    parser.add_argument("--digits", type=Path, default=WEIGHTS / "digits-cnn")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--classifier-steps", type=int, default=1500)
@@ -130,18 +170,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples-dir", type=Path, default=SAMPLES, help="where the sample grids go")
     args = parser.parse_args(argv)
 
-    results: dict = {"machine": {"python": platform.python_version(), "torch": torch.__version__,
-                                 "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}}
-    started = time.monotonic()
-    if args.which in ("dcgan", "all"):
-        results["dcgan"] = dcgan_quality(args.dcgan, args.samples, args.classifier_steps, args.samples_dir)
-        print("DCGAN  ", json.dumps(results["dcgan"]), flush=True)
-    if args.which in ("pix2pix", "all"):
-        results["pix2pix"] = pix2pix_quality(args.pix2pix, args.pairs, grids=args.samples_dir)
-        print("pix2pix", json.dumps(results["pix2pix"]), flush=True)
-    results["seconds"] = round(time.monotonic() - started, 1)
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    results.pop("seconds", None)  # a run may measure one model: each measurement says its own time
+    results["machine"] = {"python": platform.python_version(), "torch": torch.__version__,
+                          "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}
+    measurements = {
+        "dcgan": lambda: dcgan_quality(args.dcgan, args.samples, args.classifier_steps, args.samples_dir),
+        "pix2pix": lambda: pix2pix_quality(args.pix2pix, args.pairs, grids=args.samples_dir),
+        "digits": lambda: digits_quality(args.digits, args.samples_dir),
+    }
+    for name, measure in measurements.items():
+        if args.which in (name, "all"):
+            started = time.monotonic()
+            results[name] = measure()
+            results[name]["seconds"] = round(time.monotonic() - started, 1)
+            print(f"{name:8}", json.dumps({k: v for k, v in results[name].items() if k != "confusion"}), flush=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    return 0 if all(r["meets_target"] for k, r in results.items() if isinstance(r, dict) and "meets_target" in r) else 1
+    return 0 if all(results[name]["meets_target"] for name in measurements if args.which in (name, "all")) else 1
 
 
 if __name__ == "__main__":
