@@ -28,7 +28,7 @@ SHOWN_SIDE = 140  # the field as the page shows it, five times its size
 
 def field_of(upload) -> np.ndarray:
     """The 28x28 field the network reads, made from the picture as MNIST made its digits; refuses a blank one."""
-    picture = open_image(upload)
+    picture = open_image(upload, decode_at_least=MAX_SIDE // 2)  # a large JPEG is decoded at a fraction
     picture.thumbnail((MAX_SIDE, MAX_SIDE))
     field = mnist_field(ink_of(picture))
     if field is None:

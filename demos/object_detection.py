@@ -23,7 +23,7 @@ TABLE_HEADERS = ["object", "score", "x0", "y0", "x1", "y1"]
 # and the answer's picture (with its boxes drawn) stays a few hundred kilobytes.
 MAX_SIDE = 1333
 DEFAULT_THRESHOLD, DEFAULT_MAX_BOXES = 0.5, 20
-# One colour per class, picked by the label's hash: the same class has the same colour in every picture.
+# One colour per class, picked by the label's letters: the same class has the same colour in every picture.
 _PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324", "#800000",
             "#469990", "#000075", "#808000"]
 
