@@ -52,9 +52,10 @@ def ink_of(picture: Image.Image) -> np.ndarray:
 def mnist_field(ink: np.ndarray) -> np.ndarray | None:
     """Ink (H, W) in [0, 1] -> a 28x28 float32 field as MNIST made its digits: cropped to the ink, scaled to fit a
     20x20 box keeping its aspect, placed with its centre of mass at the centre. None when there is no ink."""
-    rows, columns = np.nonzero(ink > INK_LEVEL * max(float(ink.max()), 1e-6))
-    if rows.size == 0 or float(ink.max()) <= INK_LEVEL:
+    peak = float(ink.max())
+    if peak <= INK_LEVEL:
         return None
+    rows, columns = np.nonzero(ink > INK_LEVEL * peak)
     cropped = ink[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
     height, width = cropped.shape
     scale = BOX / max(height, width)

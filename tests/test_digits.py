@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from conftest import SCREENSHOTS
 from demos import digits
 from demos.media import drawing_file
 from messages import say
@@ -92,8 +93,6 @@ def white_square(canvas) -> tuple[float, float, float]:
 
 @pytest.mark.browser
 def test_a_digit_drawn_with_the_mouse_is_read(browser, url):
-    from conftest import SCREENSHOTS
-
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(url)
     page.get_by_role("tab", name=say("tab_digits")).click()
