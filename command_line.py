@@ -131,6 +131,22 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
         help="image classification and NER requests that wait together run as one batch of up to N "
         "(default: %(default)s; 1: off)",
     )
+    parser.add_argument(
+        "--result-cache-mb", type=_megabytes, default=None, metavar="MB",
+        help="keep the answers of repeated identical requests (classification, detection, digits, NER, sentiment, "
+        "translation, GAN samples) in this much memory, and answer them without the model (default: 64; "
+        "0 when served publicly, where a fast answer tells a visitor that someone sent the same input; 0: off)",
+    )
+
+
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1_000_000:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected a size in MB from 0 to 1000000, got {text!r}")
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -170,4 +186,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         public=public,
         behind_proxy=args.share or bool(os.environ.get("SPACE_ID")),
         login_required=args.auth is not None,
+        result_cache_mb=args.result_cache_mb,
     )

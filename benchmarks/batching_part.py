@@ -27,7 +27,9 @@ def batching(models, rounds: int, clients: int = 8, requests_per_client: int = 4
     image_path = image_classification.EXAMPLES[1]
     apps, urls, runtimes = [], {}, {}
     for mode, size in [("off", 1), ("dynamic", 8)]:
-        runtime = runtimes[mode] = ModelRuntime(Settings(model_overrides=overrides, max_batch_size=size))
+        # the same requests again and again: the result cache would answer them
+        settings = Settings(model_overrides=overrides, max_batch_size=size, result_cache_mb=0)
+        runtime = runtimes[mode] = ModelRuntime(settings)
         app = hub_app.build_app(runtime)
         if mode == "off":
             recognizer = runtime.load(runtime.default("ner"))

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.serving import map_files
+
 
 class HttpClient:
     def __init__(self, url: str):
@@ -26,9 +28,10 @@ class HttpClient:
         return {"path": response.json()[0], "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
 
     def predict(self, api_name: str, *inputs) -> list:
-        """The endpoint's outputs for these inputs (a `Path` is uploaded first); raises on an error event."""
+        """The endpoint's outputs for these inputs (a `Path`, at any depth, is uploaded first); raises on an error
+        event."""
         name = api_name.lstrip("/")
-        data = [self._upload(value) if isinstance(value, Path) else value for value in inputs]
+        data = map_files(list(inputs), self._upload)
         response = self.http.post(f"call/{name}", json={"data": data, "session_hash": self.session})
         response.raise_for_status()
         event = None

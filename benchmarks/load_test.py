@@ -21,25 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from benchmarks.serving import free_port, map_files, serve, stop  # noqa: E402
-
-
-def build_tiny_models(directory: Path) -> dict[str, str]:
-    """Every task's tiny model (tests/tiny_models.py), but a CTC one for speech: the tiny random Whisper writes
-    up to its 448-token limit of noise on every request, which no real model does on a clean clip."""
-    from tiny_media_models import make_wav2vec2_ctc_model
-
-    import demos
-    from tiny_models import tiny_source
-
-    sampled = {endpoint.task for tab in demos.TABS for endpoint in tab.ENDPOINTS if endpoint.sample}
-    models = {task: tiny_source(task, directory / task) for task in sampled if task != "speech_to_text"}
-    return {**models, "speech_to_text": str(make_wav2vec2_ctc_model(directory / "speech_to_text"))}
+from benchmarks.serving import build_tiny_models, free_port, map_files, serve, stop  # noqa: E402
 
 
 def start_server(models: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "app.py", "--offline", "--port", str(port)]
+    command = [sys.executable, "app.py", "--offline", "--port", str(port), "--result-cache-mb", "0"]
     for task, path in models.items():
         command += ["--model", f"{task}={path}"]
     server, _ = serve(command, port)

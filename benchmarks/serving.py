@@ -1,5 +1,5 @@
-"""Start a server process on a free local port and wait until it answers, and hand a sample request's files
-over as a client does: shared by the tests, the load test and the benchmark."""
+"""Start a server process on a free local port and wait until it answers, hand a sample request's files over as
+a client does, and build the tiny models to serve: shared by the tests, the load test and the benchmark."""
 from __future__ import annotations
 
 import socket
@@ -21,6 +21,19 @@ def map_files(value, convert):
     if isinstance(value, (list, tuple)):
         return type(value)(map_files(item, convert) for item in value)
     return value
+
+
+def build_tiny_models(directory: Path) -> dict[str, str]:
+    """Every task's tiny model (tests/tiny_models.py), but a CTC one for speech: the tiny random Whisper writes
+    up to its 448-token limit of noise on every request, which no real model does on a clean clip."""
+    from tiny_media_models import make_wav2vec2_ctc_model
+
+    import demos
+    from tiny_models import tiny_source
+
+    sampled = {endpoint.task for tab in demos.TABS for endpoint in tab.ENDPOINTS if endpoint.sample}
+    models = {task: tiny_source(task, directory / task) for task in sampled if task != "speech_to_text"}
+    return {**models, "speech_to_text": str(make_wav2vec2_ctc_model(directory / "speech_to_text"))}
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from PIL import Image
 from demos.common import model_dropdown, refuse
 from demos.endpoints import BATCHED, Endpoint, message_area, serve
 from demos.i18n import ui_text
-from demos.media import MAX_IMAGE_PIXELS, drawing_file, open_image
+from demos.media import MAX_IMAGE_PIXELS, drawing_file, open_image, upload_path
 from models.digit_network import BOX, DIGITS, FIELD, ink_of, mnist_field
 from models.runtime import ModelRuntime
 from tasks import task
@@ -53,10 +53,14 @@ def recognize(runtime: ModelRuntime, upload, model=None, progress=None) -> tuple
     if upload is None:
         raise refuse("refuse_no_digit")
     spec = runtime.spec(TASK, model)
-    network = runtime.load(spec, progress)
-    field = field_of(upload)
-    probabilities = runtime.run_batched(spec, field, lambda fields: read_digits(network, fields))
-    return probabilities, field_picture(field)
+
+    def answer():
+        network = runtime.load(spec, progress)
+        field = field_of(upload)
+        probabilities = runtime.run_batched(spec, field, lambda fields: read_digits(network, fields))
+        return probabilities, field_picture(field)
+
+    return runtime.remembered(spec, ("recognize", upload_path(upload)), answer)
 
 
 def recognize_digit(runtime: ModelRuntime, image: dict, model: str | None = None, progress=None):

@@ -56,8 +56,13 @@ def generate_gan(runtime: ModelRuntime, model: str | None = None, custom_model: 
     """
     seed = whole_number(seed, 0, MAX_SEED, "param_seed")
     count = whole_number(count, 1, MAX_IMAGES, "param_image_count")
-    generator = runtime.load(runtime.spec(TASK, model, custom_model), progress)
-    return image_grid(generate(generator, latents(seed, count, generator.latent_dim)), columns=min(count, 8))
+    spec = runtime.spec(TASK, model, custom_model)
+
+    def answer():
+        generator = runtime.load(spec, progress)
+        return image_grid(generate(generator, latents(seed, count, generator.latent_dim)), columns=min(count, 8))
+
+    return runtime.remembered(spec, ("generate", seed, count), answer)
 
 
 def interpolate_gan(runtime: ModelRuntime, model: str | None = None, custom_model: str | None = None,
@@ -74,10 +79,15 @@ def interpolate_gan(runtime: ModelRuntime, model: str | None = None, custom_mode
     seed_a = whole_number(seed_a, 0, MAX_SEED, "param_first_seed")
     seed_b = whole_number(seed_b, 0, MAX_SEED, "param_second_seed")
     frames = whole_number(frames, 2, MAX_FRAMES, "param_frame_count")
-    generator = runtime.load(runtime.spec(TASK, model, custom_model), progress)
-    dim = generator.latent_dim
-    path = slerp(latents(seed_a, 1, dim), latents(seed_b, 1, dim), torch.linspace(0, 1, frames))
-    return image_grid(generate(generator, path), columns=frames)
+    spec = runtime.spec(TASK, model, custom_model)
+
+    def answer():
+        generator = runtime.load(spec, progress)
+        dim = generator.latent_dim
+        path = slerp(latents(seed_a, 1, dim), latents(seed_b, 1, dim), torch.linspace(0, 1, frames))
+        return image_grid(generate(generator, path), columns=frames)
+
+    return runtime.remembered(spec, ("interpolate", seed_a, seed_b, frames), answer)
 
 
 ENDPOINTS = (

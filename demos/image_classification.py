@@ -37,9 +37,13 @@ def classify(runtime: ModelRuntime, image, model=None, custom_model=None, progre
     """{label: probability} for the five likeliest classes. Requests waiting together share one forward pass."""
     image = upload_path(image)  # no photo is refused before any load
     spec = runtime.spec(TASK, model, custom_model)
-    classifier = runtime.load(spec, progress)  # first: how large the picture must be decoded depends on the model
-    picture = open_image(image, decode_at_least=classifier.input_side)
-    return runtime.run_batched(spec, picture, lambda pictures: top_classes(classifier, pictures))
+
+    def answer():
+        classifier = runtime.load(spec, progress)  # first: how large the picture must be decoded depends on it
+        picture = open_image(image, decode_at_least=classifier.input_side)
+        return runtime.run_batched(spec, picture, lambda pictures: top_classes(classifier, pictures))
+
+    return runtime.remembered(spec, ("classify", image), answer)
 
 
 def classify_image(runtime: ModelRuntime, image: dict, model: str | None = None, custom_model: str | None = None,

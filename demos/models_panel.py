@@ -18,9 +18,20 @@ def summary(runtime: ModelRuntime) -> str:
     s = runtime.settings
     facts = {"device": runtime.device, "precision": str(runtime.dtype).removeprefix("torch."),
              "max_models": s.max_loaded_models, "loads": runtime.cache.load_count}
+    language = current_language()
     if s.memory_budget_gb:
-        return say("models_summary_with_budget", current_language(), budget_gb=s.memory_budget_gb, **facts)
-    return say("models_summary", current_language(), **facts)
+        models = say("models_summary_with_budget", language, budget_gb=s.memory_budget_gb, **facts)
+    else:
+        models = say("models_summary", language, **facts)
+    return f"{models}\n\n{result_cache_summary(runtime, language)}"
+
+
+def result_cache_summary(runtime: ModelRuntime, language: str) -> str:
+    results = runtime.results
+    if results.max_bytes == 0:
+        return say("models_result_cache_off", language)
+    return say("models_result_cache", language, hits=results.hits, misses=results.misses, answers=len(results),
+               used_mb=results.bytes_used / 2**20, max_mb=results.max_bytes / 2**20)
 
 
 def loaded_rows(runtime: ModelRuntime) -> list[list]:

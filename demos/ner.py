@@ -44,9 +44,13 @@ def ner(runtime: ModelRuntime, text: str, model: str | None = None, custom_model
     """
     text = clean_text(text, MAX_CHARS)
     spec = runtime.spec(TASK, model, custom_model)
-    recognizer = runtime.load(spec, progress)
-    entities = runtime.run_batched(spec, text, lambda texts: find_entities(recognizer, texts))
-    return to_outputs(text, entities)
+
+    def answer():
+        recognizer = runtime.load(spec, progress)
+        entities = runtime.run_batched(spec, text, lambda texts: find_entities(recognizer, texts))
+        return to_outputs(text, entities)
+
+    return runtime.remembered(spec, ("ner", text), answer)
 
 
 def window_overlap(tokenizer) -> int:

@@ -59,12 +59,16 @@ def detect(runtime: ModelRuntime, image, model=None, custom_model=None, threshol
     max_boxes = whole_number(max_boxes, 1, MAX_DETECTIONS, "param_max_boxes")
     image = upload_path(image)  # no photo is refused before any load
     spec = runtime.spec(TASK, model, custom_model)
-    detector = runtime.load(spec, progress)
-    picture = open_image(image, decode_at_least=detector.input_side)
-    picture.thumbnail((MAX_SIDE, MAX_SIDE))
-    found = runtime.run_batched(spec, picture, detector.detect)
-    kept = [d for d in found if d.score >= threshold][:max_boxes]
-    return draw_boxes(picture, kept), [[d.label, d.score, *d.box] for d in kept]
+
+    def answer():
+        detector = runtime.load(spec, progress)
+        picture = open_image(image, decode_at_least=detector.input_side)
+        picture.thumbnail((MAX_SIDE, MAX_SIDE))
+        found = runtime.run_batched(spec, picture, detector.detect)
+        kept = [d for d in found if d.score >= threshold][:max_boxes]
+        return draw_boxes(picture, kept), [[d.label, d.score, *d.box] for d in kept]
+
+    return runtime.remembered(spec, ("detect", image, threshold, max_boxes), answer)
 
 
 def detect_objects(runtime: ModelRuntime, image: dict, model: str | None = None, custom_model: str | None = None,

@@ -65,11 +65,15 @@ def classify_sentiment(runtime: ModelRuntime, text: str, model: str | None = Non
     """
     lines = lines_of(clean_text(text, MAX_CHARS))
     spec = runtime.spec(TASK, model, custom_model)
-    classifier = runtime.load(spec, progress)
-    per_line = runtime.run_batched(spec, lines, lambda requests: classify_lines(classifier, requests))
-    overall = {label: round(sum(line[label] for line in per_line) / len(per_line), 4) for label in per_line[0]}
-    rows = [[line, *max(scores.items(), key=lambda item: item[1])] for line, scores in zip(lines, per_line)]
-    return overall, rows
+
+    def answer():
+        classifier = runtime.load(spec, progress)
+        per_line = runtime.run_batched(spec, lines, lambda requests: classify_lines(classifier, requests))
+        overall = {label: round(sum(line[label] for line in per_line) / len(per_line), 4) for label in per_line[0]}
+        rows = [[line, *max(scores.items(), key=lambda item: item[1])] for line, scores in zip(lines, per_line)]
+        return overall, rows
+
+    return runtime.remembered(spec, ("sentiment", tuple(lines)), answer)
 
 
 ENDPOINTS = (Endpoint("classify_sentiment", classify_sentiment, TASK, run=BATCHED,

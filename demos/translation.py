@@ -116,11 +116,17 @@ def translate_text(runtime: ModelRuntime, text: str, source: str, target: str, m
             raise refuse("refuse_opus_mt_pair", pairs=pairs, source_name=LANGUAGES[source],
                          target_name=LANGUAGES[target])
         model = source_id
-    seq2seq = runtime.load(runtime.spec(TASK, model, custom_model), progress)
-    lines = split_text(text)
-    sentences = [sentence for line in lines for sentence in line]
-    translations = translate_sentences(seq2seq, sentences, source, target, runtime.settings.max_generation_seconds)
-    return join_text(lines, translations, target)
+    spec = runtime.spec(TASK, model, custom_model)
+
+    def answer():
+        seq2seq = runtime.load(spec, progress)
+        lines = split_text(text)
+        sentences = [sentence for line in lines for sentence in line]
+        translations = translate_sentences(seq2seq, sentences, source, target,
+                                           runtime.settings.max_generation_seconds)
+        return join_text(lines, translations, target)
+
+    return runtime.remembered(spec, ("translate", text, source, target), answer)
 
 
 # Short (a random-weight translator writes until its length bound), and English → Chinese: the load test's tiny

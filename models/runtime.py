@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from messages import current_language, say
@@ -14,6 +15,7 @@ from models.errors import ModelLoadError, load_failure, quoted
 from models.hub_files import in_local_cache
 from models.loaders import locate
 from models.registry import ModelSpec, is_hub_id
+from models.result_cache import ResultCache, content_hash
 from models.settings import Settings
 from models.torch_threads import shared_torch_threads
 from tasks import custom_spec, default_spec, example_hub_id, override_spec, specs_for, task
@@ -44,6 +46,7 @@ class ModelRuntime:
             max_bytes=None if budget is None else int(budget * 2**30),
         )
         self.batcher = DynamicBatcher(self.settings.max_batch_size)
+        self.results = ResultCache(self.settings.result_cache_bytes)
         self.torch_threads = shared_torch_threads(self.settings.device_concurrency)
         self._load_lock = threading.Lock()
         self._overrides = {task: override_spec(task, source) for task, source in self.settings.model_overrides.items()}
@@ -94,6 +97,18 @@ class ModelRuntime:
         if loaded is not None:  # the usual case needs no trip to a torch thread
             return loaded
         return self.torch_threads.run(self._load, spec, key, progress)
+
+    def remembered(self, spec: ModelSpec, request: tuple, answer: Callable[[], Any]) -> Any:
+        """answer()'s result for `request` (what the tab read from it; a Path stands for its file's content) on
+        `spec`'s model, or the one given to the same request before (models/result_cache.py): a hit loads and
+        runs nothing."""
+        if self.results.max_bytes == 0:
+            return answer()
+        try:
+            key = (self.cache_key(spec), *(content_hash(part) if isinstance(part, Path) else part for part in request))
+        except OSError:  # an upload that cannot be read: the tab's own reading of it says so in its words
+            return answer()
+        return self.results.answer(key, answer)
 
     def run_batched(self, spec: ModelSpec, item: Any, forward: Callable[[list], list]) -> Any:
         """`forward`'s result for `item`, in one call with the requests for the same model that wait with it

@@ -42,6 +42,15 @@ class Settings:
     public: bool = False
     behind_proxy: bool = False  # the share tunnel or the Spaces front end: it reports each visitor's address
     login_required: bool = False  # --auth: only the operator's login gets in
+    # Answers kept for repeated requests (models/result_cache.py); None: the default, which depends on `public`.
+    result_cache_mb: float | None = None
+
+    @property
+    def result_cache_bytes(self) -> int:
+        """64 MB by default; off by default in public, where a fast answer would tell a visitor that someone
+        sent the same input before."""
+        megabytes = self.result_cache_mb if self.result_cache_mb is not None else (0 if self.public else 64)
+        return int(megabytes * 2**20)
 
     @property
     def operator_controls(self) -> bool:
