@@ -23,6 +23,36 @@ def test_the_shipped_model_reads_each_example_drawing(runtime):
     assert runtime.cache.load_count == 1
 
 
+def test_the_distilled_student_reads_them_too_and_is_a_separate_model(runtime):
+    student = "assets:digits-cnn-student"
+    for path in digits.EXAMPLES:
+        assert top(digits.recognize(runtime, path, student)[0]) == path.rsplit("-", 1)[-1].removesuffix(".png")
+    digits.recognize(runtime, digits.EXAMPLES[0])
+    assert runtime.cache.load_count == 2
+
+
+def test_distillation_mixes_the_teacher_s_softened_answers_with_the_labels():
+    import torch
+    import torch.nn.functional as F
+
+    from training.distill_digits import distillation_loss
+
+    logits, labels = torch.randn(8, 10), torch.randint(10, (8,))
+    assert distillation_loss(logits, logits, labels, alpha=1.0) == pytest.approx(0, abs=1e-6)
+    assert distillation_loss(logits, torch.randn(8, 10), labels, alpha=0.0) == pytest.approx(
+        float(F.cross_entropy(logits, labels)))
+    assert distillation_loss(logits, torch.randn(8, 10), labels, alpha=1.0) > 0
+
+
+def test_the_distillation_script_runs_a_few_steps(tmp_path):
+    from models.digit_network import DigitCNN
+    from training import distill_digits
+
+    assert distill_digits.main(["--steps", "2", "--synthetic", "64", "--out", str(tmp_path)]) == 0
+    student = DigitCNN.from_pretrained(tmp_path, strict=True)
+    assert sum(p.numel() for p in student.parameters()) * 5 < sum(p.numel() for p in DigitCNN().parameters())
+
+
 def test_light_ink_on_dark_reads_as_dark_ink_on_light(runtime, tmp_path):
     inverted = tmp_path / "inverted.png"
     ImageOps.invert(Image.open(digits.EXAMPLES[0]).convert("RGB")).save(inverted)

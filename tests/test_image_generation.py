@@ -159,6 +159,8 @@ def test_the_committed_quality_figures_meet_the_targets():
     assert results["dcgan"]["samples"] == 1000 and results["dcgan"]["recognised_share"] >= 0.8
     assert min(results["dcgan"]["digit_shares_of_recognised"]) >= 0.04
     assert results["pix2pix"]["pairs"] == 200 and results["pix2pix"]["ratio_to_best_baseline"] <= 0.5
+    student = results["digits_student"]
+    assert student["times_fewer_parameters"] >= 5 and student["uci_points_lost"] <= 2 and student["meets_target"]
 
 
 def test_instruct_pix2pix_runs_two_steps_with_progress(tiny_instruct_pix2pix_dir):

@@ -1,7 +1,7 @@
 """Measure the bundled models against their targets, reproducibly (seeded, CPU):
 
-    python -m training.quality            # all three; prints the figures, updates training/quality.json
-    python -m training.quality digits     # one of dcgan, pix2pix, digits
+    python -m training.quality            # all four; prints the figures, updates training/quality.json
+    python -m training.quality digits     # one of dcgan, pix2pix, digits, digits_student
 
 DCGAN: a digit classifier trained here on the same synthetic digits (its held-out accuracy is reported) reads
 1,000 generated samples; at least 80 % must be recognised with confidence above 0.5, and every digit must be
@@ -9,7 +9,8 @@ at least 4 % of the recognised ones (no mode collapse).
 pix2pix: on 200 held-out scenes, the mean L1 of the output against the target must be at most half that of
 the best trivial answer: the mean training picture, or one flat mean colour.
 Digits: the digit CNN must read at least 90 % of UCI's held-out handwritten digits (training/digit_data.py), and
-the tab's own example drawings; the confusion matrix is drawn for README.
+the tab's own example drawings; the confusion matrix is drawn for README. Its distilled student
+(training/distill_digits.py) must be at least 5x smaller and lose at most 2 points of UCI accuracy.
 """
 from __future__ import annotations
 
@@ -126,17 +127,29 @@ def pix2pix_quality(weights: Path, pairs: int = 200, baseline_pictures: int = 50
     return result
 
 
+def digit_guesses(model: DigitCNN, fields: torch.Tensor) -> torch.Tensor:
+    with torch.inference_mode():
+        return torch.cat([model(chunk).argmax(-1) for chunk in fields.split(500)])
+
+
+def held_out_digits() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """UCI's held-out half and 2,000 synthetic digits of the held-out seed: (fields, labels) of each."""
+    fields, labels = uci_fields()
+    _, held_out = uci_split(labels)
+    synthetic, synthetic_labels = synthetic_fields(2000, torch.Generator().manual_seed(EVAL_SEED))
+    return fields[held_out], labels[held_out], synthetic, synthetic_labels
+
+
 def digits_quality(weights: Path, pictures: Path = SAMPLES) -> dict:
     model = DigitCNN.from_pretrained(weights).eval()
 
     def predicted(fields: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return torch.cat([model(chunk).argmax(-1) for chunk in fields.split(500)])
+        return digit_guesses(model, fields)
 
-    fields, labels = uci_fields()
+    labels = uci_fields()[1]
     train_half, held_out = uci_split(labels)
-    uci_guess = predicted(fields[held_out])
-    synthetic, synthetic_labels = synthetic_fields(2000, torch.Generator().manual_seed(EVAL_SEED))
+    uci_x, _, synthetic, synthetic_labels = held_out_digits()
+    uci_guess = predicted(uci_x)
     drawings = task("digits").example_files()  # drawn-<digit>.png
     drawn = [mnist_field(ink_of(Image.open(path))) for path in drawings]
     drawn_guess = predicted(torch.from_numpy(np.stack(drawn))[:, None]).tolist()
@@ -157,12 +170,57 @@ def digits_quality(weights: Path, pictures: Path = SAMPLES) -> dict:
     return result
 
 
+def median_ms(model: DigitCNN, batch: int, runs: int = 50) -> float:
+    """Per input, at this batch size: the median of `runs` timed forwards after a warm-up, one thread (as a
+    request runs beside others)."""
+    fields = torch.rand(batch, 1, 28, 28)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode():
+            for _ in range(5):
+                model(fields)
+            times = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                model(fields)
+                times.append(time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(threads)
+    return 1000 * float(np.median(times)) / batch
+
+
+def student_quality(student_weights: Path, teacher_weights: Path) -> dict:
+    """The distilled student (training/distill_digits.py) against its teacher on the same held-out digits:
+    it must be at least 5x smaller and lose at most 2 points of UCI accuracy."""
+    uci_x, uci_y, synthetic, synthetic_y = held_out_digits()
+    figures = {}
+    for name, weights in (("teacher", teacher_weights), ("student", student_weights)):
+        model = DigitCNN.from_pretrained(weights).eval()
+        figures[name] = {
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "file_kb": round((weights / "model.safetensors").stat().st_size / 1024, 1),
+            "uci_held_out_accuracy": round(float((digit_guesses(model, uci_x) == uci_y).float().mean()), 4),
+            "synthetic_held_out_accuracy": round(float((digit_guesses(model, synthetic) == synthetic_y).float().mean()),
+                                                 4),
+            "ms_per_digit_batch_1": round(median_ms(model, 1), 4),
+            "ms_per_digit_batch_64": round(median_ms(model, 64), 4),
+        }
+    teacher, student = figures["teacher"], figures["student"]
+    result = {**figures, "times_fewer_parameters": round(teacher["parameters"] / student["parameters"], 2),
+              "uci_points_lost": round(100 * (teacher["uci_held_out_accuracy"] - student["uci_held_out_accuracy"]), 2)}
+    result["meets_target"] = result["times_fewer_parameters"] >= 5 and result["uci_points_lost"] <= 2
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", nargs="?", choices=["dcgan", "pix2pix", "digits", "all"], default="all")
+    parser.add_argument("which", nargs="?", choices=["dcgan", "pix2pix", "digits", "digits_student", "all"],
+                        default="all")
     parser.add_argument("--dcgan", type=Path, default=WEIGHTS / "dcgan-digits")
     parser.add_argument("--pix2pix", type=Path, default=WEIGHTS / "pix2pix-scenes")
     parser.add_argument("--digits", type=Path, default=WEIGHTS / "digits-cnn")
+    parser.add_argument("--digits-student", type=Path, default=WEIGHTS / "digits-cnn-student")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--classifier-steps", type=int, default=1500)
@@ -178,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "dcgan": lambda: dcgan_quality(args.dcgan, args.samples, args.classifier_steps, args.samples_dir),
         "pix2pix": lambda: pix2pix_quality(args.pix2pix, args.pairs, grids=args.samples_dir),
         "digits": lambda: digits_quality(args.digits, args.samples_dir),
+        "digits_student": lambda: student_quality(args.digits_student, args.digits),
     }
     for name, measure in measurements.items():
         if args.which in (name, "all"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -43,22 +44,33 @@ def jitter(fields: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return F.grid_sample(fields, grid, align_corners=False)
 
 
-def train(steps: int, synthetic: int, seed: int = 0, batch: int = 128) -> DigitCNN:
-    torch.manual_seed(seed)
+def training_batches(steps: int, synthetic: int, seed: int, batch: int = 128) -> Iterator[tuple[torch.Tensor, ...]]:
+    """`steps` batches of (fields, labels), each three parts synthetic digits to one part UCI's training half,
+    jittered. The digits are made here, at the call; the batches are drawn as they are taken."""
     data = torch.Generator().manual_seed(seed + 100)
     synthetic_x, synthetic_y = synthetic_fields(synthetic, data)
     uci_x, uci_y = uci_fields()
     train_half, _ = uci_split(uci_y)
     uci_x, uci_y = uci_x[train_half], uci_y[train_half]
+    from_uci = batch // 4
+
+    def drawn():
+        for _ in range(steps):
+            s = torch.randint(len(synthetic_x), (batch - from_uci,), generator=data)
+            u = torch.randint(len(uci_x), (from_uci,), generator=data)
+            yield jitter(torch.cat([synthetic_x[s], uci_x[u]]), data), torch.cat([synthetic_y[s], uci_y[u]])
+
+    return drawn()
+
+
+def train(steps: int, synthetic: int, seed: int = 0) -> DigitCNN:
+    torch.manual_seed(seed)
+    batches = training_batches(steps, synthetic, seed)
     model = DigitCNN()
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=max(steps, 1))
-    from_uci = batch // 4
-    for _ in range(steps):
-        s = torch.randint(len(synthetic_x), (batch - from_uci,), generator=data)
-        u = torch.randint(len(uci_x), (from_uci,), generator=data)
-        fields = jitter(torch.cat([synthetic_x[s], uci_x[u]]), data)
-        loss = F.cross_entropy(model(fields), torch.cat([synthetic_y[s], uci_y[u]]), label_smoothing=0.05)
+    for fields, labels in batches:
+        loss = F.cross_entropy(model(fields), labels, label_smoothing=0.05)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
