@@ -132,6 +132,12 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
         "(default: %(default)s; 1: off)",
     )
     parser.add_argument(
+        "--quantize", choices=["none", "int8"], default="none",
+        help="int8: on a CPU, the NER, sentiment, translation, speech and text-generation models run with int8 "
+        "weights (faster, smaller; see README for how much and how close); a GPU keeps half precision "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
         "--result-cache-mb", type=_megabytes, default=None, metavar="MB",
         help="keep the answers of repeated identical requests (classification, detection, digits, NER, sentiment, "
         "translation, GAN samples) in this much memory, and answer them without the model (default: 64; "
@@ -187,4 +193,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         behind_proxy=args.share or bool(os.environ.get("SPACE_ID")),
         login_required=args.auth is not None,
         result_cache_mb=args.result_cache_mb,
+        quantize=args.quantize,
     )

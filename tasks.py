@@ -66,7 +66,7 @@ TASKS: tuple[Task, ...] = (
     ), tab="object_detection", examples="images/*.jpg"),
     Task("digits", digits.load_digit_classifier, (
         ModelSpec(f"{BUNDLED}digits-cnn", "LeNet-5-style CNN · ours, offline", size_mb=1, default=True),
-        ModelSpec(f"{BUNDLED}digits-cnn-student", "Its distilled student · 7× smaller, offline", size_mb=1),
+        ModelSpec(f"{BUNDLED}digits-cnn-student", "Distilled · 7× smaller, offline", size_mb=1),
     ), tab="digits", examples="digits/*.png"),
     Task("ner", hf.load_token_classification, (
         ModelSpec("dslim/bert-base-NER", "BERT base NER · English", size_mb=430, default=True),

@@ -9,7 +9,8 @@ Every figure is a ratio of medians taken in the same run, the variants interleav
    tab's input and output components, default options, the tab's answer computed beforehand
    (per_request.py); `layers`: what each part of the hub's wrapping of an endpoint costs; `clients`: why
    these are timed with a light client, not gradio_client (its time moves in 50 ms steps); `result_cache`: a
-   repeated request (a hit) against the same request with the cache emptied (a miss);
+   repeated request (a hit) against the same request with the cache emptied (a miss); `quantize`: fp32 against
+   int8 weights on the transformer tabs (quantize_part.py);
 2. cold start: `python app.py` until HTTP 200 vs a bare script that imports gradio and torch and launches
    an empty Blocks;
 3. batching: 8 concurrent clients (light HTTP ones: see http_client.py) on the image-classification and
@@ -45,6 +46,7 @@ from default_size_models import build_all  # noqa: E402
 
 from benchmarks.batching_part import TEXT, batching  # noqa: E402
 from benchmarks.per_request import client_steps, layers, per_request  # noqa: E402
+from benchmarks.quantize_part import engines, quantize  # noqa: E402
 from benchmarks.serving import build_tiny_models  # noqa: E402
 from benchmarks.startup_and_guard import cold_start, guard  # noqa: E402
 from benchmarks.timing import rss, timed  # noqa: E402
@@ -110,8 +112,8 @@ def lifecycle(models) -> dict:
     return results
 
 
-PARTS = ("openmp", "lifecycle", "per_request", "per_request_tiny", "layers", "clients", "result_cache", "batching",
-         "cold_start", "guard")
+PARTS = ("openmp", "lifecycle", "per_request", "per_request_tiny", "layers", "clients", "result_cache", "quantize",
+         "batching", "cold_start", "guard")
 
 
 def result_cache(models, repeats: int) -> dict:
@@ -162,6 +164,7 @@ def main() -> int:
                  "per_request_tiny": lambda: per_request(tiny(), 4 * args.repeats),
                  "layers": lambda: layers(tiny()["ner"], 100), "clients": lambda: client_steps(10),
                  "result_cache": lambda: result_cache(models(), args.repeats),
+                 "quantize": lambda: {**quantize(models(), args.repeats), "engines": engines(models(), args.repeats)},
                  "batching": lambda: batching(models(), args.batching_rounds),
                  "cold_start": lambda: cold_start(args.cold_start_runs), "guard": lambda: guard(args.repeats)}
         results = {"machine": machine}

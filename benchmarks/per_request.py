@@ -25,6 +25,7 @@ FIGURES = ("raw", "handler", "end_to_end", "in_tab", "model_in_tab", "floor")
 
 class Case(NamedTuple):
     api_name: str
+    task: str
     module: object  # the loaded model's module, whose `method` is the model call
     method: str
     handler: object  # the endpoint's handler as Gradio calls it, with the sample's inputs bound
@@ -56,7 +57,7 @@ def request_cases(runtime, models) -> list[Case]:
             inputs = endpoint.sample(spec.name)
             call = functools.partial(bound(endpoint, runtime), *as_uploaded(inputs), progress=lambda *a, **k: None)
             handler = (lambda call=call: list(call())) if endpoint.run == STREAM else call
-            cases.append(Case(endpoint.api_name, module, method, handler, inputs))
+            cases.append(Case(endpoint.api_name, endpoint.task, module, method, handler, inputs))
     return cases
 
 
@@ -95,8 +96,8 @@ def per_request(models: dict, repeats: int) -> dict:
     import app as hub_app
     from models.runtime import ModelRuntime
 
-    # every model stays loaded: a reload would be a new object, its method no longer wrapped by the stopwatch
-    # the same request again and again: the result cache would answer it
+    # Every model stays loaded (a reload would be a new object, its method no longer wrapped by the stopwatch),
+    # and no result is kept (the cache would answer the same request sent again and again).
     runtime = ModelRuntime(Settings(model_overrides={t: str(p) for t, p in models.items()},
                                     max_loaded_models=len(models), result_cache_mb=0))
     hub = hub_app.build_app(runtime)
@@ -199,7 +200,7 @@ def layers(ner_model: str, repeats: int) -> dict:
     with hub:
         for name, (fn, event_options) in variants.items():
             gr.Button(visible=False).click(fn, event.inputs, event.outputs, api_name=name, **event_options)
-    plain = plain_app(hub, [Case("ner", None, "", lambda: answer, ())])
+    plain = plain_app(hub, [Case("ner", "ner", None, "", lambda: answer, ())])
     hub.launch(prevent_thread_lock=True, quiet=True)
     plain.launch(prevent_thread_lock=True, quiet=True)
     calls = {name: (HttpClient(hub.local_url), name) for name in [*variants, "ner"]}

@@ -7,6 +7,7 @@ from demos.common import refuse
 from demos.endpoints import user_errors
 from demos.i18n import ui_text
 from messages import current_language, say
+from models.quantization import ENGINE, QUANTIZED_TASKS
 from models.runtime import ModelRuntime
 
 ALL = "All loaded models"
@@ -16,7 +17,10 @@ HEADERS = ["model", "device", "MB", "load s"]
 def summary(runtime: ModelRuntime) -> str:
     """The device, precision and cache, in the language of the request being handled."""
     s = runtime.settings
-    facts = {"device": runtime.device, "precision": str(runtime.dtype).removeprefix("torch."),
+    precision = str(runtime.dtype).removeprefix("torch.")
+    if any(runtime.precision(task) == "int8" for task in QUANTIZED_TASKS):  # the loaded table says which models
+        precision += f" · int8: {ENGINE}"
+    facts = {"device": runtime.device, "precision": precision,
              "max_models": s.max_loaded_models, "loads": runtime.cache.load_count}
     language = current_language()
     if s.memory_budget_gb:

@@ -64,7 +64,9 @@ def module_bytes(obj: object) -> int:
     Takes a module, a diffusers pipeline (its `components`), or a wrapper holding a module as `.model`."""
     if isinstance(obj, torch.nn.Module):
         tensors = list(obj.parameters()) + list(obj.buffers())
-        return sum(t.numel() * t.element_size() for t in tensors)
+        # int8 layers (models/quantization.py) keep their weights packed, neither parameters nor buffers
+        packed = [m.weight() for m in obj.modules() if callable(getattr(m, "weight", None))]
+        return sum(t.numel() * t.element_size() for t in tensors + packed)
     components = getattr(obj, "components", None)
     if isinstance(components, dict):
         return sum(module_bytes(c) for c in components.values() if isinstance(c, torch.nn.Module))

@@ -14,6 +14,7 @@ from models.device import pick_device, pick_dtype
 from models.errors import ModelLoadError, load_failure, quoted
 from models.hub_files import in_local_cache
 from models.loaders import locate
+from models.quantization import QUANTIZED_TASKS, quantize_int8
 from models.registry import ModelSpec, is_hub_id
 from models.result_cache import ResultCache, content_hash
 from models.settings import Settings
@@ -85,9 +86,14 @@ class ModelRuntime:
                 return spec
         raise ModelLoadError("load_unknown_model", model=quoted(name))
 
+    def precision(self, task: str) -> str:
+        """"int8" for the tasks --quantize int8 quantises on a CPU, else the device's dtype ("float32")."""
+        if self.settings.quantize == "int8" and self.device == "cpu" and task in QUANTIZED_TASKS:
+            return "int8"
+        return str(self.dtype).removeprefix("torch.")
+
     def cache_key(self, spec: ModelSpec) -> ModelKey:
-        return ModelKey(spec.task, spec.source, spec.revision, self.device, str(self.dtype).removeprefix("torch."),
-                        spec.name)
+        return ModelKey(spec.task, spec.source, spec.revision, self.device, self.precision(spec.task), spec.name)
 
     def load(self, spec: ModelSpec, progress: ProgressFn | None = None) -> Any:
         """The ready model for `spec`, loaded once and then shared by every request and tab (on a torch thread,
@@ -127,7 +133,10 @@ class ModelRuntime:
             path = locate(spec, offline=self.settings.offline, allow_pickle=self.settings.allow_pickle,
                           max_download_bytes=int(self.settings.max_custom_model_gb * 2**30))
             try:
-                return task(spec.task).loader(spec, path, self.device, self.dtype)
+                loaded = task(spec.task).loader(spec, path, self.device, self.dtype)
+                if self.precision(spec.task) == "int8":
+                    quantize_int8(loaded.model)
+                return loaded
             except ModelLoadError:  # the loader's own plain words
                 raise
             except Exception as error:  # any other failure to build is a load error too, and is not cached

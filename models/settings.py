@@ -42,6 +42,7 @@ class Settings:
     public: bool = False
     behind_proxy: bool = False  # the share tunnel or the Spaces front end: it reports each visitor's address
     login_required: bool = False  # --auth: only the operator's login gets in
+    quantize: str = "none"  # "int8": the transformer tabs' weights on a CPU (models/quantization.py)
     # Answers kept for repeated requests (models/result_cache.py); None: the default, which depends on `public`.
     result_cache_mb: float | None = None
 
