@@ -58,7 +58,7 @@ class ResultCache:
 
     def answer(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """The answer kept for `key`, else compute()'s (kept when it fits). Two identical requests at once may
-        both compute: the batcher then runs them in one forward anyway."""
+        both compute (on a batched tab, in one forward)."""
         if self.max_bytes == 0:
             return compute()
         with self._lock:
