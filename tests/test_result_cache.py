@@ -123,7 +123,7 @@ def test_with_the_cache_off_every_request_runs_the_model(tiny_model):
 def test_the_models_tab_shows_hits_and_misses(runtime):
     for _ in range(3):
         ner.ner(runtime, ner.EXAMPLES[0])
-    assert "2 hits, 1 misses · 1 answers kept" in models_panel.summary(runtime)
+    assert "hits 2, misses 1 · answers kept 1" in models_panel.summary(runtime)
 
 
 def test_served_twice_the_second_answer_is_a_hit_and_the_same(runtime, connect):
