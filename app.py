@@ -52,6 +52,8 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
             for tab in demos.TABS:
                 with gr.Tab(ui_text(f"tab_{tab.TASK}"), id=tab.TASK):
                     tab.build(runtime)
+            with gr.Tab(ui_text("tab_optimisation"), id=demos.LAB.TASK):
+                demos.LAB.build(runtime)
             models_panel.build(runtime)
     app.queue(max_size=QUEUE_MAX_SIZE)
     # Gradio takes these at launch; binding them here means every launch (CLI, tests) has them.

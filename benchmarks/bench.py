@@ -20,7 +20,8 @@ Every figure is a ratio of medians taken in the same run, the variants interleav
 4. model lifecycle: first request (load) vs second (no reload), resident memory per model and after
    unloading;
 5. openmp: why all model work runs on the torch threads (see `openmp`);
-6. guard: what the HTTP guard (http_guard.py: body caps, MCP login, quotas) adds to a request: one echo
+6. lab: the optimisation lab's measurements of every technique on its three models (lab_part.py);
+7. guard: what the HTTP guard (http_guard.py: body caps, MCP login, quotas) adds to a request: one echo
    endpoint served without it, with it, and with it in public mode (per-visitor queue share), interleaved.
 """
 from __future__ import annotations
@@ -45,6 +46,7 @@ import torch  # noqa: E402
 from default_size_models import build_all  # noqa: E402
 
 from benchmarks.batching_part import TEXT, batching  # noqa: E402
+from benchmarks.lab_part import lab  # noqa: E402
 from benchmarks.per_request import client_steps, layers, per_request  # noqa: E402
 from benchmarks.quantize_part import engines, quantize  # noqa: E402
 from benchmarks.serving import build_tiny_models  # noqa: E402
@@ -113,7 +115,7 @@ def lifecycle(models) -> dict:
 
 
 PARTS = ("openmp", "lifecycle", "per_request", "per_request_tiny", "layers", "clients", "result_cache", "quantize",
-         "batching", "cold_start", "guard")
+         "lab", "batching", "cold_start", "guard")
 
 
 def result_cache(models, repeats: int) -> dict:
@@ -165,6 +167,7 @@ def main() -> int:
                  "layers": lambda: layers(tiny()["ner"], 100), "clients": lambda: client_steps(10),
                  "result_cache": lambda: result_cache(models(), args.repeats),
                  "quantize": lambda: {**quantize(models(), args.repeats), "engines": engines(models(), args.repeats)},
+                 "lab": lambda: lab(models(), 3),
                  "batching": lambda: batching(models(), args.batching_rounds),
                  "cold_start": lambda: cold_start(args.cold_start_runs), "guard": lambda: guard(args.repeats)}
         results = {"machine": machine}

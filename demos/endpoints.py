@@ -43,6 +43,9 @@ class Endpoint:
     run: str = TORCH_THREAD
     sample: Callable[[str], tuple] | None = None
     track_tqdm: bool = True  # progress from libraries' tqdm bars (downloads, loads) reaches the page
+    # One call at a time, in a queue of its own: a long run must not hold the slot the tabs' model requests
+    # share. Its model work must then take turns with theirs on the torch threads, step by step.
+    exclusive: bool = False
 
     def __post_init__(self):
         if self.run not in (TORCH_THREAD, BATCHED, STREAM):
@@ -250,6 +253,8 @@ def serve(endpoint: Endpoint, runtime: ModelRuntime, triggers, inputs: list, out
     event (for Stop to cancel)."""
     handler = bound(endpoint, runtime)
     options = on_device(runtime, batched=endpoint.task if endpoint.run == BATCHED else None)
+    if endpoint.exclusive:
+        options.update(concurrency_id=endpoint.api_name, concurrency_limit=1)
     gr.Button(visible=False).click(model_handler(handler), inputs, outputs, api_name=endpoint.api_name, **options)
     if triggers is None:
         return None

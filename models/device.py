@@ -63,12 +63,17 @@ def module_bytes(obj: object) -> int:
     """Approximate memory of a loaded model: its parameters and buffers (0 for non-torch objects).
     Takes a module, a diffusers pipeline (its `components`), or a wrapper holding a module as `.model`."""
     if isinstance(obj, torch.nn.Module):
-        tensors = list(obj.parameters()) + list(obj.buffers())
-        # int8 layers (models/quantization.py) keep their weights packed, neither parameters nor buffers
-        packed = [m.weight() for m in obj.modules() if callable(getattr(m, "weight", None))]
-        return sum(t.numel() * t.element_size() for t in tensors + packed)
+        return sum(t.numel() * t.element_size() for t in weight_tensors(obj))
     components = getattr(obj, "components", None)
     if isinstance(components, dict):
         return sum(module_bytes(c) for c in components.values() if isinstance(c, torch.nn.Module))
     inner = getattr(obj, "model", None)
     return module_bytes(inner) if inner is not None else 0
+
+
+def weight_tensors(module: torch.nn.Module) -> list[torch.Tensor]:
+    """A module's parameters and buffers, and the weights and biases its int8 layers (models/quantization.py) keep
+    packed, which are neither."""
+    packed = [tensor for layer in module.modules() if callable(getattr(layer, "weight", None))
+              for tensor in (layer.weight(), layer.bias()) if tensor is not None]
+    return [*module.parameters(), *module.buffers(), *packed]

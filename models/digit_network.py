@@ -14,6 +14,7 @@ from models.gan_networks import Placed
 
 FIELD = 28  # MNIST's field: the digit fitted in a 20x20 box, its centre of mass at the field's centre
 BOX = 20
+UCI_UPSCALE = 32  # each 8x8 UCI scan is enlarged to 32x32 first, as a blurry drawing would be
 INK_LEVEL = 0.1  # of full ink: fainter pixels (paper grain, JPEG noise, antialiasing) are not the digit's extent
 DIGITS = [str(digit) for digit in range(10)]
 
@@ -73,3 +74,16 @@ def mnist_field(ink: np.ndarray) -> np.ndarray | None:
     y1, x1 = min(top + fitted.shape[0], FIELD), min(left + fitted.shape[1], FIELD)
     field[y0:y1, x0:x1] = fitted[y0 - top:y1 - top, x0 - left:x1 - left]
     return field / max(float(field.max()), 1e-6)
+
+
+def to_fields(inks: list[np.ndarray]) -> torch.Tensor:
+    """(N, 1, 28, 28) fields; an image with no ink at all becomes an empty field."""
+    fields = [mnist_field(ink) for ink in inks]
+    return torch.from_numpy(np.stack([f if f is not None else np.zeros((FIELD, FIELD), np.float32)
+                                      for f in fields]))[:, None]
+
+
+def uci_ink(scan: np.ndarray) -> np.ndarray:
+    """A UCI scan (8x8, grey levels 0-16) -> its ink in [0, 1], enlarged bicubically to UCI_UPSCALE."""
+    return np.asarray(Image.fromarray((scan / 16).astype(np.float32), mode="F")
+                      .resize((UCI_UPSCALE, UCI_UPSCALE), Image.Resampling.BICUBIC)).clip(0, 1)

@@ -13,7 +13,7 @@ from conftest import ROOT
 from models.runtime import ModelRuntime
 from models.settings import Settings
 
-ENDPOINTS = [endpoint for tab in demos.TABS for endpoint in tab.ENDPOINTS]
+ENDPOINTS = demos.ENDPOINTS
 
 
 @pytest.mark.slow
@@ -243,7 +243,8 @@ def test_mcp_server_lists_every_tab_as_a_tool(runtime):
         assert tools == {endpoint.fn.__name__ for endpoint in ENDPOINTS}
         assert tools == {"ner", "translate_text", "chat_reply", "complete_text", "classify_image", "transcribe_audio",
                          "generate_gan", "interpolate_gan", "pix2pix", "edit_image", "detect_objects",
-                         "classify_sentiment", "recognize_digit"}, "MCP clients know them by name"
+                         "classify_sentiment", "recognize_digit", "measure_optimisations"}, \
+            "MCP clients know them by name"
         described = {tool["name"]: tool["description"] for tool in schema}
         assert "named entities" in described["ner"]
     finally:

@@ -142,11 +142,20 @@ def edit_image(c, photo, instruction="make it red", steps=2, image_guidance=1.5,
     return call(c, "/edit_image", photo, instruction, "", "", steps, image_guidance, text_guidance, seed)
 
 
+def lab(c, model="digits", techniques=("int8",), sparsity=50, runs=1):
+    return call(c, "/measure_optimisations", model, techniques, sparsity, runs)
+
+
 def upload(files, name):
     return handle_file(files[name])
 
 
 BAD = [
+    ("lab: an unknown model", lambda c, f: lab(c, model="resnet1000"), "The model must be one of"),
+    ("lab: techniques as a dict", lambda c, f: lab(c, techniques={"int8": True}), "The techniques must be one of"),
+    ("lab: no technique", lambda c, f: lab(c, techniques=[]), "Pick at least one technique."),
+    ("lab: a 400-digit share to prune", lambda c, f: lab(c, sparsity=10**400), "from 10 to 90"),
+    ("lab: a million timed runs", lambda c, f: lab(c, runs=10**6), "from 1 to 20"),
     # (case, request, words the user must read)
     ("ner: empty", lambda c, f: ner(c, ""), "enter some text"),
     ("ner: whitespace", lambda c, f: ner(c, " \n\t "), "enter some text"),

@@ -9,19 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PIL import Image
 
-from models.digit_network import mnist_field
+from models.digit_network import to_fields, uci_ink
 from training.synthetic import digits
 
 UCI_SPLIT_SEED = 0
-UCI_UPSCALE = 32  # each 8x8 scan is enlarged to 32x32 first, as a blurry drawing would be
-
-
-def to_fields(inks: list[np.ndarray]) -> torch.Tensor:
-    """(N, 1, 28, 28) fields; an image with no ink at all becomes an empty field."""
-    fields = [mnist_field(ink) for ink in inks]
-    return torch.from_numpy(np.stack([f if f is not None else np.zeros((28, 28), np.float32) for f in fields]))[:, None]
 
 
 def synthetic_fields(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -35,10 +27,7 @@ def uci_fields() -> tuple[torch.Tensor, torch.Tensor]:
     from sklearn.datasets import load_digits
 
     uci = load_digits()
-    inks = [np.asarray(Image.fromarray((image / 16).astype(np.float32), mode="F")
-                       .resize((UCI_UPSCALE, UCI_UPSCALE), Image.Resampling.BICUBIC)).clip(0, 1)
-            for image in uci.images]
-    return to_fields(inks), torch.from_numpy(uci.target)
+    return to_fields([uci_ink(scan) for scan in uci.images]), torch.from_numpy(uci.target)
 
 
 def uci_split(labels: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -47,3 +36,21 @@ def uci_split(labels: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 
     return train_test_split(np.arange(len(labels)), test_size=0.5, stratify=labels.numpy(),
                             random_state=UCI_SPLIT_SEED)
+
+
+def write_held_out_scans(path) -> None:
+    """UCI's held-out half as its raw scans and labels, for the optimisation lab, which reports accuracy on the
+    same digits as training/quality.json without needing scikit-learn."""
+    from sklearn.datasets import load_digits
+
+    uci = load_digits()
+    _, held_out = uci_split(torch.from_numpy(uci.target))
+    np.savez_compressed(path, scans=uci.images[held_out].astype(np.uint8), labels=uci.target[held_out].astype(np.uint8))
+
+
+if __name__ == "__main__":
+    from demos.lab_subjects import UCI_HELD_OUT
+
+    UCI_HELD_OUT.parent.mkdir(parents=True, exist_ok=True)
+    write_held_out_scans(UCI_HELD_OUT)
+    print(UCI_HELD_OUT)

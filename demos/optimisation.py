@@ -1,0 +1,298 @@
+"""The optimisation lab: pruning, int8, half precision and distillation applied to copies of a model the hub serves,
+and what each does to its size, speed and answers, measured live on this machine."""
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Iterator
+
+import gradio as gr
+import pandas as pd
+import torch
+
+import messages
+from demos.charts import CSS, Series, chart
+from demos.common import refuse, whole_number
+from demos.endpoints import STREAM, Endpoint, message_area, serve
+from demos.i18n import ui_text
+from demos.lab_subjects import SUBJECT_KEYS, SUBJECTS, Subject, count, logits, subject, take
+from messages import current_language, say
+from models.device import free_memory, module_bytes
+from models.measure import disk_bytes, median_ms, parameter_count, zero_fraction
+from models.pruning import prune_channels, prune_unstructured
+from models.quantization import quantize_int8
+from models.runtime import ModelRuntime
+
+log = logging.getLogger("demo_hub")
+
+TASK = "optimisation"
+RUN_BUTTON = "lab_run"  # the catalog key of the button that runs it
+RESULT = "#lab-table"  # where its result shows (a CSS selector)
+ORIGINAL = "original"
+PRUNING = ("unstructured", "channels")
+TECHNIQUES = (*PRUNING, "int8", "half", "student")
+NAMES = {ORIGINAL: "lab_technique_original", "unstructured": "lab_technique_unstructured",
+         "channels": "lab_technique_channels", "int8": "lab_technique_int8", "half": "lab_technique_half",
+         "student": "lab_technique_student"}  # the catalog keys of the techniques' names
+COLOURS = {ORIGINAL: "#6b7280", "unstructured": "#2563eb", "channels": "#16a34a", "int8": "#d97706", "half": "#9333ea",
+           "student": "#dc2626"}  # each technique's, in both charts
+# The table's columns, in order: key -> header. Headers stay English in every language, as every tab's table
+# headers do: API clients read them as data.
+COLUMNS = {"variant": "variant", "parameters": "parameters", "zeros": "zeros %", "disk": "disk MB",
+           "memory": "memory MB", "batch_1": "ms, batch 1", "batch_8": "ms, batch 8", "speed": "speed-up",
+           "agreement": "agreement %", "accuracy": "accuracy %", "note": "note"}
+BUDGET_S = 60  # one run's time, all its measurements together
+MAX_MODEL_MB = 1024  # the largest model the lab copies: a copy and a saved state dict exist beside the original
+BATCH_SIZES = (1, 8)
+SWEEP = (25, 50, 75, 90)  # the shares pruned for the quality-against-sparsity plot, % (with the one asked for)
+SPARSITY_RANGE, REPEATS_RANGE = (10, 90), (1, 20)
+PREDICTION_BATCH = 64
+MB = 2**20
+
+
+def checked_request(model, techniques, sparsity, runs) -> tuple[Subject, list[str], int, int]:
+    if not isinstance(model, str) or model not in SUBJECT_KEYS:
+        raise refuse("refuse_unknown_choice", name=messages.Term("param_subject"), choices=", ".join(SUBJECT_KEYS))
+    if not isinstance(techniques, (list, tuple)) or not all(isinstance(t, str) and t in TECHNIQUES for t in techniques):
+        raise refuse("refuse_unknown_choice", name=messages.Term("param_techniques"), choices=", ".join(TECHNIQUES))
+    if not techniques:
+        raise refuse("refuse_no_technique")
+    sparsity = whole_number(sparsity, *SPARSITY_RANGE, "param_sparsity")
+    runs = whole_number(runs, *REPEATS_RANGE, "param_repeats")
+    return subject(model), [t for t in TECHNIQUES if t in techniques], sparsity, runs
+
+
+def variant(runtime: ModelRuntime, lab: Subject, technique: str, network: torch.nn.Module, percent: int):
+    """The network a technique makes from `network` (a copy; the distilled student is the served one), or the
+    catalog key of why it cannot."""
+    device, dtype = next(network.parameters()).device, next(network.parameters()).dtype
+    if technique == "student":
+        if lab.student is None:
+            return "lab_note_no_student"
+        return lab.network(runtime.load(runtime.spec(lab.task, lab.student)))
+    if technique == "int8" and device.type != "cpu":
+        return "lab_note_int8_cpu_only"
+    if technique == "half" and dtype in (torch.float16, torch.bfloat16):
+        return "lab_note_already_half"
+    changed = copy.deepcopy(network)
+    if technique == "unstructured":
+        prune_unstructured(changed, percent / 100)
+    elif technique == "channels" and not prune_channels(changed, percent / 100):
+        return "lab_note_no_channels"
+    elif technique == "int8":
+        quantize_int8(changed)
+    elif technique == "half":
+        changed.half()
+    return changed
+
+
+def predictions(network: torch.nn.Module, inputs) -> torch.Tensor:
+    device = next(network.parameters()).device
+    with torch.inference_mode():
+        return torch.cat([logits(network, take(inputs, start, min(start + PREDICTION_BATCH, count(inputs)), device))
+                          .argmax(-1).cpu() for start in range(0, count(inputs), PREDICTION_BATCH)])
+
+
+def ms_per_input(network: torch.nn.Module, inputs, size: int, repeats: int, deadline: float) -> tuple[float, int]:
+    batch = take(inputs, 0, size, next(network.parameters()).device)
+
+    def forward():
+        with torch.inference_mode():
+            return logits(network, batch).argmax(-1).cpu()  # to the CPU: on a GPU, waits for the work
+
+    ms, runs = median_ms(forward, repeats, deadline)
+    return ms / size, runs
+
+
+def sizes(network: torch.nn.Module) -> dict:
+    return {"parameters": parameter_count(network), "zeros": round(zero_fraction(network) * 100, 1),
+            "disk": round(disk_bytes(network) / MB, 3), "memory": round(module_bytes(network) / MB, 3)}
+
+
+def percent_equal(guesses: torch.Tensor, truth: torch.Tensor) -> float:
+    return round(float((guesses == truth).float().mean()) * 100, 2)
+
+
+class Lab:
+    """One run: measures each variant in turn, each step on a torch thread so that other tabs' requests take
+    turns with it, and keeps the table and the charts' data."""
+
+    def __init__(self, runtime: ModelRuntime, lab: Subject, percent: int, repeats: int, progress):
+        self.runtime, self.subject, self.percent, self.repeats = runtime, lab, percent, repeats
+        spec = runtime.spec(lab.task)
+        self.model_name = spec.label
+        loaded = runtime.load(spec, progress)
+        self.network = lab.network(loaded)
+        size_mb = module_bytes(self.network) / MB
+        if size_mb > MAX_MODEL_MB:
+            raise refuse("refuse_lab_model_too_large", size_mb=size_mb, max_mb=MAX_MODEL_MB)
+        self.started = time.monotonic()
+        self.deadline = self.started + BUDGET_S
+        self.inputs, self.labels = runtime.torch_threads.run(lab.comparison, loaded)
+        self.reference = runtime.torch_threads.run(predictions, self.network, self.inputs)
+        self.rows: list[dict] = []
+        self.points: list[dict] = []  # quality against latency
+        self.sweep: list[dict] = []  # quality against the share pruned
+        self.status = ""
+
+    def on_torch(self, fn, *args):
+        return self.runtime.torch_threads.run(fn, *args)
+
+    def quality(self, guesses: torch.Tensor) -> float:
+        return percent_equal(guesses, self.labels if self.labels is not None else self.reference)
+
+    def name(self, technique: str, language: str) -> str:
+        text = say(NAMES[technique], language)
+        return f"{text} · {self.percent}%" if technique in PRUNING else text
+
+    def measure(self, technique: str, steps_left: int, language: str) -> None:
+        row = {"variant": self.name(technique, language)}
+        self.rows.append(row)
+        if time.monotonic() >= self.deadline:
+            row["note"] = say("lab_note_not_measured", language)
+            return
+        share_end = time.monotonic() + (self.deadline - time.monotonic()) / steps_left
+        try:
+            network = self.network if technique == ORIGINAL else \
+                self.on_torch(variant, self.runtime, self.subject, technique, self.network, self.percent)
+            if isinstance(network, str):
+                row["note"] = say(network, language)
+                return
+            row.update(self.on_torch(sizes, network))
+            guesses = self.on_torch(predictions, network, self.inputs)
+            notes = []
+            for index, size in enumerate(BATCH_SIZES):  # the variant's share of the time, split between them
+                part_end = time.monotonic() + (share_end - time.monotonic()) / (len(BATCH_SIZES) - index)
+                ms, runs = self.on_torch(ms_per_input, network, self.inputs, size, self.repeats, part_end)
+                row[f"batch_{size}"] = round(ms, 3)
+                if runs < self.repeats:
+                    notes.append(say("lab_note_runs", language, runs=runs, repeats=self.repeats))
+            row["agreement"] = percent_equal(guesses, self.reference)
+            if self.labels is not None:
+                row["accuracy"] = percent_equal(guesses, self.labels)
+            row["note"] = notes[0] if notes else ""
+            self.points.append({"variant": row["variant"], "technique": technique,
+                                "ms": row[f"batch_{BATCH_SIZES[-1]}"], "quality": self.quality(guesses)})
+        except Exception as error:  # a technique the model or device cannot run: the row says so, the run goes on
+            log.error("optimisation lab: %s on %s failed", technique, self.model_name, exc_info=error)
+            row["note"] = say("lab_note_failed", language)
+        finally:
+            network = None
+            free_memory()
+
+    def sweep_pruning(self, technique: str) -> None:
+        self.sweep.append({"technique": technique, "sparsity": 0, "quality": self.quality(self.reference)})
+        for percent in sorted({*SWEEP, self.percent}):
+            if time.monotonic() >= self.deadline:
+                return
+            try:
+                network = self.on_torch(variant, self.runtime, self.subject, technique, self.network, percent)
+                if isinstance(network, str):  # the table's row already says why
+                    return
+                quality = self.quality(self.on_torch(predictions, network, self.inputs))
+            except Exception as error:
+                log.error("optimisation lab: %s at %d%% on %s failed", technique, percent, self.model_name,
+                          exc_info=error)
+                return
+            finally:
+                network = None
+                free_memory()
+            self.sweep.append({"technique": technique, "sparsity": percent, "quality": quality})
+
+    def table(self) -> pd.DataFrame:
+        columns = [column for column in COLUMNS if column != "accuracy" or self.labels is not None]
+        baseline = self.rows[0].get("batch_8") if self.rows else None
+        rows = [{**row, "speed": f"{baseline / row['batch_8']:.2f}×" if baseline and row.get("batch_8") else "–"}
+                for row in self.rows]
+        frame = pd.DataFrame([[row.get(column, "–") for column in columns] for row in rows], columns=columns)
+        return frame.rename(columns=COLUMNS)
+
+    def outputs(self, language: str) -> tuple[str, pd.DataFrame, str, str]:
+        comparison = say(self.subject.set_text, language, count=count(self.inputs))
+        summary = say("lab_summary", language, model=self.model_name, device=self.runtime.device,
+                      threads=torch.get_num_threads(), repeats=self.repeats, comparison=comparison)
+        quality = say("lab_axis_quality", language)
+        by_latency = [Series(p["variant"], COLOURS[p["technique"]], ((p["ms"], p["quality"]),)) for p in self.points]
+        slowest = max((p["ms"] for p in self.points), default=0)
+        by_share = [Series(say(NAMES[technique], language), COLOURS[technique],
+                           tuple((p["sparsity"], p["quality"]) for p in self.sweep if p["technique"] == technique))
+                    for technique in dict.fromkeys(p["technique"] for p in self.sweep)]
+        return (f"{summary}\n\n{self.status}", self.table(),
+                chart(by_latency, say("lab_axis_latency", language), quality, lines=False, x_high=slowest * 1.05),
+                chart(by_share, say("lab_axis_sparsity", language), quality, lines=True, x_high=100))
+
+
+def measured(runtime: ModelRuntime, model, techniques, sparsity, runs, progress=None) -> Iterator[Lab]:
+    """A run, step by step: the lab after each step, its status saying what comes next, then done."""
+    lab_subject, chosen, percent, repeats = checked_request(model, techniques, sparsity, runs)
+    if runtime.precision(lab_subject.task) == "int8":
+        raise refuse("refuse_lab_int8_served", task=messages.Term(f"tab_{lab_subject.task}"))
+    language = current_language()
+    lab = Lab(runtime, lab_subject, percent, repeats, progress)
+    variants = [ORIGINAL, *chosen]
+    sweeps = [t for t in chosen if t in PRUNING]
+    for step, technique in enumerate(variants, 1):
+        lab.status = say("lab_measuring", language, variant=lab.name(technique, language), step=step,
+                         steps=len(variants))
+        yield lab
+        lab.measure(technique, len(variants) - step + 1 + (1 if sweeps else 0), language)
+    for step, technique in enumerate(sweeps, 1):
+        lab.status = say("lab_sweeping", language, step=step, steps=len(sweeps))
+        yield lab
+        lab.sweep_pruning(technique)
+    out_of_time = time.monotonic() >= lab.deadline
+    lab.status = say("lab_out_of_time", language, budget_s=BUDGET_S) if out_of_time else \
+        say("lab_done", language, seconds=time.monotonic() - lab.started)
+    yield lab
+
+
+def measure_optimisations(runtime: ModelRuntime, model: str = "digits", techniques: list[str] | None = None,
+                          sparsity: int = 50, runs: int = 5, progress=None):
+    """Measure what pruning, int8, half precision and distillation do to one of the hub's models, on copies of it:
+    parameters, share of zero weights, size on disk and in memory, ms per input at batch 1 and 8, agreement with
+    the original (and accuracy, for the digits). Streams the table as each variant is measured.
+
+    Args:
+        model: "digits", "image_classification" or "sentiment": the default model of that tab.
+        techniques: any of "unstructured" (L1 pruning of weights), "channels" (removing channels), "int8",
+            "half", "student" (the digit CNN's distilled student).
+        sparsity: the share of weights or channels to prune, in percent, 10 to 90.
+        runs: timed runs per latency measurement, 1 to 20.
+
+    Returns a summary, the table, and two charts as SVG in HTML (accuracy or agreement against ms per input at
+    batch 8, and against the share pruned).
+    """
+    language = current_language()
+    for lab in measured(runtime, model, techniques, sparsity, runs, progress):
+        yield lab.outputs(language)
+
+
+ENDPOINTS = (Endpoint("measure_optimisations", measure_optimisations, TASK, run=STREAM, exclusive=True,
+                      track_tqdm=False),)
+
+
+def build(runtime: ModelRuntime) -> None:
+    gr.Markdown(ui_text("lab_intro", budget_s=BUDGET_S))
+    with gr.Row():
+        with gr.Column(scale=1):
+            model = gr.Dropdown(choices=[(ui_text(s.name), s.task) for s in SUBJECTS], value=SUBJECTS[0].task,
+                                label=ui_text("lab_subject"))
+            techniques = gr.CheckboxGroup(choices=[(ui_text(NAMES[t]), t) for t in TECHNIQUES], value=list(TECHNIQUES),
+                                          label=ui_text("lab_techniques"), elem_id="lab-techniques")
+        with gr.Column(scale=1):
+            sparsity = gr.Slider(*SPARSITY_RANGE, value=50, step=5, label=ui_text("lab_sparsity"))
+            runs = gr.Slider(*REPEATS_RANGE, value=5, step=1, label=ui_text("lab_repeats"))
+            run = gr.Button(ui_text(RUN_BUTTON), variant="primary")
+    summary = gr.Markdown("")
+    message = message_area()
+    table = gr.Dataframe(label=ui_text("lab_table"), interactive=False, wrap=True, elem_id="lab-table")
+    charts = []
+    with gr.Row():
+        for label, elem_id in (("lab_quality_vs_latency", "lab-latency-plot"),
+                               ("lab_quality_vs_sparsity", "lab-sparsity-plot")):
+            with gr.Column(min_width=320):  # on a phone, one under the other
+                charts.append(gr.HTML(label=ui_text(label), show_label=True, container=True, css_template=CSS,
+                                      elem_id=elem_id))
+    serve(ENDPOINTS[0], runtime, run.click, [model, techniques, sparsity, runs],
+          [summary, table, *charts], message)
