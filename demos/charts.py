@@ -36,12 +36,11 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def chart(series: list[Series], x_title: str, y_title: str, lines: bool, x_high: float | None = None,
-          empty: str = "") -> str:
+def chart(series: list[Series], x_title: str, y_title: str, lines: bool, x_high: float | None = None) -> str:
     """HTML: an SVG chart of `series` (points, or lines through them) with y from 0 to 100 and x from 0, and
-    its legend below as text that wraps. `empty` is shown when there is nothing to draw."""
+    its legend below as text that wraps; empty when there is nothing to draw."""
     if not any(s.points for s in series):
-        return f'<p class="lab-chart-empty">{html.escape(empty)}</p>' if empty else ""
+        return ""
     x_ticks = nice_ticks(x_high if x_high is not None else max(x for s in series for x, _ in s.points))
     y_ticks = [0, 20, 40, 60, 80, 100]
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from models.digit_network import to_fields, uci_ink
 from models.registry import BUNDLED
 from tasks import task
 
@@ -37,20 +38,21 @@ class Subject:
 
 @functools.cache
 def _uci_fields() -> tuple[torch.Tensor, torch.Tensor]:
-    from models.digit_network import to_fields, uci_ink
-
     with np.load(UCI_HELD_OUT, allow_pickle=False) as data:
         scans, labels = data["scans"], data["labels"]
     return to_fields([uci_ink(scan) for scan in scans]), torch.from_numpy(labels.astype(np.int64))
 
 
-def _digits(network) -> tuple[Inputs, torch.Tensor]:
+def _digits(_network) -> tuple[Inputs, torch.Tensor]:
     return _uci_fields()
 
 
 def _pictures(classifier) -> tuple[Inputs, None]:
     """The image tabs' example pictures, and each one mirrored."""
-    pictures = [Image.open(path).convert("RGB") for path in task("image_classification").example_files()]
+    pictures = []
+    for path in task("image_classification").example_files():
+        with Image.open(path) as picture:
+            pictures.append(picture.convert("RGB"))
     return classifier.preprocess(pictures + [ImageOps.mirror(picture) for picture in pictures]), None
 
 

@@ -182,7 +182,7 @@ class Lab:
             free_memory()
 
     def sweep_pruning(self, technique: str) -> None:
-        self.sweep.append({"technique": technique, "sparsity": 0, "quality": self.quality(self.reference)})
+        unpruned = {"technique": technique, "sparsity": 0, "quality": self.quality(self.reference)}
         for percent in sorted({*SWEEP, self.percent}):
             if time.monotonic() >= self.deadline:
                 return
@@ -198,6 +198,8 @@ class Lab:
             finally:
                 network = None
                 free_memory()
+            if unpruned not in self.sweep:  # the line starts from the original, once the technique applies
+                self.sweep.append(unpruned)
             self.sweep.append({"technique": technique, "sparsity": percent, "quality": quality})
 
     def table(self) -> pd.DataFrame:

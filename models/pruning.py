@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils import prune
+
+from models.digit_network import DigitCNN
 
 
 def prune_unstructured(model: nn.Module, fraction: float) -> None:
     """The smallest `fraction` of each convolution's and linear layer's weights set to zero, in place."""
-    from torch.nn.utils import prune
-
     for layer in model.modules():
         if type(layer) in (nn.Conv2d, nn.Linear):  # not their int8 or other subclasses
             memory_format = _memory_format(layer.weight)
@@ -28,9 +29,7 @@ def prune_channels(model: nn.Module, fraction: float) -> bool:
     """The weakest `fraction` of the hidden channels taken out, in place: the inner channels of each ResNet
     block, the feed-forward units of each BERT or DistilBERT layer, the channels and hidden units of the digit
     CNN. False, and the model untouched, for an architecture with none of these."""
-    from torchvision.models.resnet import BasicBlock, Bottleneck
-
-    from models.digit_network import DigitCNN
+    from torchvision.models.resnet import BasicBlock, Bottleneck  # torchvision loads on first use, not with the page
 
     pruned = False
     for module in list(model.modules()):  # the loop replaces layers as it goes

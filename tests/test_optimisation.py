@@ -253,3 +253,15 @@ def test_while_the_lab_runs_other_tabs_are_answered(runtime, connect):
     assert not lab.done(), "the digit was read while the lab was still measuring"
     assert len(probabilities["confidences"]) == 10
     assert "Done in" in lab.result()[0]
+
+
+def test_charts_are_svg_with_round_ticks_and_escaped_names():
+    from demos.charts import Series, chart, nice_ticks
+
+    assert nice_ticks(0.968) == [0, 0.2, 0.4, 0.6, 0.8, 1.0] and nice_ticks(100) == [0, 20, 40, 60, 80, 100]
+    assert nice_ticks(0) == nice_ticks(float("nan")) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    drawn = chart([Series("<b>int8</b>", "#d97706", ((0.5, 99.0),)), Series("half", "#9333ea", ((1.2, 98.0),))],
+                  "ms", "%", lines=False)
+    assert drawn.count('class="point"') == 2 and "<b>" not in drawn and "&lt;b&gt;int8" in drawn
+    assert "<polyline" in chart([Series("L1", "#2563eb", ((0, 100.0), (50, 90.0)))], "%", "%", lines=True)
+    assert chart([], "ms", "%", lines=False) == ""
