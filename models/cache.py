@@ -74,24 +74,25 @@ class ModelCache:
         return self._load(key, load, pending)
 
     def _load(self, key: Hashable, load: Callable[[], Any], pending: Future) -> Any:
-        # Make room first, so that the old model and the new one are not both in memory.
-        self._evict(lambda entries: len(entries) >= self.max_models)
-        started = time.perf_counter()
+        # Whatever fails here must fail `pending` too: the requests waiting on it would otherwise wait forever.
         try:
+            # Make room first, so that the old model and the new one are not both in memory.
+            self._evict(lambda entries: len(entries) >= self.max_models)
+            started = time.perf_counter()
             value = load()
+            entry = CachedModel(key, value, self._size_of(value), time.perf_counter() - started)
         except BaseException as error:
             with self._lock:
                 del self._loading[key]
             pending.set_exception(error)
             raise
-        entry = CachedModel(key, value, self._size_of(value), time.perf_counter() - started)
         with self._lock:
             del self._loading[key]
             self._entries[key] = entry
             self.load_count += 1
+        pending.set_result(value)
         if self.max_bytes is not None:
             self._evict(lambda entries: len(entries) > 1 and self._total_bytes() > self.max_bytes)
-        pending.set_result(value)
         return value
 
     def _total_bytes(self) -> int:

@@ -73,7 +73,9 @@ def module_bytes(obj: object) -> int:
 
 def weight_tensors(module: torch.nn.Module) -> list[torch.Tensor]:
     """A module's parameters and buffers, and the weights and biases its int8 layers (models/quantization.py) keep
-    packed, which are neither."""
-    packed = [tensor for layer in module.modules() if callable(getattr(layer, "weight", None))
+    packed, which are neither: the layers whose `weight` and `bias` are methods. (A weight-normed convolution's
+    `parametrizations` has a callable `weight` too, but computed from parameters already counted, and no bias.)"""
+    packed = [tensor for layer in module.modules()
+              if callable(getattr(layer, "weight", None)) and callable(getattr(layer, "bias", None))
               for tensor in (layer.weight(), layer.bias()) if tensor is not None]
     return [*module.parameters(), *module.buffers(), *packed]

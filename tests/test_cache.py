@@ -89,6 +89,23 @@ def test_waiters_get_the_loaders_error_and_no_second_load():
     assert len(calls) == 1 and len(errors) == 4
 
 
+def test_a_model_whose_size_cannot_be_read_fails_its_load_and_the_next_request_tries_again():
+    """Sizing a loaded model, or making room for it, can fail too: that load fails, and the key is not left
+    loading forever for the requests after it (a weight-normed wav2vec 2.0 once hung the speech tab so)."""
+    sizes = iter([ValueError("unsized"), 3])
+
+    def size_of(model):
+        size = next(sizes)
+        if isinstance(size, Exception):
+            raise size
+        return size
+
+    cache = ModelCache(max_models=2, size_of=size_of)
+    with pytest.raises(ValueError, match="unsized"):
+        cache.get("a", lambda: Model("a"))
+    assert cache.get("a", lambda: Model("a")).name == "a" and cache.loaded()[0].size_bytes == 3
+
+
 def test_least_recently_used_is_evicted_over_the_count_budget():
     cache, released = make_cache(max_models=2)
     cache.get("a", lambda: Model("a"))

@@ -122,6 +122,14 @@ def test_int8_weights_are_counted_on_disk_and_in_memory():
     assert disk_bytes(quantized) < disk_bytes(network) / 3
 
 
+def test_weight_normed_convolutions_are_sized_like_any_other_layer():
+    from models.device import module_bytes
+
+    conv = nn.utils.parametrizations.weight_norm(nn.Conv1d(4, 4, 3))  # wav2vec 2.0's positional convolution
+    assert module_bytes(conv) == sum(p.numel() * 4 for p in conv.parameters())
+    assert parameter_count(conv) == sum(p.numel() for p in conv.parameters())
+
+
 def test_timing_honours_its_count_and_its_deadline():
     calls = []
     ms, runs = median_ms(lambda: calls.append(1), repeats=4, deadline=math.inf)
