@@ -28,7 +28,6 @@ log = logging.getLogger("demo_hub")
 
 TASK = "optimisation"
 RUN_BUTTON = "lab_run"  # the catalog key of the button that runs it
-RESULT = "#lab-table"  # where its result shows (a CSS selector)
 ORIGINAL = "original"
 PRUNING = ("unstructured", "channels")
 TECHNIQUES = (*PRUNING, "int8", "half", "student")
@@ -45,7 +44,7 @@ COLUMNS = {"variant": "variant", "parameters": "parameters", "zeros": "zeros %",
 BUDGET_S = 60  # one run's time, all its measurements together
 MAX_MODEL_MB = 1024  # the largest model the lab copies: a copy and a saved state dict exist beside the original
 BATCH_SIZES = (1, 8)
-SWEEP = (25, 50, 75, 90)  # the shares pruned for the quality-against-sparsity plot, % (with the one asked for)
+SWEEP = (25, 50, 75, 90)  # the shares pruned for the chart against the share pruned, % (with the one asked for)
 SPARSITY_RANGE, REPEATS_RANGE = (10, 90), (1, 20)
 PREDICTION_BATCH = 64
 MB = 2**20

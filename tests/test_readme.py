@@ -34,6 +34,7 @@ def test_the_readme_gradio_client_examples_run(runtime, connect, tiny_marian_dir
     assert namespace["story"].startswith("Once upon a time") and isinstance(namespace["segments"], dict)
     assert namespace["boxes"]["headers"][0] == "object" and namespace["lines"]["headers"][0] == "text"
     assert namespace["digit"]["label"] == "7", "the digit tab runs the model we ship, on the example drawing"
+    assert namespace["measurements"]["headers"][0] == "variant" and "<svg" in namespace["charts"][0]
 
 
 def test_the_readme_curl_examples_run(runtime, connect):
