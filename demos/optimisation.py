@@ -287,7 +287,9 @@ def build(runtime: ModelRuntime) -> None:
             run = gr.Button(ui_text(RUN_BUTTON), variant="primary")
     summary = gr.Markdown("")
     message = message_area()
-    table = gr.Dataframe(label=ui_text("lab_table"), interactive=False, wrap=True, elem_id="lab-table")
+    # fixed widths: on a phone the table scrolls inside its box rather than squeezing its headers letter by letter
+    table = gr.Dataframe(headers=list(COLUMNS.values()), label=ui_text("lab_table"), interactive=False, wrap=True,
+                         column_widths=["210px", "112px", *["96px"] * (len(COLUMNS) - 2)], elem_id="lab-table")
     charts = []
     with gr.Row():
         for label, elem_id in (("lab_quality_vs_latency", "lab-latency-plot"),
