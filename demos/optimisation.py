@@ -180,6 +180,22 @@ class Lab:
             network = None
             free_memory()
 
+    def time_original_again(self, language: str) -> None:
+        """The original timed once more, after the variants, and the faster of its two times kept: the first
+        timing comes right after a load or a page's first drawing, and whatever ran beside it (the browser on a
+        laptop) made the original look up to 3x slower than the same computation timed later, and every
+        variant look that much faster."""
+        row = self.rows[0]
+        if "batch_1" not in row or time.monotonic() >= self.deadline:
+            return
+        share_end = time.monotonic() + (self.deadline - time.monotonic()) / 2
+        for index, size in enumerate(BATCH_SIZES):
+            part_end = time.monotonic() + (share_end - time.monotonic()) / (len(BATCH_SIZES) - index)
+            ms, _ = self.on_torch(ms_per_input, self.network, self.inputs, size, self.repeats, part_end)
+            row[f"batch_{size}"] = min(row[f"batch_{size}"], round(ms, 3))
+        self.points[0]["ms"] = row[f"batch_{BATCH_SIZES[-1]}"]
+        row["note"] = say("lab_note_timed_twice", language)
+
     def sweep_pruning(self, technique: str) -> None:
         unpruned = {"technique": technique, "sparsity": 0, "quality": self.quality(self.reference)}
         for percent in sorted({*SWEEP, self.percent}):
@@ -237,7 +253,8 @@ def measured(runtime: ModelRuntime, model, techniques, sparsity, runs, progress=
         lab.status = say("lab_measuring", language, variant=lab.name(technique, language), step=step,
                          steps=len(variants))
         yield lab
-        lab.measure(technique, len(variants) - step + 1 + (1 if sweeps else 0), language)
+        lab.measure(technique, len(variants) - step + 2 + (1 if sweeps else 0), language)  # + timing the original again
+    lab.time_original_again(language)
     for step, technique in enumerate(sweeps, 1):
         lab.status = say("lab_sweeping", language, step=step, steps=len(sweeps))
         yield lab
