@@ -161,9 +161,7 @@ class Lab:
             row.update(self.on_torch(sizes, network))
             guesses = self.on_torch(predictions, network, self.inputs)
             notes = []
-            for index, size in enumerate(BATCH_SIZES):  # the variant's share of the time, split between them
-                part_end = time.monotonic() + (share_end - time.monotonic()) / (len(BATCH_SIZES) - index)
-                ms, runs = self.on_torch(ms_per_input, network, self.inputs, size, self.repeats, part_end)
+            for size, (ms, runs) in self.timed(network, share_end).items():
                 row[f"batch_{size}"] = round(ms, 3)
                 if runs < self.repeats:
                     notes.append(say("lab_note_runs", language, runs=runs, repeats=self.repeats))
@@ -180,6 +178,14 @@ class Lab:
             network = None
             free_memory()
 
+    def timed(self, network: torch.nn.Module, share_end: float) -> dict[int, tuple[float, int]]:
+        """Batch size -> (ms per input, runs timed), the time until `share_end` split between the sizes."""
+        timings = {}
+        for index, size in enumerate(BATCH_SIZES):
+            part_end = time.monotonic() + (share_end - time.monotonic()) / (len(BATCH_SIZES) - index)
+            timings[size] = self.on_torch(ms_per_input, network, self.inputs, size, self.repeats, part_end)
+        return timings
+
     def time_original_again(self, language: str) -> None:
         """The original timed once more, after the variants, and the faster of its two times kept: the first
         timing comes right after a load or a page's first drawing, and whatever ran beside it (the browser on a
@@ -189,9 +195,7 @@ class Lab:
         if "batch_1" not in row or time.monotonic() >= self.deadline:
             return
         share_end = time.monotonic() + (self.deadline - time.monotonic()) / 2
-        for index, size in enumerate(BATCH_SIZES):
-            part_end = time.monotonic() + (share_end - time.monotonic()) / (len(BATCH_SIZES) - index)
-            ms, _ = self.on_torch(ms_per_input, self.network, self.inputs, size, self.repeats, part_end)
+        for size, (ms, _) in self.timed(self.network, share_end).items():
             row[f"batch_{size}"] = min(row[f"batch_{size}"], round(ms, 3))
         self.points[0]["ms"] = row[f"batch_{BATCH_SIZES[-1]}"]
         row["note"] = say("lab_note_timed_twice", language)

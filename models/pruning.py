@@ -36,15 +36,15 @@ def prune_channels(model: nn.Module, fraction: float) -> bool:
         if isinstance(module, DigitCNN):
             _prune_digit_cnn(module, fraction)
         elif isinstance(module, BasicBlock):
-            _prune_between(module, ("conv1", "bn1"), "conv2", fraction)
+            _prune_between(module, ("conv1", "bn1"), module, "conv2", fraction)
         elif isinstance(module, Bottleneck):
-            _prune_between(module, ("conv1", "bn1"), "conv2", fraction)
-            _prune_between(module, ("conv2", "bn2"), "conv3", fraction)
+            _prune_between(module, ("conv1", "bn1"), module, "conv2", fraction)
+            _prune_between(module, ("conv2", "bn2"), module, "conv3", fraction)
         elif _is_linear(module, "lin1") and _is_linear(module, "lin2"):  # DistilBERT's feed-forward
-            _prune_between(module, ("lin1",), "lin2", fraction)
+            _prune_between(module, ("lin1",), module, "lin2", fraction)
         elif _is_linear(getattr(module, "intermediate", None), "dense") and \
                 _is_linear(getattr(module, "output", None), "dense"):  # a BERT layer
-            _prune_linear_pair(module.intermediate, module.output, fraction)
+            _prune_between(module.intermediate, ("dense",), module.output, "dense", fraction)
         else:
             continue
         pruned = True
@@ -63,18 +63,13 @@ def kept_channels(weight: torch.Tensor, fraction: float) -> torch.Tensor:
     return norms.topk(keep).indices.sort().values
 
 
-def _prune_between(owner: nn.Module, producers: tuple[str, ...], consumer: str, fraction: float) -> None:
-    """Channels produced by owner.<producers> (a layer, then its norm) and read by owner.<consumer> only."""
-    keep = kept_channels(getattr(owner, producers[0]).weight, fraction)
-    for name in producers:
-        setattr(owner, name, _sliced(getattr(owner, name), outputs=keep))
-    setattr(owner, consumer, _sliced(getattr(owner, consumer), inputs=keep))
-
-
-def _prune_linear_pair(first_owner: nn.Module, second_owner: nn.Module, fraction: float) -> None:
-    keep = kept_channels(first_owner.dense.weight, fraction)
-    first_owner.dense = _sliced(first_owner.dense, outputs=keep)
-    second_owner.dense = _sliced(second_owner.dense, inputs=keep)
+def _prune_between(producer: nn.Module, layers: tuple[str, ...], consumer: nn.Module, reader: str,
+                   fraction: float) -> None:
+    """Channels produced by producer.<layers> (a layer, then its norm) and read by consumer.<reader> only."""
+    keep = kept_channels(getattr(producer, layers[0]).weight, fraction)
+    for name in layers:
+        setattr(producer, name, _sliced(getattr(producer, name), outputs=keep))
+    setattr(consumer, reader, _sliced(getattr(consumer, reader), inputs=keep))
 
 
 def _prune_digit_cnn(network: nn.Module, fraction: float) -> None:
