@@ -60,11 +60,12 @@ def run(clients: int, total: int) -> dict:
         counter = itertools.count()
         lock = threading.Lock()
 
-        def user(index: int):
+        def user():
             nonlocal queue_full
             client = Client(url, verbose=False, download_files=False)
             while (n := next(counter)) < total:
-                endpoint, args = mix[(n + index) % len(mix)]
+                # by the shared counter alone, so every endpoint gets its share whatever the threads' timing
+                endpoint, args = mix[n % len(mix)]
                 started = time.perf_counter()
                 try:
                     client.predict(*args, api_name=endpoint)
@@ -81,7 +82,7 @@ def run(clients: int, total: int) -> dict:
             rss.setdefault("end", 0)
 
         started = time.perf_counter()
-        threads = [threading.Thread(target=user, args=(i,)) for i in range(clients)]
+        threads = [threading.Thread(target=user) for _ in range(clients)]
         for t in threads:
             t.start()
         for t in threads:

@@ -22,8 +22,9 @@ import app as hub_app
 from conftest import ROOT
 from demos import optimisation
 from demos.common import Refusal
+from demos.lab_run import SWEEP, TECHNIQUES
 from demos.lab_subjects import UCI_HELD_OUT
-from demos.optimisation import SWEEP, TECHNIQUES, measure_optimisations
+from demos.optimisation import measure_optimisations
 from models.digit_network import DigitCNN
 from models.measure import disk_bytes, median_ms, parameter_count, zero_fraction
 from models.pruning import kept_channels, prune_channels, prune_unstructured
