@@ -105,7 +105,7 @@ class HttpGuard:
         refusal = self._refusal(scope, path, client)
         if refusal is not None:
             status, key, params = refusal
-            return await _answer(send, status, say(key, _language(scope), **params))
+            return await refuse_in_words(send, status, say(key, language_of_scope(scope), **params))
         release = contextlib.ExitStack()
         if path == UPLOAD and scope["method"] == "POST":
             receive = self._counting_parts(scope, receive)
@@ -239,18 +239,18 @@ class HttpGuard:
             message = await receive()
             if message["type"] == "http.request":
                 if len(marker) == 2:  # no boundary: not a multipart body Gradio's parser could read
-                    raise MultiPartException(say("http_not_multipart", _language(scope)))
+                    raise MultiPartException(say("http_not_multipart", language_of_scope(scope)))
                 data = tail + message.get("body", b"")
                 seen += data.count(marker)
                 tail = data[-(len(marker) - 1):]
                 if seen > limit + 1:  # a marker opens every part, and one more closes the body
-                    raise MultiPartException(say("http_too_many_files", _language(scope), max_files=limit))
+                    raise MultiPartException(say("http_too_many_files", language_of_scope(scope), max_files=limit))
             return message
 
         return counted
 
 
-def _language(scope: dict) -> str:
+def language_of_scope(scope: dict) -> str:
     """The language a refusal is said in: the first of the client's Accept-Language with a catalog, else English."""
     return language_of_header(_header(scope, b"accept-language"))
 
@@ -289,7 +289,7 @@ async def mcp_tool_calls_log_in(app):
     yield
 
 
-async def _answer(send, status: int, message: str) -> None:
+async def refuse_in_words(send, status: int, message: str) -> None:
     body = json.dumps({"detail": message}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -1,8 +1,6 @@
-"""What every tab shares: the model picker and the checks of a request's inputs, refused in plain words."""
+"""What every tab shares: the model picker, and refusals in plain words (demos/params.py: the checks of a
+request's inputs)."""
 from __future__ import annotations
-
-import math
-import re
 
 import gradio as gr
 
@@ -11,11 +9,6 @@ from demos.i18n import ui_text
 from models.registry import ModelSpec, download_size
 from models.runtime import ModelRuntime
 from tasks import example_hub_id
-
-# C0/C1 control characters other than tab and newline: they only confuse tokenizers and displays.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# Halves of UTF-16 pairs standing alone: JSON can carry them, UTF-8 cannot, and tokenizers fail on them.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Refusal(messages.Said, gr.Error):
@@ -29,51 +22,6 @@ class Refusal(messages.Said, gr.Error):
 
 def refuse(key: str, **params) -> Refusal:
     return Refusal(key, **params)
-
-
-def clean_text(text: object, max_chars: int) -> str:
-    """The request's text with control characters removed; empty or over-long text is refused."""
-    if text is None or (isinstance(text, str) and not text.strip()):
-        raise refuse("refuse_no_text")
-    if not isinstance(text, str):
-        raise refuse("refuse_not_text")
-    if len(text) > max_chars:
-        raise refuse("refuse_text_too_long", length=len(text), max_chars=max_chars)
-    refuse_lone_surrogates(text)
-    text = _CONTROL.sub(" ", text)
-    if not text.strip():
-        raise refuse("refuse_no_text")
-    return text
-
-
-def refuse_lone_surrogates(text: str) -> None:
-    if _LONE_SURROGATE.search(text):
-        raise refuse("refuse_lone_surrogates")
-
-
-def require_number(value: object, name: str) -> float:
-    """A finite int or float (the API can send text, null or NaN where the UI sends numbers). `name`: the
-    catalog key of the setting's name (param_seed...), said in the message's language."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) \
-            or isinstance(value, float) and not math.isfinite(value):  # a 400-digit int is finite, not a float
-        raise refuse("refuse_not_a_number", name=messages.Term(name))
-    return value
-
-
-def whole_number(value: object, low: int, high: int, name: str) -> int:
-    """An integer setting (a count, a seed, a number of steps) within [low, high]; `name` as in require_number."""
-    number = require_number(value, name)
-    if number != int(number) or not low <= number <= high:
-        raise refuse("refuse_not_a_whole_number", name=messages.Term(name), low=low, high=high)
-    return int(number)
-
-
-def number_in_range(value: object, low: float, high: float, name: str) -> float:
-    """A real-valued setting (a threshold, a guidance scale) within [low, high]; `name` as in require_number."""
-    number = require_number(value, name)
-    if not low <= number <= high:
-        raise refuse("refuse_out_of_range", name=messages.Term(name), low=low, high=high)
-    return float(number)
 
 
 def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:

@@ -12,6 +12,7 @@ from demos.common import model_dropdown, refuse
 from demos.endpoints import BATCHED, Endpoint, message_area, serve
 from demos.i18n import ui_text
 from demos.media import MAX_IMAGE_PIXELS, drawing_file, open_image, upload_path
+from demos.params import PICKED_MODEL, Upload
 from models.digit_network import BOX, DIGITS, FIELD, ink_of, mnist_field
 from models.runtime import ModelRuntime
 from tasks import task
@@ -75,7 +76,9 @@ def recognize_digit(runtime: ModelRuntime, image: dict, model: str | None = None
     return recognize(runtime, drawing_file(image), model, progress)
 
 
-ENDPOINTS = (Endpoint("recognize_digit", recognize_digit, TASK, run=BATCHED,
+ENDPOINTS = (Endpoint("recognize_digit", recognize_digit, TASK,
+                      {"image": Upload("param_drawing"), "model": PICKED_MODEL},
+                      run=BATCHED,
                       sample=lambda model: ({"background": None, "layers": [], "composite": Path(EXAMPLES[0])},
                                             model)),)
 

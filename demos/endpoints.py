@@ -7,13 +7,14 @@ import contextlib
 import functools
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import gradio as gr
 
 import messages
 from demos.common import Refusal
+from demos.params import Param
 from models.errors import ModelLoadError
 from models.runtime import ModelRuntime
 from models.settings import zero_gpu
@@ -34,12 +35,14 @@ STREAM = "stream"
 class Endpoint:
     """fn(runtime, *inputs, progress=None), at module level, takes the API's inputs in the API's order. Its name
     is the MCP tool's name and its docstring (with `Args:`) the tool's description. `progress`, when given, is a
-    callable (fraction, message). `sample` gives the API inputs of one typical request for a model, named as
-    clients name it (files as Paths): the load test and the benchmark send it."""
+    callable (fraction, message). `params` says what each input may be (demos/params.py), one entry per input
+    of fn: fn receives the inputs as their checks return them. `sample` gives the API inputs of one typical
+    request for a model, named as clients name it (files as Paths): the load test and the benchmark send it."""
 
     api_name: str
     fn: Callable
     task: str
+    params: Mapping[str, Param]
     run: str = TORCH_THREAD
     sample: Callable[[str], tuple] | None = None
     track_tqdm: bool = True  # progress from libraries' tqdm bars (downloads, loads) reaches the page
@@ -48,6 +51,9 @@ class Endpoint:
     exclusive: bool = False
 
     def __post_init__(self):
+        inputs = [name for name in inspect.signature(self.fn).parameters if name not in ("runtime", "progress")]
+        if list(self.params) != inputs:
+            raise ValueError(f"{self.api_name}: params {list(self.params)} must declare fn's inputs {inputs}")
         if self.run not in (TORCH_THREAD, BATCHED, STREAM):
             raise ValueError(f"{self.api_name}: unknown run mode {self.run!r}")
         if self.run == STREAM and not inspect.isgeneratorfunction(self.fn):
@@ -68,6 +74,8 @@ def bound(endpoint: Endpoint, runtime) -> Callable:
         call = api.bind(*args, **kwargs)
         call.apply_defaults()
         progress = call.arguments.pop("progress")
+        for name, param in endpoint.params.items():  # here, before any wait for a torch thread
+            call.arguments[name] = param.check(call.arguments[name])
         return call.args, {**call.kwargs, "progress": lambda fraction, message: progress(fraction, desc=message)}
 
     if endpoint.run == STREAM:

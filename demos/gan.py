@@ -5,9 +5,10 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from demos.common import model_picker, whole_number
+from demos.common import model_picker
 from demos.endpoints import Endpoint, message_area, serve
 from demos.i18n import ui_text
+from demos.params import PICKED_MODEL, TYPED_MODEL, Whole
 from models.gan_networks import image_grid
 from models.runtime import ModelRuntime
 from tasks import MAX_SEED
@@ -54,8 +55,6 @@ def generate_gan(runtime: ModelRuntime, model: str | None = None, custom_model: 
         seed: 0 to 2147483647; the same seed gives the same images.
         count: how many images, 1 to 64.
     """
-    seed = whole_number(seed, 0, MAX_SEED, "param_seed")
-    count = whole_number(count, 1, MAX_IMAGES, "param_image_count")
     spec = runtime.spec(TASK, model, custom_model)
 
     def answer():
@@ -76,9 +75,6 @@ def interpolate_gan(runtime: ModelRuntime, model: str | None = None, custom_mode
         seed_b: the last seed.
         frames: how many images along the way, 2 to 16.
     """
-    seed_a = whole_number(seed_a, 0, MAX_SEED, "param_first_seed")
-    seed_b = whole_number(seed_b, 0, MAX_SEED, "param_second_seed")
-    frames = whole_number(frames, 2, MAX_FRAMES, "param_frame_count")
     spec = runtime.spec(TASK, model, custom_model)
 
     def answer():
@@ -91,8 +87,14 @@ def interpolate_gan(runtime: ModelRuntime, model: str | None = None, custom_mode
 
 
 ENDPOINTS = (
-    Endpoint("generate_gan", generate_gan, TASK, sample=lambda model: (model, "", 0, 4), track_tqdm=False),
-    Endpoint("interpolate_gan", interpolate_gan, TASK, sample=lambda model: (model, "", 1, 2, 4), track_tqdm=False),
+    Endpoint("generate_gan", generate_gan, TASK,
+             {"model": PICKED_MODEL, "custom_model": TYPED_MODEL, "seed": Whole("param_seed", 0, MAX_SEED),
+              "count": Whole("param_image_count", 1, MAX_IMAGES)},
+             sample=lambda model: (model, "", 0, 4), track_tqdm=False),
+    Endpoint("interpolate_gan", interpolate_gan, TASK,
+             {"model": PICKED_MODEL, "custom_model": TYPED_MODEL, "seed_a": Whole("param_first_seed", 0, MAX_SEED),
+              "seed_b": Whole("param_second_seed", 0, MAX_SEED), "frames": Whole("param_frame_count", 2, MAX_FRAMES)},
+             sample=lambda model: (model, "", 1, 2, 4), track_tqdm=False),
 )
 
 

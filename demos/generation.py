@@ -9,12 +9,18 @@ from dataclasses import dataclass
 import gradio as gr
 import torch
 
-from demos.common import refuse, require_number
+from demos.common import refuse
+from demos.params import Real, Whole
 from messages import current_language, say
 from models.runtime import ModelRuntime
 from tasks import MAX_SEED
 
 MAX_NEW_TOKENS = 1024
+MIN_TEMPERATURE, MIN_TOP_P = 0.01, 0.01
+# The sampling settings of every endpoint that generates text, as their functions take them.
+SAMPLING_PARAMS = {"max_new_tokens": Whole("param_max_new_tokens", 1, MAX_NEW_TOKENS),
+                   "temperature": Real("param_temperature", 0.0, 2.0), "top_p": Real("param_top_p", MIN_TOP_P, 1.0),
+                   "seed": Whole("param_seed", 0, MAX_SEED)}
 
 # Seeding the global generator and sampling must not interleave between two requests.
 _SAMPLING_LOCK = threading.Lock()
@@ -28,21 +34,10 @@ class Sampling:
     seed: int = 0
 
 
-def check_sampling(max_new_tokens, temperature, top_p, seed) -> Sampling:
-    """The request's sampling settings, refused in plain words when out of range (the API can send anything)."""
-    numbers = {"param_max_new_tokens": max_new_tokens, "param_temperature": temperature, "param_top_p": top_p,
-               "param_seed": seed}
-    for name, value in numbers.items():
-        require_number(value, name)
-    if not 1 <= max_new_tokens <= MAX_NEW_TOKENS:
-        raise refuse("refuse_max_new_tokens", max_new_tokens=MAX_NEW_TOKENS)
-    if not 0 <= temperature <= 2:
-        raise refuse("refuse_temperature")
-    if not 0 < top_p <= 1:
-        raise refuse("refuse_top_p")
-    if not 0 <= seed <= MAX_SEED:
-        raise refuse("refuse_seed", max_seed=MAX_SEED)
-    return Sampling(int(max_new_tokens), float(temperature), float(top_p), int(seed))
+def sampling(max_new_tokens: int, temperature: float, top_p: float, seed: int) -> Sampling:
+    """The settings as SAMPLING_PARAMS checked them. A temperature under MIN_TEMPERATURE picks the likeliest
+    tokens, as 0 does: dividing the scores by it would overflow them (5e-324 makes every score infinite)."""
+    return Sampling(max_new_tokens, temperature if temperature >= MIN_TEMPERATURE else 0.0, top_p, seed)
 
 
 class StopSignal:

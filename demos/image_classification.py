@@ -11,6 +11,7 @@ from demos.common import model_picker
 from demos.endpoints import BATCHED, Endpoint, message_area, serve
 from demos.i18n import ui_text
 from demos.media import MAX_IMAGE_PIXELS, client_file, open_image, upload_path
+from demos.params import PICKED_MODEL, TYPED_MODEL, Upload
 from models.runtime import ModelRuntime
 from tasks import task
 
@@ -58,7 +59,10 @@ def classify_image(runtime: ModelRuntime, image: dict, model: str | None = None,
     return classify(runtime, client_file(image), model, custom_model, progress)
 
 
-ENDPOINTS = (Endpoint("classify_image", classify_image, TASK, run=BATCHED,
+ENDPOINTS = (Endpoint("classify_image", classify_image, TASK,
+                      {"image": Upload("param_image", required=True), "model": PICKED_MODEL,
+                       "custom_model": TYPED_MODEL},
+                      run=BATCHED,
                       sample=lambda model: (Path(EXAMPLES[1]), model, "")),)
 
 

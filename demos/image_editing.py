@@ -7,11 +7,12 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from demos.common import clean_text, model_picker, number_in_range, whole_number
+from demos.common import model_picker
 from demos.endpoints import Endpoint, message_area, serve
 from demos.gan import seed_field
 from demos.i18n import every_language, ui_text
 from demos.media import client_file, open_image
+from demos.params import PICKED_MODEL, TYPED_MODEL, Real, Text, Upload, Whole
 from messages import current_language, say
 from models.runtime import ModelRuntime
 from tasks import EXAMPLES_DIR, MAX_SEED, task
@@ -35,12 +36,7 @@ def edit_size(width: int, height: int) -> tuple[int, int]:
 def edit(runtime: ModelRuntime, image, instruction, model=None, custom_model=None, steps=20, image_guidance=1.5,
          text_guidance=7.5, seed=0, progress=None) -> Image.Image:
     """The photo changed as the instruction says (InstructPix2Pix)."""
-    picture = open_image(image)  # first, as the page asks for it first: an empty form hears of the photo
-    instruction = clean_text(instruction, MAX_INSTRUCTION_CHARS)
-    steps = whole_number(steps, 1, MAX_STEPS, "param_step_count")
-    image_guidance = number_in_range(image_guidance, 1.0, 5.0, "param_image_guidance")
-    text_guidance = number_in_range(text_guidance, 1.0, 20.0, "param_text_guidance")
-    seed = whole_number(seed, 0, MAX_SEED, "param_seed")
+    picture = open_image(image)
     picture = picture.resize(edit_size(*picture.size), Image.Resampling.LANCZOS)
     editor = runtime.load(runtime.spec(TASK, model, custom_model), progress)
 
@@ -77,7 +73,15 @@ def edit_image(runtime: ModelRuntime, image: dict, instruction: str, model: str 
                 seed, progress)
 
 
-ENDPOINTS = (Endpoint("edit_image", edit_image, TASK, track_tqdm=False),)
+# The photo first, as the page asks for it first: an empty form hears of the photo.
+ENDPOINTS = (Endpoint("edit_image", edit_image, TASK,
+                      {"image": Upload("param_image", required=True),
+                       "instruction": Text("param_instruction", MAX_INSTRUCTION_CHARS), "model": PICKED_MODEL,
+                       "custom_model": TYPED_MODEL, "steps": Whole("param_step_count", 1, MAX_STEPS),
+                       "image_guidance": Real("param_image_guidance", 1.0, 5.0),
+                       "text_guidance": Real("param_text_guidance", 1.0, 20.0),
+                       "seed": Whole("param_seed", 0, MAX_SEED)},
+                      track_tqdm=False),)
 
 
 def build(runtime: ModelRuntime) -> None:

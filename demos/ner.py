@@ -6,9 +6,10 @@ import json
 import gradio as gr
 import torch
 
-from demos.common import clean_text, model_picker
+from demos.common import model_picker
 from demos.endpoints import BATCHED, Endpoint, message_area, serve
 from demos.i18n import ui_text
+from demos.params import PICKED_MODEL, TYPED_MODEL, Text
 from models.hf import ENTITY_GROUPING
 from models.runtime import ModelRuntime
 from tasks import task
@@ -42,7 +43,6 @@ def ner(runtime: ModelRuntime, text: str, model: str | None = None, custom_model
         model: a model from the list (its Hugging Face id).
         custom_model: optional Hugging Face id of another token-classification model.
     """
-    text = clean_text(text, MAX_CHARS)
     spec = runtime.spec(TASK, model, custom_model)
 
     def answer():
@@ -83,7 +83,9 @@ def find_entities(recognizer, texts: list[str]) -> list[list[dict]]:
     return [recognizer.aggregate_overlapping_entities(found) for found in entities]
 
 
-ENDPOINTS = (Endpoint("ner", ner, TASK, run=BATCHED, sample=lambda model: (EXAMPLES[0], model, "")),)
+ENDPOINTS = (Endpoint("ner", ner, TASK, {"text": Text("param_text", MAX_CHARS), "model": PICKED_MODEL,
+                                         "custom_model": TYPED_MODEL},
+                      run=BATCHED, sample=lambda model: (EXAMPLES[0], model, "")),)
 
 
 def build(runtime: ModelRuntime) -> None:

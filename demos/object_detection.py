@@ -6,10 +6,11 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image, ImageDraw, ImageFont
 
-from demos.common import model_picker, number_in_range, whole_number
+from demos.common import model_picker
 from demos.endpoints import BATCHED, Endpoint, message_area, serve
 from demos.i18n import ui_text
 from demos.media import MAX_IMAGE_PIXELS, client_file, open_image, upload_path
+from demos.params import PICKED_MODEL, TYPED_MODEL, Real, Upload, Whole
 from models.detection import MAX_DETECTIONS, SCORE_FLOOR, Detection
 from models.runtime import ModelRuntime
 from tasks import task
@@ -55,8 +56,6 @@ def detect(runtime: ModelRuntime, image, model=None, custom_model=None, threshol
            max_boxes=DEFAULT_MAX_BOXES, progress=None) -> tuple[Image.Image, list[list]]:
     """The picture with its boxes drawn, and one table row per object. Requests waiting together share one
     forward pass; each keeps the boxes that reach its own threshold."""
-    threshold = number_in_range(threshold, SCORE_FLOOR, 1.0, "param_score_threshold")
-    max_boxes = whole_number(max_boxes, 1, MAX_DETECTIONS, "param_max_boxes")
     image = upload_path(image)  # no photo is refused before any load
     spec = runtime.spec(TASK, model, custom_model)
 
@@ -86,7 +85,11 @@ def detect_objects(runtime: ModelRuntime, image: dict, model: str | None = None,
     return detect(runtime, client_file(image), model, custom_model, threshold, max_boxes, progress)
 
 
-ENDPOINTS = (Endpoint("detect_objects", detect_objects, TASK, run=BATCHED,
+ENDPOINTS = (Endpoint("detect_objects", detect_objects, TASK,
+                      {"image": Upload("param_image", required=True), "model": PICKED_MODEL,
+                       "custom_model": TYPED_MODEL,
+                       "threshold": Real("param_score_threshold", SCORE_FLOOR, 1.0),
+                       "max_boxes": Whole("param_max_boxes", 1, MAX_DETECTIONS)}, run=BATCHED,
                       sample=lambda model: (Path(EXAMPLES[0]), model, "", DEFAULT_THRESHOLD, DEFAULT_MAX_BOXES)),)
 
 

@@ -9,11 +9,12 @@ import gradio as gr
 
 import messages
 from demos.charts import CSS
-from demos.common import refuse, whole_number
+from demos.common import refuse
 from demos.endpoints import STREAM, Endpoint, message_area, serve
 from demos.i18n import ui_text
 from demos.lab_run import COLUMNS, NAMES, ORIGINAL, PRUNING, TECHNIQUES, Lab
-from demos.lab_subjects import SUBJECT_KEYS, SUBJECTS, Subject, subject
+from demos.lab_subjects import SUBJECT_KEYS, SUBJECTS, subject
+from demos.params import OneOf, SomeOf, Whole
 from messages import current_language, say
 from models.runtime import ModelRuntime
 
@@ -23,21 +24,10 @@ BUDGET_S = 60  # one run's time, all its measurements together
 SPARSITY_RANGE, REPEATS_RANGE = (10, 90), (1, 20)
 
 
-def checked_request(model, techniques, sparsity, runs) -> tuple[Subject, list[str], int, int]:
-    if not isinstance(model, str) or model not in SUBJECT_KEYS:
-        raise refuse("refuse_unknown_choice", name=messages.Term("param_subject"), choices=", ".join(SUBJECT_KEYS))
-    if not isinstance(techniques, (list, tuple)) or not all(isinstance(t, str) and t in TECHNIQUES for t in techniques):
-        raise refuse("refuse_unknown_choice", name=messages.Term("param_techniques"), choices=", ".join(TECHNIQUES))
-    if not techniques:
-        raise refuse("refuse_no_technique")
-    sparsity = whole_number(sparsity, *SPARSITY_RANGE, "param_sparsity")
-    runs = whole_number(runs, *REPEATS_RANGE, "param_repeats")
-    return subject(model), [t for t in TECHNIQUES if t in techniques], sparsity, runs
-
-
 def measured(runtime: ModelRuntime, model, techniques, sparsity, runs, progress=None) -> Iterator[Lab]:
-    """A run, step by step: the lab after each step, its status saying what comes next, then done."""
-    lab_subject, chosen, percent, repeats = checked_request(model, techniques, sparsity, runs)
+    """A run, step by step (its inputs as PARAMS checked them): the lab after each step, its status saying what
+    comes next, then done."""
+    lab_subject, chosen, percent, repeats = subject(model), techniques, sparsity, runs
     if runtime.precision(lab_subject.task) == "int8":
         raise refuse("refuse_lab_int8_served", task=messages.Term(f"tab_{lab_subject.task}"))
     language = current_language()
@@ -81,7 +71,9 @@ def measure_optimisations(runtime: ModelRuntime, model: str = "digits", techniqu
         yield lab.outputs(language)
 
 
-ENDPOINTS = (Endpoint("measure_optimisations", measure_optimisations, TASK, run=STREAM, exclusive=True,
+PARAMS = {"model": OneOf("param_subject", SUBJECT_KEYS), "techniques": SomeOf("param_techniques", TECHNIQUES),
+          "sparsity": Whole("param_sparsity", *SPARSITY_RANGE), "runs": Whole("param_repeats", *REPEATS_RANGE)}
+ENDPOINTS = (Endpoint("measure_optimisations", measure_optimisations, TASK, PARAMS, run=STREAM, exclusive=True,
                       track_tqdm=False),)
 
 

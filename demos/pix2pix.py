@@ -11,6 +11,7 @@ from demos.endpoints import Endpoint, message_area, serve
 from demos.gan import generate
 from demos.i18n import ui_text
 from demos.media import MAX_IMAGE_PIXELS, drawing_file, open_image
+from demos.params import PICKED_MODEL, TYPED_MODEL, Upload
 from models.gan_networks import Pix2PixUNet, to_images
 from models.runtime import ModelRuntime
 from tasks import task
@@ -58,7 +59,9 @@ def pix2pix(runtime: ModelRuntime, drawing: dict, model: str | None = None, cust
     return translate_image(runtime, drawing_file(drawing), model, custom_model, progress)
 
 
-ENDPOINTS = (Endpoint("pix2pix", pix2pix, TASK, track_tqdm=False),)
+ENDPOINTS = (Endpoint("pix2pix", pix2pix, TASK,
+                      {"drawing": Upload("param_drawing"), "model": PICKED_MODEL, "custom_model": TYPED_MODEL},
+                      track_tqdm=False),)
 
 
 def build(runtime: ModelRuntime) -> None:

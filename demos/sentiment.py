@@ -6,9 +6,10 @@ import json
 import gradio as gr
 import torch
 
-from demos.common import clean_text, model_picker, refuse
+from demos.common import model_picker
 from demos.endpoints import BATCHED, Endpoint, message_area, serve
 from demos.i18n import ui_text
+from demos.params import PICKED_MODEL, TYPED_MODEL, Text
 from models.runtime import ModelRuntime
 from tasks import task
 
@@ -24,11 +25,7 @@ EXAMPLES = json.loads(task(TASK).example_files()[0].read_text("utf-8"))["example
 
 
 def lines_of(text: str) -> list[str]:
-    """The text's non-blank lines; more than MAX_LINES is refused."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if len(lines) > MAX_LINES:
-        raise refuse("refuse_too_many_lines", lines=len(lines), max_lines=MAX_LINES)
-    return lines
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def classify_lines(classifier, requests: list[list[str]]) -> list[list[dict[str, float]]]:
@@ -63,7 +60,7 @@ def classify_sentiment(runtime: ModelRuntime, text: str, model: str | None = Non
     Returns the classes' probabilities (averaged over the lines) and one row per line: its text, its likeliest
     class and that class's probability.
     """
-    lines = lines_of(clean_text(text, MAX_CHARS))
+    lines = lines_of(text)
     spec = runtime.spec(TASK, model, custom_model)
 
     def answer():
@@ -76,7 +73,9 @@ def classify_sentiment(runtime: ModelRuntime, text: str, model: str | None = Non
     return runtime.remembered(spec, ("sentiment", tuple(lines)), answer)
 
 
-ENDPOINTS = (Endpoint("classify_sentiment", classify_sentiment, TASK, run=BATCHED,
+ENDPOINTS = (Endpoint("classify_sentiment", classify_sentiment, TASK,
+                      {"text": Text("param_text", MAX_CHARS, MAX_LINES), "model": PICKED_MODEL,
+                       "custom_model": TYPED_MODEL}, run=BATCHED,
                       sample=lambda model: (EXAMPLES[0], model, "")),)
 
 

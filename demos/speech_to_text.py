@@ -7,10 +7,11 @@ import gradio as gr
 import torch
 
 import tasks
-from demos.common import model_picker, refuse
+from demos.common import model_picker
 from demos.endpoints import Endpoint, message_area, serve
 from demos.i18n import ui_text
 from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, client_file, read_audio
+from demos.params import PICKED_MODEL, TYPED_MODEL, OneOf, Upload
 from models.runtime import ModelRuntime
 
 TASK = "speech_to_text"
@@ -27,8 +28,6 @@ EXAMPLES = [str(path) for path in tasks.task(TASK).example_files()]
 def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, language="auto", task="transcribe",
                progress=None) -> tuple[str, list[list]]:
     """The transcript and its timed segments (Whisper: phrases; CTC models: words)."""
-    if language not in LANGUAGES or task not in WHISPER_TASKS:
-        raise refuse("refuse_speech_options", languages=", ".join(LANGUAGES), tasks=", ".join(WHISPER_TASKS))
     samples = read_audio(audio)
     recognizer = runtime.load(runtime.spec(TASK, model, custom_model), progress)
     is_whisper = recognizer.model.config.is_encoder_decoder
@@ -66,6 +65,10 @@ def transcribe_audio(runtime: ModelRuntime, audio: dict, model: str | None = Non
 
 
 ENDPOINTS = (Endpoint("transcribe", transcribe_audio, TASK,
+                      {"audio": Upload("param_audio", required=True), "model": PICKED_MODEL,
+                       "custom_model": TYPED_MODEL,
+                       "language": OneOf("param_language", tuple(LANGUAGES)),
+                       "task": OneOf("param_speech_task", tuple(WHISPER_TASKS))},
                       sample=lambda model: (Path(EXAMPLES[0]), model, "", "en", "transcribe")),)
 
 

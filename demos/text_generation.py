@@ -12,10 +12,11 @@ from dataclasses import replace
 import gradio as gr
 import torch
 
-from demos.common import clean_text, model_picker, refuse, refuse_lone_surrogates
+from demos.common import model_picker, refuse
 from demos.endpoints import STREAM, Endpoint, bound, message_area, on_device, page_handler, serve
-from demos.generation import MAX_NEW_TOKENS, check_sampling, fit_context, stream_generate
+from demos.generation import MAX_NEW_TOKENS, SAMPLING_PARAMS, fit_context, sampling, stream_generate
 from demos.i18n import ui_text
+from demos.params import PICKED_MODEL, TYPED_MODEL, Conversation, Text, refuse_lone_surrogates
 from messages import current_language, say
 from models.runtime import ModelRuntime
 from tasks import MAX_SEED, task
@@ -41,8 +42,6 @@ def _message_text(content) -> str:
 
 def shown_messages(history) -> list[dict]:
     """The conversation on the page as {"role", "content"} text messages, whatever shape the browser sent."""
-    if not isinstance(history, (list, tuple)):
-        return []
     return [{"role": turn["role"], "content": _message_text(turn.get("content"))} for turn in history
             if isinstance(turn, dict) and turn.get("role") in ("user", "assistant")]
 
@@ -51,10 +50,6 @@ def recent_turns(history) -> list[dict]:
     """The conversation's latest messages, at most MAX_HISTORY_MESSAGES of them and MAX_HISTORY_CHARS in all:
     older ones are left out (the user is told) before a tokenizer sees them, so whatever history a request
     carries, its cost is bounded like its message's."""
-    if history is None:
-        return []
-    if not isinstance(history, (list, tuple)):
-        raise refuse("refuse_history_not_a_list")
     first = max(0, len(history) - MAX_HISTORY_MESSAGES)
     kept, chars = [], 0
     for position in range(len(history) - 1, first - 1, -1):
@@ -62,7 +57,7 @@ def recent_turns(history) -> list[dict]:
         if not (isinstance(turn, dict) and turn.get("role") in ("user", "assistant", "system")):
             continue
         text = _message_text(turn.get("content"))
-        refuse_lone_surrogates(text)
+        refuse_lone_surrogates(text, "param_history")
         chars += len(text)
         if chars > MAX_HISTORY_CHARS:
             first = position + 1
@@ -85,11 +80,10 @@ def chat_input_ids(lm, message: str, history: list) -> torch.Tensor:
 def chat(runtime: ModelRuntime, message, history, model=None, custom_model=None, max_new_tokens=256,
          temperature=0.7, top_p=0.9, seed=0, progress=None) -> Iterator[str]:
     """The reply to `message` after the conversation `history` ({"role", "content"} messages), as it grows."""
-    message = clean_text(message, MAX_PROMPT_CHARS)
-    sampling = check_sampling(max_new_tokens, temperature, top_p, seed)
+    settings = sampling(max_new_tokens, temperature, top_p, seed)
     lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
-    input_ids = fit_context(lm, chat_input_ids(lm, message, history), sampling.max_new_tokens)
-    yield from stream_generate(runtime, lm, input_ids, sampling)
+    input_ids = fit_context(lm, chat_input_ids(lm, message, history), settings.max_new_tokens)
+    yield from stream_generate(runtime, lm, input_ids, settings)
 
 
 def chat_reply(runtime: ModelRuntime, message: str, model: str | None = None, custom_model: str | None = None,
@@ -102,8 +96,8 @@ def chat_reply(runtime: ModelRuntime, message: str, model: str | None = None, cu
         model: a listed model id, e.g. Qwen/Qwen2.5-0.5B-Instruct.
         custom_model: optional Hugging Face id of another chat model.
         max_new_tokens: at most this many tokens in the reply (1 to 1024).
-        temperature: 0 for the likeliest tokens, up to 2 for more varied text.
-        top_p: sample only among the likeliest tokens that make up this probability (0 to 1].
+        temperature: 0 (or under 0.01) for the likeliest tokens, up to 2 for more varied text.
+        top_p: sample only among the likeliest tokens that make up this probability (0.01 to 1).
         seed: the same seed and settings give the same reply.
     """
     yield from chat(runtime, message, [], model, custom_model, max_new_tokens, temperature, top_p, seed, progress)
@@ -114,7 +108,7 @@ def chat_in_page(runtime: ModelRuntime, message, history, model, custom_model, m
     """The page's chat: the message moves from its box into the conversation at once and the reply grows under
     it; if that fails, the conversation is as it was and the message is back in its box."""
     earlier = shown_messages(history)
-    asked = earlier + [{"role": "user", "content": message if isinstance(message, str) else ""}]
+    asked = earlier + [{"role": "user", "content": message}]
     yield "", asked
     try:
         for text in chat(runtime, message, earlier, model, custom_model, max_new_tokens, temperature, top_p, seed,
@@ -135,25 +129,26 @@ def complete_text(runtime: ModelRuntime, prompt: str, model: str | None = None, 
         model: a listed model id, e.g. distilbert/distilgpt2.
         custom_model: optional Hugging Face id of another language model.
         max_new_tokens: at most this many new tokens (1 to 1024).
-        temperature: 0 for the likeliest tokens, up to 2 for more varied text.
-        top_p: sample only among the likeliest tokens that make up this probability (0 to 1].
+        temperature: 0 (or under 0.01) for the likeliest tokens, up to 2 for more varied text.
+        top_p: sample only among the likeliest tokens that make up this probability (0.01 to 1).
         seed: the same seed and settings give the same text.
     """
-    prompt = clean_text(prompt, MAX_PROMPT_CHARS)
-    sampling = check_sampling(max_new_tokens, temperature, top_p, seed)
+    settings = sampling(max_new_tokens, temperature, top_p, seed)
     lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
-    input_ids = fit_context(lm, lm.tokenizer(prompt, return_tensors="pt")["input_ids"], sampling.max_new_tokens)
-    for text in stream_generate(runtime, lm, input_ids, sampling):
+    input_ids = fit_context(lm, lm.tokenizer(prompt, return_tensors="pt")["input_ids"], settings.max_new_tokens)
+    for text in stream_generate(runtime, lm, input_ids, settings):
         yield prompt + text
 
 
 SAMPLE_SETTINGS = (8, 0.7, 0.9, 0)  # max new tokens, temperature, top-p, seed
+MODEL_PARAMS = {"model": PICKED_MODEL, "custom_model": TYPED_MODEL, **SAMPLING_PARAMS}
+MESSAGE = Text("param_message", MAX_PROMPT_CHARS)
 ENDPOINTS = (
     # The API's /chat: a message and the settings in, the reply out (a conversation's history is the page's).
-    Endpoint("chat", chat_reply, TASK, run=STREAM, track_tqdm=False,
+    Endpoint("chat", chat_reply, TASK, {"message": MESSAGE, **MODEL_PARAMS}, run=STREAM, track_tqdm=False,
              sample=lambda model: ("Hello!", model, "", *SAMPLE_SETTINGS)),
-    Endpoint("complete", complete_text, TASK, run=STREAM,
-             sample=lambda model: ("Once upon a time", model, "", *SAMPLE_SETTINGS)),
+    Endpoint("complete", complete_text, TASK, {"prompt": Text("param_prompt", MAX_PROMPT_CHARS), **MODEL_PARAMS},
+             run=STREAM, sample=lambda model: ("Once upon a time", model, "", *SAMPLE_SETTINGS)),
 )
 
 
@@ -189,7 +184,9 @@ def _chat(runtime: ModelRuntime, settings: list) -> None:
     gr.Examples(examples=[[example] for example in CHAT_EXAMPLES], inputs=[message_box])
     serve(ENDPOINTS[0], runtime, None, [message_box, *settings], [gr.Textbox(visible=False)])
     # The page shows the whole conversation: the same endpoint, with the page's own function.
-    in_page = bound(replace(ENDPOINTS[0], fn=chat_in_page), runtime)
+    in_page = bound(replace(ENDPOINTS[0], fn=chat_in_page,
+                            params={"message": MESSAGE, "history": Conversation("param_history"), **MODEL_PARAMS}),
+                    runtime)
     replying = gr.on([message_box.submit, send.click], page_handler(in_page, 2), [message_box, chatbot, *settings],
                      [message_box, chatbot, message], api_visibility="private", **on_device(runtime))
     # Cancelling closes the stream, which sets the stop signal: the model stops computing too.

@@ -7,9 +7,10 @@ import re
 import gradio as gr
 import torch
 
-from demos.common import choice, clean_text, custom_model_field, refuse
+from demos.common import choice, custom_model_field, refuse
 from demos.endpoints import Endpoint, message_area, serve
 from demos.i18n import ui_text
+from demos.params import PICKED_MODEL, TYPED_MODEL, OneOf, Text
 from models.runtime import ModelRuntime
 from tasks import specs_for, task
 
@@ -104,9 +105,6 @@ def translate_text(runtime: ModelRuntime, text: str, source: str, target: str, m
         model: "opus-mt" for the Opus-MT model of the pair, or a listed model id such as facebook/m2m100_418M.
         custom_model: optional Hugging Face id of another translation model.
     """
-    text = clean_text(text, MAX_CHARS)
-    if source not in LANGUAGES or target not in LANGUAGES:
-        raise refuse("refuse_unknown_language", languages=", ".join(LANGUAGES))
     if source == target:
         raise refuse("refuse_same_languages")
     if model == OPUS_MT and not (custom_model or "").strip():
@@ -132,6 +130,10 @@ def translate_text(runtime: ModelRuntime, text: str, source: str, target: str, m
 # Short (a random-weight translator writes until its length bound), and English → Chinese: the load test's tiny
 # Marian model is an en-zh one.
 ENDPOINTS = (Endpoint("translate", translate_text, TASK,
+                      {"text": Text("param_text", MAX_CHARS),
+                       "source": OneOf("param_source_language", tuple(LANGUAGES)),
+                       "target": OneOf("param_target_language", tuple(LANGUAGES)), "model": PICKED_MODEL,
+                       "custom_model": TYPED_MODEL},
                       sample=lambda model: ("Good morning.", "en", "zh", model, "")),)
 
 

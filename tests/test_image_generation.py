@@ -8,6 +8,7 @@ from PIL import Image
 
 from demos import gan, image_editing, pix2pix
 from demos.common import Refusal
+from demos.endpoints import bound
 from demos.image_classification import EXAMPLES as PHOTOS
 from models.diffusion import needs_offload
 from models.gan_networks import DCGANGenerator, Pix2PixUNet
@@ -186,9 +187,10 @@ def test_instruct_pix2pix_runs_two_steps_with_progress(tiny_instruct_pix2pix_dir
 ])
 def test_edit_settings_are_checked_before_any_model_loads(arguments, words):
     rt = ModelRuntime()
-    request = {"image": Image.new("RGB", (64, 64)), "instruction": "make it red", **arguments}
+    handler = bound(image_editing.ENDPOINTS[0], rt)  # as both the API and the page call it
+    request = {"image": {"path": "any upload"}, "instruction": "make it red", **arguments}
     with pytest.raises(Refusal, match=words):
-        image_editing.edit(rt, **request)
+        handler(**request)
     assert rt.cache.load_count == 0
 
 

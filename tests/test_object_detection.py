@@ -4,6 +4,7 @@ from PIL import Image
 from tiny_detectors import coco_categories, make_rtdetr_detector
 
 from demos import object_detection as od
+from demos.endpoints import bound
 from models.detection import MAX_DETECTIONS
 from models.runtime import ModelRuntime
 from models.settings import Settings
@@ -77,7 +78,8 @@ def test_rt_detr_from_transformers(tiny_rtdetr_dir):
 ])
 def test_bad_settings_are_refused_in_plain_words_before_any_load(runtime, threshold, max_boxes, message):
     with pytest.raises(gr.Error, match=message):
-        od.detect(runtime, od.EXAMPLES[0], threshold=threshold, max_boxes=max_boxes)
+        # as both the API and the page call it
+        bound(od.ENDPOINTS[0], runtime)({"path": od.EXAMPLES[0]}, threshold=threshold, max_boxes=max_boxes)
     assert runtime.cache.load_count == 0
 
 

@@ -22,6 +22,7 @@ import app as hub_app
 from conftest import ROOT
 from demos import optimisation
 from demos.common import Refusal
+from demos.endpoints import bound
 from demos.lab_run import SWEEP, TECHNIQUES
 from demos.lab_subjects import UCI_HELD_OUT
 from demos.optimisation import measure_optimisations
@@ -146,7 +147,7 @@ def test_timing_honours_its_count_and_its_deadline():
     (("digits", ["int8", "fp4"], 50, 5), "The techniques must be one of"),
     (("digits", [["int8"]], 50, 5), "The techniques must be one of"),
     (("digits", None, 50, 5), "The techniques must be one of"),
-    (("digits", [], 50, 5), "Pick at least one technique."),
+    (("digits", [], 50, 5), "Pick at least one of the techniques."),
     (("digits", ["int8"], 95, 5), "The share to prune must be a whole number from 10 to 90."),
     (("digits", ["int8"], 50.5, 5), "The share to prune must be a whole number"),
     (("digits", ["int8"], float("nan"), 5), "The share to prune must be a number."),
@@ -158,7 +159,7 @@ def test_timing_honours_its_count_and_its_deadline():
 def test_every_parameter_is_checked_before_any_model_loads(arguments, words):
     runtime = ModelRuntime()
     with pytest.raises(Refusal, match=words.replace(".", r"\.")):
-        next(measure_optimisations(runtime, *arguments))
+        next(bound(optimisation.ENDPOINTS[0], runtime)(*arguments))  # as both the API and the page call it
     assert runtime.cache.load_count == 0
 
 

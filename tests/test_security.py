@@ -106,8 +106,8 @@ def test_a_poisoned_request_among_batched_ones_fails_alone(served, tmp_path, mon
 def test_a_lone_surrogate_in_any_field_gets_plain_words(served):
     runtime, base, models = served
     for data, words in [(["Alice \ud800", models["ner"], ""], "unpaired UTF-16 surrogates"),
-                        (["Alice", "\udfff-model", ""], "Unknown model"),
-                        (["Alice", models["ner"], "a/\ud800"], "not a Hugging Face model id")]:
+                        (["Alice", "\udfff-model", ""], "The model contains invalid characters"),
+                        (["Alice", models["ner"], "a/\ud800"], "The custom model id contains invalid characters")]:
         status, answer = call(base, "ner", data)
         assert "event: error" in answer and words in answer, answer[-300:]
     assert call(base, "ner", ["Alice is in Paris.", models["ner"], ""])[1].count("event: complete") == 1
@@ -117,6 +117,7 @@ def test_a_lone_surrogate_in_any_field_gets_plain_words(served):
 
 def test_a_huge_chat_history_is_cut_before_any_tokenizer_sees_it():
     from demos import text_generation as tg
+    from demos.params import Conversation
 
     history = [{"role": "user" if i % 2 else "assistant", "content": f"turn {i} " + "x" * 5_000} for i in range(1_000)]
     kept = tg.recent_turns(history)
@@ -125,7 +126,7 @@ def test_a_huge_chat_history_is_cut_before_any_tokenizer_sees_it():
     assert kept[-1]["content"].startswith("turn 999 "), "the latest turns are the ones kept"
     assert tg.recent_turns(history[-4:]) == [{"role": t["role"], "content": t["content"]} for t in history[-4:]]
     with pytest.raises(Exception, match="must be a list of messages"):
-        tg.recent_turns({"role": "user", "content": "hi"})
+        Conversation("param_history").check({"role": "user", "content": "hi"})
 
 
 def test_request_bodies_are_bounded(served):

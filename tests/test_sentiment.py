@@ -2,6 +2,7 @@ import gradio as gr
 import pytest
 
 from demos import sentiment
+from demos.endpoints import bound
 from tiny_models import SENTIMENT_LABELS
 
 
@@ -39,11 +40,11 @@ def test_lines_of_requests_waiting_together_are_classified_as_alone(runtime):
 
 
 @pytest.mark.parametrize("bad, message", [(None, "enter some text"), ("  \n ", "enter some text"),
-                                           ({"text": "hi"}, "must be text"), ("\ud800 hi", "invalid characters"),
+                                           ({"text": "hi"}, "The text must be sent as a string"), ("\ud800 hi", "invalid characters"),
                                            ("x" * 5001, "at most 5,000"), ("ok\n" * 65, "at most 64")])
 def test_bad_text_is_refused_before_any_load(runtime, bad, message):
     with pytest.raises(gr.Error, match=message):
-        sentiment.classify_sentiment(runtime, bad)
+        bound(sentiment.ENDPOINTS[0], runtime)(bad)  # as both the API and the page call it
     assert runtime.cache.load_count == 0
 
 

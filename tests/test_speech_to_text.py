@@ -103,5 +103,8 @@ def test_ctc_model_gives_word_segments(tiny_ctc_dir):
 
 
 def test_unknown_language_or_task_is_refused():
-    with pytest.raises(gr.Error, match="Language must be one of"):
-        stt.transcribe(ModelRuntime(), (SAMPLE_RATE, tone(1)), language="xx")
+    params = stt.ENDPOINTS[0].params
+    with pytest.raises(gr.Error, match="The language must be one of: auto, en"):
+        params["language"].check("xx")
+    with pytest.raises(gr.Error, match="The task must be one of: transcribe, translate"):
+        params["task"].check({"task": "summarise"})

@@ -4,7 +4,7 @@ import gradio as gr
 import pytest
 
 from demos import text_generation as tg
-from demos.generation import check_sampling
+from demos.generation import SAMPLING_PARAMS, sampling
 from models.runtime import ModelRuntime
 from models.settings import Settings
 
@@ -69,20 +69,30 @@ def test_overlong_prompt_keeps_its_end_and_says_so(tiny_gpt2_dir, monkeypatch):
 @pytest.mark.parametrize(
     "settings, words",
     [
-        ((0, 0.7, 0.9, 0), "Max new tokens"),
-        ((-5, 0.7, 0.9, 0), "Max new tokens"),
-        ((10**9, 0.7, 0.9, 0), "Max new tokens"),
+        ((0, 0.7, 0.9, 0), "max new tokens must be a whole number from 1 to 1,024"),
+        ((-5, 0.7, 0.9, 0), "max new tokens must be a whole number"),
+        ((10**9, 0.7, 0.9, 0), "max new tokens must be a whole number"),
+        ((1.5, 0.7, 0.9, 0), "max new tokens must be a whole number"),
         ((10, math.nan, 0.9, 0), "temperature must be a number"),
-        ((10, -1, 0.9, 0), "Temperature"),
-        ((10, 0.7, 0, 0), "Top-p"),
-        ((10, 0.7, 0.9, -1), "seed"),
+        ((10, -1, 0.9, 0), "temperature must be between 0 and 2"),
+        ((10, 0.7, 0, 0), "top-p must be between 0.01 and 1"),
+        ((10, 0.7, 0.9, -1), "seed must be a whole number from 0"),
+        ((10, 0.7, 0.9, 0.5), "seed must be a whole number from 0"),
         ((None, 0.7, 0.9, 0), "must be a number"),
     ],
 )
 def test_out_of_range_settings_are_refused(settings, words):
     with pytest.raises(gr.Error, match=words):
-        check_sampling(*settings)
+        for param, value in zip(SAMPLING_PARAMS.values(), settings):
+            param.check(value)
 
 
 def test_temperature_zero_is_greedy_and_allowed():
-    assert check_sampling(10, 0, 1, 0).temperature == 0
+    assert sampling(10, 0.0, 1.0, 0).temperature == 0
+
+
+def test_a_temperature_too_small_to_divide_by_picks_the_likeliest_tokens(tiny_gpt2_dir):
+    assert sampling(10, 5e-324, 1.0, 0).temperature == 0
+    rt = ModelRuntime(Settings(model_overrides={"text_generation": str(tiny_gpt2_dir)}))
+    tiny, greedy = (list(tg.complete_text(rt, "hello", max_new_tokens=6, temperature=t))[-1] for t in (5e-324, 0))
+    assert tiny == greedy

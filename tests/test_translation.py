@@ -2,6 +2,7 @@ import gradio as gr
 import pytest
 
 from demos import translation
+from demos.endpoints import bound
 from models.runtime import ModelRuntime
 from models.settings import Settings
 
@@ -58,13 +59,13 @@ def test_m2m100_sets_source_and_forces_the_target_language(tiny_m2m100_dir):
         ("", "en", "de", "enter some text"),
         ("x" * 5_001, "en", "de", "at most 5,000"),
         ("hello", "en", "en", "the same"),
-        ("hello", "en", "xx", "Unknown language"),
+        ("hello", "en", "xx", "target language must be one of: en, de"),
         ("hello", "de", "fr", "pick M2M100"),  # Opus-MT has no de→fr model here
     ],
 )
 def test_bad_requests_are_refused_in_plain_words(text, source, target, words):
     with pytest.raises(gr.Error, match=words):
-        translation.translate_text(ModelRuntime(), text, source, target, translation.OPUS_MT)
+        bound(translation.ENDPOINTS[0], ModelRuntime())(text, source, target, translation.OPUS_MT, "")
 
 
 def test_too_long_sentence_is_refused_not_truncated(tiny_marian_dir):
