@@ -1,4 +1,5 @@
-"""A request to run an endpoint must carry its inputs as a list with one value for each, before Gradio reads it.
+"""A request to run an endpoint must carry its inputs as a list with one value for each, and a file input a file
+object (or null), before Gradio reads it.
 
 Gradio answers `{"data": NaN}` with HTTP 500 (its 422 cannot put NaN into JSON) and a list one input short with an
 error whose message is null; here both get a 422 in plain words that say what the endpoint takes. What each value
@@ -7,11 +8,14 @@ already capped in size.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import re
 
 from starlette._utils import get_route_path
 
+from demos.common import Refusal
+from demos.media import client_file
 from http_guard import API, language_of_scope, refuse_in_words
 from messages import say
 
@@ -20,11 +24,9 @@ BY_NAME = re.compile(rf"^{API}/(?:call|run|api)/(?P<name>[^/]+)/?$")
 BY_INDEX = f"{API}/queue/join"
 
 
-def input_counts(blocks) -> tuple[dict[str, int], dict[int, int]]:
-    """How many inputs each event takes: by API name, and by index."""
-    by_index = {index: len(fn.inputs) for index, fn in blocks.fns.items()}
-    by_name = {fn.api_name: len(fn.inputs) for fn in blocks.fns.values() if fn.api_name}
-    return by_name, by_index
+def input_names(event) -> list[str]:
+    """The names of an event's inputs, in order (its handler's parameters: demos/endpoints.py keeps them)."""
+    return [name for name in inspect.signature(event.fn).parameters if name not in ("progress", "request")]
 
 
 class RequestShape:
@@ -55,19 +57,60 @@ class RequestShape:
         await self.app(scope, replayed, send)
 
     def _refusal(self, body: bytes, api_name: str | None) -> tuple[str, dict] | None:
+        """(catalog key, its parameters) of why the request cannot run its endpoint, else None."""
         try:
             request = json.loads(body)
         except ValueError:
             return None  # not JSON: Gradio's own 422 says so
         if not isinstance(request, dict) or "data" not in request:
             return None
-        by_name, by_index = input_counts(self.blocks)
-        expected = by_name.get(api_name) if api_name else by_index.get(request.get("fn_index"))
-        if expected is None:
+        event = self._event(api_name, request.get("fn_index"))
+        if event is None:
             return None  # no such endpoint: Gradio's own answer says so
-        data = request["data"]
+        data, expected = request["data"], len(event.inputs)
         if not isinstance(data, list):
             return "http_data_not_a_list", {"count": expected}
         if len(data) < expected:
             return "http_too_few_inputs", {"count": expected, "sent": len(data)}
+        for position, (component, value) in enumerate(zip(event.inputs, data)):
+            # Gradio reads a file input's value into its data model before any handler runs (even with
+            # preprocess=False); a value that does not fit failed there with an error whose message was null.
+            file_model = getattr(component, "data_model", None)
+            if file_model is None or value is None:
+                continue
+            if not _fits(file_model, value):
+                return "http_not_a_file", {"name": input_names(event)[position]}
+            # Gradio would also copy each file into its cache first, and a file that is not an upload failed
+            # there, again with a null message.
+            try:
+                for file in _files(value):
+                    client_file(file)
+            except Refusal as refusal:
+                return refusal.key, refusal.params
         return None
+
+    def _event(self, api_name: str | None, index):
+        if api_name is None:
+            return self.blocks.fns.get(index) if isinstance(index, int) else None
+        return next((event for event in self.blocks.fns.values() if event.api_name == api_name), None)
+
+
+def _files(value):
+    """Every file object in an input's value (an image editor's holds several)."""
+    if isinstance(value, dict):
+        if "path" in value:
+            yield value
+        else:
+            for part in value.values():
+                yield from _files(part)
+    elif isinstance(value, list):
+        for part in value:
+            yield from _files(part)
+
+
+def _fits(model, value) -> bool:
+    try:
+        model.model_validate(value, context={"validate_meta": True})
+    except (ValueError, TypeError):  # pydantic's ValidationError is a ValueError
+        return False
+    return True
