@@ -158,7 +158,7 @@ def test_complete_streams_through_the_api(runtime, connect):
     job = client.submit("Once upon a time", model, "", 20, 0.7, 0.9, 3, api_name="/complete")
     parts = list(job)
     assert len(parts) >= 2 and all(p.startswith("Once upon a time") for p in parts)
-    with pytest.raises(AppError, match="Temperature must be between 0"):
+    with pytest.raises(AppError, match="temperature must be between 0 and 2"):
         client.predict("Once", model, "", 20, 5, 0.9, 3, api_name="/complete")
 
 

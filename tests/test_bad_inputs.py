@@ -153,7 +153,7 @@ def upload(files, name):
 BAD = [
     ("lab: an unknown model", lambda c, f: lab(c, model="resnet1000"), "The model must be one of"),
     ("lab: techniques as a dict", lambda c, f: lab(c, techniques={"int8": True}), "The techniques must be one of"),
-    ("lab: no technique", lambda c, f: lab(c, techniques=[]), "Pick at least one technique."),
+    ("lab: no technique", lambda c, f: lab(c, techniques=[]), "Pick at least one of the techniques."),
     ("lab: a 400-digit share to prune", lambda c, f: lab(c, sparsity=10**400), "from 10 to 90"),
     ("lab: a million timed runs", lambda c, f: lab(c, runs=10**6), "from 1 to 20"),
     # (case, request, words the user must read)

@@ -285,7 +285,7 @@ def test_the_optimisation_lab_measures_plots_and_measures_again(browser, url):
     for technique in page.locator("#lab-techniques input[type=checkbox]").all():
         technique.uncheck()
     measure.click()
-    page.locator(".tab-message:visible").get_by_text("Pick at least one technique.").wait_for(timeout=30_000)
+    page.locator(".tab-message:visible").get_by_text("Pick at least one of the techniques.").wait_for(timeout=30_000)
     assert points.count() == 6, "the last measurements stay"
 
     page.locator("#lab-techniques").get_by_label("int8", exact=True).check()

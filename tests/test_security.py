@@ -58,8 +58,9 @@ def test_a_link_in_the_upload_folder_to_a_server_file_is_refused(served):
     folder = Path(get_upload_folder()) / uuid.uuid4().hex
     folder.mkdir(parents=True)
     (folder / "cat.jpg").symlink_to(SERVER_IMAGE)
-    status, answer = call(base, "classify_image", [{"path": str(folder / "cat.jpg")}, models["image_classification"], ""])
-    assert "event: error" in answer and "not an upload" in answer
+    for file in ({"path": str(folder / "cat.jpg")}, {"path": str(folder / "cat.jpg"), "meta": {"_type": "gradio.FileData"}}):
+        status, answer = call(base, "classify_image", [file, models["image_classification"], ""])
+        assert "not an upload" in answer and (status == 422 or "event: error" in answer)
 
 
 def test_the_same_file_uploaded_is_classified(served):
