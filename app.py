@@ -45,6 +45,7 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
     from http_guard import MB, GuardLimits, HttpGuard, mcp_tool_calls_log_in
     from models.runtime import ModelRuntime
     from request_shape import RequestShape
+    from upload_owners import UploadOwners
 
     runtime = runtime or ModelRuntime()
     with gr.Blocks(title=TITLE, delete_cache=CACHE_CLEANING) as app:
@@ -67,8 +68,9 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
         kwargs.setdefault("max_file_size", settings.max_upload_mb * MB)
         app_kwargs = dict(kwargs.get("app_kwargs") or {})  # a new dict each time: Gradio adds its own entries
         # HttpGuard first: RequestShape reads bodies, which HttpGuard has capped
+        owners = [Middleware(UploadOwners, behind_proxy=settings.behind_proxy)] if settings.public else []
         app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(HttpGuard, limits=limits),
-                                    Middleware(RequestShape, blocks=app)]
+                                    *owners, Middleware(RequestShape, blocks=app)]
         app_kwargs.setdefault("lifespan", mcp_tool_calls_log_in)
         return launch(*args, **{**kwargs, "app_kwargs": app_kwargs})
 

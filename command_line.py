@@ -127,6 +127,11 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device-concurrency", type=int, default=1, metavar="N",
                         help="model requests that run at once on the device (default: %(default)s)")
     parser.add_argument(
+        "--request-timeout-s", type=_positive_seconds, default=120.0, metavar="S",
+        help="a request's model work stops after this long and says so: generation, translation, editing "
+        "(default: %(default)g s)",
+    )
+    parser.add_argument(
         "--max-batch-size", type=int, default=8, metavar="N",
         help="image classification and NER requests that wait together run as one batch of up to N "
         "(default: %(default)s; 1: off)",
@@ -152,6 +157,16 @@ def _megabytes(text: str) -> float:
         value = -1.0
     if not 0 <= value <= 1_000_000:  # also refuses nan and inf
         raise argparse.ArgumentTypeError(f"expected a size in MB from 0 to 1000000, got {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 86_400:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected seconds above 0 and at most 86400, got {text!r}")
     return value
 
 
@@ -188,6 +203,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_upload_mb=args.max_upload_mb,
         device_concurrency=args.device_concurrency,
         max_batch_size=args.max_batch_size,
+        request_timeout_s=args.request_timeout_s,
         max_custom_model_gb=args.max_custom_model_gb,
         public=public,
         behind_proxy=args.share or bool(os.environ.get("SPACE_ID")),

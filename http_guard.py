@@ -80,6 +80,14 @@ def _is_proxy(host: str) -> bool:
     return address.is_loopback or address.is_private
 
 
+def client_address(scope: dict, behind_proxy: bool) -> str:
+    """Who sent a request: the peer's address or, behind our proxy, the address the proxy saw (it appends it to
+    X-Forwarded-For, after whatever the client wrote there)."""
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    forwarded = _header(scope, b"x-forwarded-for") if behind_proxy and _is_proxy(peer) else None
+    return (forwarded.rsplit(",", 1)[-1].strip() or peer) if forwarded else peer
+
+
 class HttpGuard:
     def __init__(self, app, limits: GuardLimits):
         self.app = app
@@ -91,11 +99,7 @@ class HttpGuard:
         self._admitting: dict[str, int] = {}
 
     def client_address(self, scope: dict) -> str:
-        """Who sent a request: the peer's address or, behind our proxy, the address the proxy saw (it appends
-        it to X-Forwarded-For, after whatever the client wrote there)."""
-        peer = (scope.get("client") or ("unknown", 0))[0]
-        forwarded = _header(scope, b"x-forwarded-for") if self.limits.behind_proxy and _is_proxy(peer) else None
-        return (forwarded.rsplit(",", 1)[-1].strip() or peer) if forwarded else peer
+        return client_address(scope, self.limits.behind_proxy)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

@@ -29,6 +29,9 @@ class Task:
     models: tuple[ModelSpec, ...]  # what its model picker lists; exactly one is the default
     tab: str  # the module under demos/ that serves it (one tab may serve several tasks)
     examples: str | None = None  # a glob under assets/examples; None: its inputs are numbers (seeds, counts)
+    # How the class names in a model's config.json ("architectures") end when its loader can run it; a model
+    # naming others is refused as of another kind before it loads. Empty: our own networks, not checked.
+    kinds: tuple[str, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "models", tuple(replace(spec, task=self.key) for spec in self.models))
@@ -56,14 +59,14 @@ TASKS: tuple[Task, ...] = (
         ModelSpec("torchvision:resnet50:IMAGENET1K_V2", "ResNet-50 · 80.9% top-1", size_mb=98, default=True),
         ModelSpec("torchvision:mobilenet_v3_large:IMAGENET1K_V2", "MobileNet V3 · 75.3% top-1", size_mb=21),
         ModelSpec("google/vit-base-patch16-224", "ViT-Base/16 · Hugging Face", size_mb=346),
-    ), tab="image_classification", examples="images/*.jpg"),
+    ), tab="image_classification", examples="images/*.jpg", kinds=("ForImageClassification",)),
     Task("object_detection", detection.load_object_detector, (
         ModelSpec("torchvision:ssdlite320_mobilenet_v3_large:COCO_V1", "SSDlite · MobileNet V3 · fastest", size_mb=14,
                   default=True),
         ModelSpec("torchvision:fasterrcnn_mobilenet_v3_large_fpn:COCO_V1", "Faster R-CNN · MobileNet V3",
                   size_mb=74),
         ModelSpec("PekingU/rtdetr_r18vd", "RT-DETR R18 · Hugging Face", size_mb=81),
-    ), tab="object_detection", examples="images/*.jpg"),
+    ), tab="object_detection", examples="images/*.jpg", kinds=("ForObjectDetection",)),
     Task("digits", digits.load_digit_classifier, (
         ModelSpec(f"{BUNDLED}digits-cnn", "LeNet-5-style CNN · ours, offline", size_mb=1, default=True),
         ModelSpec(f"{BUNDLED}digits-cnn-student", "Distilled · 7× smaller, offline", size_mb=1),
@@ -71,24 +74,24 @@ TASKS: tuple[Task, ...] = (
     Task("ner", hf.load_token_classification, (
         ModelSpec("dslim/bert-base-NER", "BERT base NER · English", size_mb=430, default=True),
         ModelSpec("Davlan/bert-base-multilingual-cased-ner-hrl", "mBERT NER · 10 languages", size_mb=710),
-    ), tab="ner", examples="ner.json"),
+    ), tab="ner", examples="ner.json", kinds=("ForTokenClassification",)),
     Task("sentiment", hf.load_text_classification, (
         ModelSpec("distilbert/distilbert-base-uncased-finetuned-sst-2-english", "DistilBERT SST-2 · English",
                   size_mb=268, default=True),
         ModelSpec("lxyuan/distilbert-base-multilingual-cased-sentiments-student",
                   "DistilBERT · multilingual", size_mb=541),
-    ), tab="sentiment", examples="sentiment.json"),
+    ), tab="sentiment", examples="sentiment.json", kinds=("ForSequenceClassification",)),
     Task("translation", hf.load_seq2seq, (
         *(_opus_mt(source, target) for source, target in
           [("en", "de"), ("de", "en"), ("en", "zh"), ("zh", "en"), ("en", "fr"), ("fr", "en")]),
         ModelSpec("facebook/m2m100_418M", "M2M100 418M · any pair", size_mb=1940),
-    ), tab="translation", examples="translation.json"),
+    ), tab="translation", examples="translation.json", kinds=("ForConditionalGeneration", "MTModel")),
     Task("speech_to_text", hf.load_speech_recognition, (
         ModelSpec("openai/whisper-base", "Whisper base · 99 languages", size_mb=290, default=True),
         ModelSpec("openai/whisper-tiny", "Whisper tiny · fastest", size_mb=150),
         ModelSpec("openai/whisper-small", "Whisper small · more accurate", size_mb=970),
         ModelSpec("facebook/wav2vec2-base-960h", "wav2vec 2.0 · English only", size_mb=360),
-    ), tab="speech_to_text", examples="audio/*.wav"),
+    ), tab="speech_to_text", examples="audio/*.wav", kinds=("ForConditionalGeneration", "ForCTC")),
     Task("gan", gan.load_dcgan, (
         ModelSpec("huggan/dcgan-mnist", "DCGAN · MNIST digits", size_mb=14, default=True),
         ModelSpec(f"{BUNDLED}dcgan-digits", "DCGAN · our digits, offline", size_mb=4),
@@ -102,12 +105,12 @@ TASKS: tuple[Task, ...] = (
     Task("image_editing", diffusion.load_instruct_pix2pix, (
         ModelSpec("timbrooks/instruct-pix2pix", "InstructPix2Pix · SD 1.5", size_mb=4300, default=True,
                   gpu_recommended=True),
-    ), tab="image_generation", examples="editing.json"),
+    ), tab="image_generation", examples="editing.json", kinds=("Pipeline",)),  # diffusers: no config.json
     Task("text_generation", hf.load_causal_lm, (
         ModelSpec("Qwen/Qwen2.5-0.5B-Instruct", "Qwen2.5 0.5B chat · en, zh", size_mb=990, default=True),
         ModelSpec("HuggingFaceTB/SmolLM2-360M-Instruct", "SmolLM2 360M chat · en", size_mb=720),
         ModelSpec("distilbert/distilgpt2", "DistilGPT-2 · completion only", size_mb=350),
-    ), tab="text_generation", examples="text_generation.json"),
+    ), tab="text_generation", examples="text_generation.json", kinds=("ForCausalLM", "LMHeadModel")),
 )
 TASK_KEYS = tuple(task.key for task in TASKS)
 MODEL_SPECS = tuple(spec for task in TASKS for spec in task.models)

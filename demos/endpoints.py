@@ -26,6 +26,9 @@ TORCH_THREAD = "torch_thread"  # the whole call on a torch thread (models/torch_
 # On the request's thread; its forward goes through runtime.run_batched, so requests that wait together share one
 # forward. Its concurrency group is wide enough for a whole batch to wait together.
 BATCHED = "batched"
+# On the request's thread; it hands its model work to a torch thread one step at a time (a batch of sentences),
+# so that the batched tabs' requests take turns with a long one instead of waiting for all of it.
+STEPS = "steps"
 # A generator on the request's thread that hands its model work to a torch thread itself, so that closing the
 # stream (Stop) can stop the model.
 STREAM = "stream"
@@ -54,7 +57,7 @@ class Endpoint:
         inputs = [name for name in inspect.signature(self.fn).parameters if name not in ("runtime", "progress")]
         if list(self.params) != inputs:
             raise ValueError(f"{self.api_name}: params {list(self.params)} must declare fn's inputs {inputs}")
-        if self.run not in (TORCH_THREAD, BATCHED, STREAM):
+        if self.run not in (TORCH_THREAD, BATCHED, STEPS, STREAM):
             raise ValueError(f"{self.api_name}: unknown run mode {self.run!r}")
         if self.run == STREAM and not inspect.isgeneratorfunction(self.fn):
             raise ValueError(f"{self.api_name}: a streamed endpoint's function must be a generator")
@@ -86,7 +89,7 @@ def bound(endpoint: Endpoint, runtime) -> Callable:
         def handler(*args, **kwargs):
             args, kwargs = arguments(args, kwargs)
             return runtime.torch_threads.run(fn, runtime, *args, **kwargs)
-    else:
+    else:  # BATCHED, STEPS: the function hands its model work to the torch threads itself
         def handler(*args, **kwargs):
             args, kwargs = arguments(args, kwargs)
             return fn(runtime, *args, **kwargs)

@@ -3,6 +3,7 @@ stream, closed, stops the model within one step (or at the server's time limit).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -78,21 +79,26 @@ def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling
     )
     input_ids = input_ids.to(lm.model.device)
     failures: list[BaseException] = []
+    timeout = runtime.settings.request_timeout_s
+    out_of_time = threading.Event()
 
     def generate():
         try:
             with _SAMPLING_LOCK, torch.inference_mode():
                 torch.manual_seed(sampling.seed)
+                started = time.monotonic()
                 lm.model.generate(
                     input_ids=input_ids,
                     attention_mask=torch.ones_like(input_ids),
                     max_new_tokens=sampling.max_new_tokens,
                     streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([stop]),
-                    max_time=runtime.settings.max_generation_seconds,
+                    max_time=timeout,
                     pad_token_id=tokenizer.eos_token_id if tokenizer.pad_token_id is None else tokenizer.pad_token_id,
                     **sampling_kwargs,
                 )
+                if time.monotonic() - started >= timeout:
+                    out_of_time.set()
         except BaseException as error:  # handed to the consumer, which raises it in the request
             failures.append(error)
             streamer.end()
@@ -104,8 +110,11 @@ def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling
             if piece:
                 text += piece
                 yield text
+        job.result()  # generate() has returned (the streamer ends just before): failures and time are known
         if failures:
             raise failures[0]
+        if out_of_time.is_set():
+            gr.Warning(say("warning_reply_out_of_time", current_language(), seconds=timeout))
         if not text:
             yield text
     finally:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 import gradio as gr
 import torch
 from PIL import Image
 
-from demos.common import model_picker
+from demos.common import model_picker, refuse
 from demos.endpoints import Endpoint, message_area, serve
 from demos.gan import seed_field
 from demos.i18n import every_language, ui_text
@@ -40,7 +41,12 @@ def edit(runtime: ModelRuntime, image, instruction, model=None, custom_model=Non
     picture = picture.resize(edit_size(*picture.size), Image.Resampling.LANCZOS)
     editor = runtime.load(runtime.spec(TASK, model, custom_model), progress)
 
+    timeout = runtime.settings.request_timeout_s
+    deadline = time.monotonic() + timeout
+
     def report_step(pipeline, step, timestep, tensors):
+        if step + 1 < steps and time.monotonic() > deadline:  # stops the pipeline: its picture is half made
+            raise refuse("refuse_out_of_time_steps", seconds=timeout, done=step + 1, total=steps)
         if progress is not None:
             progress((step + 1) / steps, say("progress_step", current_language(), step=step + 1, steps=steps))
         return tensors

@@ -113,6 +113,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 SAMPLE_RATE = 16_000
 MAX_AUDIO_SECONDS = 600
+MAX_DECODED_AUDIO_MB = 256  # 10 minutes of 48 kHz stereo fit; 10 minutes of 8-channel 96 kHz do not
 SILENCE_PEAK = 1e-3  # below this peak amplitude (full scale 1.0) there is nothing to hear
 
 
@@ -132,6 +133,17 @@ def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return samples.astype(np.float32)
 
 
+def check_audio_size(frames: int, sample_rate: float, channels: int) -> None:
+    """Refuses audio over MAX_AUDIO_SECONDS, or over MAX_DECODED_AUDIO_MB once decoded (float32, every channel)."""
+    seconds = frames / sample_rate if sample_rate else 0
+    if seconds > MAX_AUDIO_SECONDS:
+        raise refuse("refuse_audio_too_long", minutes=seconds / 60, max_minutes=MAX_AUDIO_SECONDS // 60)
+    decoded_mb = frames * channels * 4 / 2**20
+    if decoded_mb > MAX_DECODED_AUDIO_MB:
+        raise refuse("refuse_audio_too_large", size_mb=decoded_mb, channels=channels, rate=sample_rate,
+                     max_mb=MAX_DECODED_AUDIO_MB)
+
+
 def read_audio(upload) -> np.ndarray:
     """Mono float32 16 kHz samples of an upload or a (sample_rate, array) pair; refuses what holds no speech."""
     if isinstance(upload, tuple):
@@ -141,15 +153,15 @@ def read_audio(upload) -> np.ndarray:
 
         path = upload_path(upload)
         try:
+            header = soundfile.info(path)  # the duration and size, before a sample is decoded
+            check_audio_size(header.frames, header.samplerate, header.channels)
             samples, sample_rate = soundfile.read(path, always_2d=True, dtype="float32")
         except (soundfile.LibsndfileError, RuntimeError, OSError, TypeError):
             raise refuse("refuse_unreadable_audio") from None
         samples = samples if samples.shape[1] > 1 else samples[:, 0]
     if not np.all(np.isfinite(samples)):
         raise refuse("refuse_audio_not_finite")
-    seconds = len(samples) / sample_rate if sample_rate else 0
-    if seconds > MAX_AUDIO_SECONDS:
-        raise refuse("refuse_audio_too_long", minutes=seconds / 60, max_minutes=MAX_AUDIO_SECONDS // 60)
+    check_audio_size(len(samples), sample_rate, samples.shape[1] if samples.ndim > 1 else 1)
     audio = to_mono_16k(samples, int(sample_rate))
     if audio.size == 0 or float(np.abs(audio).max()) < SILENCE_PEAK:
         raise refuse("refuse_no_speech")

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import gradio as gr
 import torch
 
 from demos.common import choice, custom_model_field, refuse
-from demos.endpoints import Endpoint, message_area, serve
+from demos.endpoints import STEPS, Endpoint, message_area, serve
 from demos.i18n import ui_text
 from demos.params import PICKED_MODEL, TYPED_MODEL, OneOf, Text
 from models.runtime import ModelRuntime
@@ -66,32 +67,45 @@ def language_setup(tokenizer, sentences: list[str], source: str, target: str) ->
     return sentences, {}
 
 
-def translate_sentences(seq2seq, sentences: list[str], source: str, target: str, max_seconds: float) -> list[str]:
+def translate_batch(seq2seq, prepared: list[str], language_kwargs: dict, max_seconds: float) -> list[str]:
     tokenizer, model = seq2seq.tokenizer, seq2seq.model
-    prepared, language_kwargs = language_setup(tokenizer, sentences, source, target)
     # M2M100's language codes are not always marked special; they must not show in the text.
     language_ids = set(getattr(tokenizer, "lang_code_to_id", {}).values())
     positions = getattr(model.config, "max_position_embeddings", 512)
     sentence_limit = min(MAX_SENTENCE_TOKENS, positions)
+    batch = tokenizer(prepared, return_tensors="pt", padding=True)
+    longest = int(batch["attention_mask"].sum(dim=1).max())
+    if longest > sentence_limit:
+        raise refuse("refuse_sentence_too_long", tokens=longest, max_tokens=sentence_limit)
+    with torch.inference_mode():
+        output = model.generate(
+            **batch.to(model.device),
+            num_beams=4,
+            # bounded by the input (no runaway output) and by the decoder's position table
+            max_new_tokens=min(3 * longest + 16, positions - 1),
+            max_time=max_seconds,
+            **language_kwargs,
+        )
+    decoded = tokenizer.batch_decode([[i for i in row if i not in language_ids] for row in output.tolist()],
+                                     skip_special_tokens=True)
+    return [t.strip() for t in decoded]
+
+
+def translate_sentences(runtime: ModelRuntime, seq2seq, sentences: list[str], source: str, target: str) -> list[str]:
+    """Batch by batch, each on a torch thread (other tabs' requests take their turns in between), within the
+    request's time: past it, refused in plain words rather than cut."""
+    timeout = runtime.settings.request_timeout_s
+    deadline = time.monotonic() + timeout
+    prepared, language_kwargs = language_setup(seq2seq.tokenizer, sentences, source, target)
     translations = []
     for start in range(0, len(prepared), BATCH_SIZE):
-        batch = tokenizer(prepared[start : start + BATCH_SIZE], return_tensors="pt", padding=True)
-        longest = int(batch["attention_mask"].sum(dim=1).max())
-        if longest > sentence_limit:
-            raise refuse("refuse_sentence_too_long", tokens=longest, max_tokens=sentence_limit)
-        with torch.inference_mode():
-            output = model.generate(
-                **batch.to(model.device),
-                num_beams=4,
-                # bounded by the input (no runaway output) and by the decoder's position table
-                max_new_tokens=min(3 * longest + 16, positions - 1),
-                max_time=max_seconds,
-                **language_kwargs,
-            )
-        translations += tokenizer.batch_decode(
-            [[i for i in row if i not in language_ids] for row in output.tolist()], skip_special_tokens=True
-        )
-    return [t.strip() for t in translations]
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise refuse("refuse_out_of_time_sentences", seconds=timeout, done=len(translations),
+                         total=len(prepared))
+        translations += runtime.torch_threads.run(translate_batch, seq2seq, prepared[start:start + BATCH_SIZE],
+                                                  language_kwargs, left)
+    return translations
 
 
 def translate_text(runtime: ModelRuntime, text: str, source: str, target: str, model: str = OPUS_MT,
@@ -120,8 +134,7 @@ def translate_text(runtime: ModelRuntime, text: str, source: str, target: str, m
         seq2seq = runtime.load(spec, progress)
         lines = split_text(text)
         sentences = [sentence for line in lines for sentence in line]
-        translations = translate_sentences(seq2seq, sentences, source, target,
-                                           runtime.settings.max_generation_seconds)
+        translations = translate_sentences(runtime, seq2seq, sentences, source, target)
         return join_text(lines, translations, target)
 
     return runtime.remembered(spec, ("translate", text, source, target), answer)
@@ -134,7 +147,7 @@ ENDPOINTS = (Endpoint("translate", translate_text, TASK,
                        "source": OneOf("param_source_language", tuple(LANGUAGES)),
                        "target": OneOf("param_target_language", tuple(LANGUAGES)), "model": PICKED_MODEL,
                        "custom_model": TYPED_MODEL},
-                      sample=lambda model: ("Good morning.", "en", "zh", model, "")),)
+                      run=STEPS, sample=lambda model: ("Good morning.", "en", "zh", model, "")),)
 
 
 def build(runtime: ModelRuntime) -> None:

@@ -40,7 +40,8 @@ def unavailable(task: str, source: str, is_default: bool) -> ModelUnavailableErr
 # raise plain OSError, ValueError and RuntimeError for most of these).
 _WRONG_KIND_WORDS = ("Unrecognized configuration class", "Unrecognized model", "Missing key(s) in state_dict",
                      "Unexpected key(s) in state_dict", "size mismatch", "does not recognize this architecture")
-_MISSING_WORDS = ("does not appear to have a file named", "Can't load", "No such file", "no file named")
+_MISSING_WORDS = ("does not appear to have a file named", "Can't load", "No such file", "no file named",
+                  "Couldn't instantiate the backend tokenizer")
 _OUT_OF_MEMORY_WORDS = ("out of memory", "can't allocate memory", "not enough memory")
 _CORRUPT_WORDS = ("PytorchStreamReader", "failed reading zip archive", "invalid load key", "Error while deserializing")
 _CORRUPT_TYPES = ("SafetensorError", "JSONDecodeError", "UnicodeDecodeError", "UnpicklingError", "EOFError",

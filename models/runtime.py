@@ -13,7 +13,7 @@ from models.cache import CachedModel, ModelCache
 from models.device import pick_device, pick_dtype
 from models.errors import ModelLoadError, load_failure, quoted
 from models.hub_files import in_local_cache
-from models.loaders import locate
+from models.loaders import locate, refuse_other_kinds
 from models.quantization import QUANTIZED_TASKS, quantize_int8
 from models.registry import ModelSpec, is_hub_id
 from models.result_cache import ResultCache, content_hash
@@ -132,6 +132,7 @@ class ModelRuntime:
         with self._load_lock:
             path = locate(spec, offline=self.settings.offline, allow_pickle=self.settings.allow_pickle,
                           max_download_bytes=int(self.settings.max_custom_model_gb * 2**30))
+            refuse_other_kinds(spec, path, task(spec.task).kinds)
             try:
                 loaded = task(spec.task).loader(spec, path, self.device, self.dtype)
                 if self.precision(spec.task) == "int8":

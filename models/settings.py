@@ -37,7 +37,8 @@ class Settings:
     device_concurrency: int = 1
     # Image classification and NER run the requests that wait together as one batch of up to this many (1: off).
     max_batch_size: int = 8
-    max_generation_seconds: float = 120.0  # generate() stops after this long, whatever it was asked for
+    # A request's model work stops after this long, whatever it asked for (--request-timeout-s).
+    request_timeout_s: float = 120.0
     # Served to strangers: --share, a Hugging Face Space, or bound to an address beyond this machine.
     public: bool = False
     behind_proxy: bool = False  # the share tunnel or the Spaces front end: it reports each visitor's address

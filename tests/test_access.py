@@ -11,7 +11,7 @@ import httpx
 import pytest
 from gradio.utils import get_upload_folder
 from PIL import Image
-from raw_api import launch, png_bytes, upload
+from raw_api import call, launch, png_bytes, upload
 
 import app as hub_app
 
@@ -179,6 +179,25 @@ def test_old_uploads_are_deleted(tiny_overrides, monkeypatch, tmp_path):
         while path.exists() and time.time() < deadline:
             time.sleep(0.2)
         assert not path.exists()
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_in_public_an_upload_is_served_back_to_its_visitor_only(tiny_overrides, tmp_path, public):
+    app, runtime, base = launch(tiny_overrides, public=public, behind_proxy=True)
+    try:
+        photo = tmp_path / "mine.bin"
+        photo.write_bytes(uuid.uuid4().bytes)
+        visitor, stranger = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "203.0.113.9"}
+        path = upload(base, str(photo), headers=visitor)["path"]
+        url = f"{base}/gradio_api/file={path}"
+        assert httpx.get(url, headers=visitor, timeout=30).content == photo.read_bytes()
+        assert httpx.get(url, headers=stranger, timeout=30).status_code == (404 if public else 200)
+        again = upload(base, str(photo), headers=stranger)["path"]  # the same content, so the same path
+        assert again == path and httpx.get(url, headers=stranger, timeout=30).status_code == 200
+        answer = call(base, "ner", ["Alice is in Paris.", runtime.default("ner").name, ""], headers=visitor)[1]
+        assert "event: complete" in answer, "the other routes are untouched"
     finally:
         app.close()
 

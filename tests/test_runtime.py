@@ -154,6 +154,7 @@ def test_uncached_torchvision_weights_offline_give_guidance(tmp_path, monkeypatc
     (RuntimeError("PytorchStreamReader failed reading zip archive: failed finding central directory"), "load_corrupt"),
     (MemoryError(), "load_out_of_memory"),
     (RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 4 GB"), "load_out_of_memory"),
+    (ValueError("Couldn't instantiate the backend tokenizer from one of: ..."), "load_files_missing"),
     (AttributeError("'NoneType' object has no attribute 'config'"), "load_internal"),
 ])
 def test_a_failed_load_is_said_as_what_it_is(error, key):
@@ -163,8 +164,10 @@ def test_a_failed_load_is_said_as_what_it_is(error, key):
     assert said.key == key and "owner/model" in str(said) and "owner/model" in said.text("zh")
 
 
-def test_a_model_of_another_kind_is_said_to_be_one(tiny_ner_dir):
-    rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_ner_dir)}))
-    with pytest.raises(ModelLoadError, match="is not a model of this kind") as raised:
-        rt.load(rt.default("translation"))
+@pytest.mark.parametrize("task", ["translation", "image_editing", "text_generation", "object_detection"])
+def test_a_model_of_another_kind_is_said_to_be_one_before_it_loads(tiny_ner_dir, task):
+    rt = ModelRuntime(Settings(model_overrides={task: str(tiny_ner_dir)}))
+    with pytest.raises(ModelLoadError, match="is not a model of this kind: it is a BertForTokenClassification") \
+            as raised:
+        rt.load(rt.default(task))
     assert "不是这类模型" in raised.value.text("zh")

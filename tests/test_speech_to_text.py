@@ -4,7 +4,7 @@ import pytest
 import soundfile as sf
 
 from demos import speech_to_text as stt
-from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, read_audio, to_mono_16k
+from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, check_audio_size, read_audio, to_mono_16k
 from models.runtime import ModelRuntime
 from models.settings import Settings
 
@@ -108,3 +108,16 @@ def test_unknown_language_or_task_is_refused():
         params["language"].check("xx")
     with pytest.raises(gr.Error, match="The task must be one of: transcribe, translate"):
         params["task"].check({"task": "summarise"})
+
+
+def test_audio_over_the_limit_is_refused_from_its_header_before_it_is_decoded(tmp_path, monkeypatch):
+    long_flac = tmp_path / "eleven-minutes.flac"
+    with sf.SoundFile(long_flac, "w", samplerate=8_000, channels=1, format="FLAC") as file:
+        for _ in range(11):
+            file.write(np.zeros(8_000 * 60, dtype=np.float32))
+    monkeypatch.setattr(sf, "read", lambda *a, **k: pytest.fail("decoded before it was refused"))
+    with pytest.raises(gr.Error, match="11.0 minutes long; at most 10 minutes"):
+        read_audio(long_flac)
+    with pytest.raises(gr.Error, match=r"1,055 MB once decoded \(8 channels at 96,000 Hz\); at most 256 MB"):
+        check_audio_size(96_000 * 60 * 6, 96_000, 8)
+    check_audio_size(48_000 * 600, 48_000, 2)  # ten minutes of 48 kHz stereo are accepted
