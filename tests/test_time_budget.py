@@ -56,8 +56,8 @@ def served(tiny_overrides):
 
 
 def test_a_small_request_is_answered_while_the_heaviest_translation_runs(served):
-    """N = 10 s: on 2 CPU cores a tiny model's NER request took about 0.5 s while the heaviest legal translation
-    (1,666 sentences, about 20 s) ran; before translation went batch by batch it waited for all of it."""
+    """N = 10 s: on 2 CPU cores, on the tiny models, a NER request took 0.3-0.4 s while the heaviest legal
+    translation (1,666 sentences, about 30 s) ran; before translation went batch by batch, 27-41 s."""
     base, models = served
     translated = {}
 
