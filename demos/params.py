@@ -84,20 +84,22 @@ class OneOf:
 
     def check(self, value):
         if not isinstance(value, str) or value not in self.choices:
-            raise refuse("refuse_unknown_choice", name=messages.Term(self.name), choices=", ".join(self.choices))
+            raise self.refusal()
         return value
+
+    def refusal(self):
+        return refuse("refuse_unknown_choice", name=messages.Term(self.name), choices=", ".join(self.choices))
 
 
 @dataclass(frozen=True)
-class SomeOf:
+class SomeOf(OneOf):
     """At least one of a fixed set of choices, as a list; returned in the set's order, each once."""
 
-    name: str
-    choices: Sequence[str]
-
     def check(self, value):
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v in self.choices for v in value):
-            raise refuse("refuse_unknown_choice", name=messages.Term(self.name), choices=", ".join(self.choices))
+        if not isinstance(value, (list, tuple)):
+            raise self.refusal()
+        for item in value:
+            super().check(item)
         if not value:
             raise refuse("refuse_none_chosen", name=messages.Term(self.name))
         return [choice for choice in self.choices if choice in value]
@@ -109,21 +111,6 @@ def _number(value, name: str) -> int | float:
             or isinstance(value, float) and not math.isfinite(value):
         raise refuse("refuse_not_a_number", name=messages.Term(name))
     return value
-
-
-@dataclass(frozen=True)
-class Whole:
-    """A whole number within [low, high] (a count, a seed, a number of steps); 2.0 is whole, 2.5 is not."""
-
-    name: str
-    low: int
-    high: int
-
-    def check(self, value):
-        number = _number(value, self.name)
-        if not self.low <= number <= self.high or number != int(number):
-            raise refuse("refuse_not_a_whole_number", name=messages.Term(self.name), low=self.low, high=self.high)
-        return int(number)
 
 
 @dataclass(frozen=True)
@@ -139,6 +126,17 @@ class Real:
         if not self.low <= number <= self.high:
             raise refuse("refuse_out_of_range", name=messages.Term(self.name), low=self.low, high=self.high)
         return float(number)
+
+
+@dataclass(frozen=True)
+class Whole(Real):
+    """A whole number within [low, high] (a count, a seed, a number of steps); 2.0 is whole, 2.5 is not."""
+
+    def check(self, value):
+        number = _number(value, self.name)
+        if not self.low <= number <= self.high or number != int(number):
+            raise refuse("refuse_not_a_whole_number", name=messages.Term(self.name), low=self.low, high=self.high)
+        return int(number)
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ LONE_SURROGATES = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDF
 
 def accepted(param):
     """A value the input's check lets through (what it does not have to be: a real file, a listed model)."""
-    if isinstance(param, (OneOf, SomeOf)):
-        return param.choices[0] if isinstance(param, OneOf) else [param.choices[0]]
+    if isinstance(param, OneOf):  # SomeOf too
+        return [param.choices[0]] if isinstance(param, SomeOf) else param.choices[0]
     if isinstance(param, (Whole, Real)):
         return param.low
     if isinstance(param, Upload):
@@ -51,12 +51,12 @@ def broken(param) -> st.SearchStrategy:
             *([st.just("ok\n" * (param.max_lines + 1))] if param.max_lines else []))
     elif isinstance(param, Name):
         wrong_value = st.one_of(st.integers(1, 50).map(lambda n: "m" * (200 + n)), LONE_SURROGATES)
-    elif isinstance(param, OneOf):
-        wrong_value = st.text(max_size=6).filter(lambda v: v not in param.choices)
     elif isinstance(param, SomeOf):
         wrong_value = st.one_of(st.just([]), st.lists(st.text(max_size=4).filter(lambda v: v not in param.choices),
                                                       min_size=1, max_size=3),
                                 st.lists(st.integers(), min_size=1, max_size=2))
+    elif isinstance(param, OneOf):
+        wrong_value = st.text(max_size=6).filter(lambda v: v not in param.choices)
     elif isinstance(param, Whole):
         wrong_value = st.one_of(st.integers(max_value=param.low - 1), st.integers(min_value=param.high + 1),
                                 st.just(10**400), st.floats(param.low, param.high).filter(lambda v: v != int(v)))
