@@ -79,7 +79,8 @@ class RequestShape:
             if file_model is None or value is None:
                 continue
             if not _fits(file_model, value):
-                return "http_not_a_file", {"name": input_names(event)[position]}
+                names = input_names(event)
+                return "http_not_a_file", {"name": names[position] if position < len(names) else position + 1}
             # Gradio would also copy each file into its cache first, and a file that is not an upload failed
             # there, again with a null message.
             try:
