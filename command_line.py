@@ -128,7 +128,7 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
                         help="model requests that run at once on the device (default: %(default)s)")
     parser.add_argument(
         "--request-timeout-s", type=_positive_seconds, default=120.0, metavar="S",
-        help="a request's model work stops after this long and says so: generation, translation, editing "
+        help="a request's model work stops after this long and says so: generation, translation, speech, editing "
         "(default: %(default)g s)",
     )
     parser.add_argument(

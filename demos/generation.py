@@ -53,6 +53,18 @@ class StopSignal:
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
+class PastDeadline:
+    """A stopping criterion that ends generate() at a time.monotonic() deadline: where one request makes several
+    generate() calls (a long recording's chunks), their time together is bounded, not only each call's."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+
+    def __call__(self, input_ids, scores, **kwargs):
+        return torch.full((input_ids.shape[0],), time.monotonic() > self.deadline, dtype=torch.bool,
+                          device=input_ids.device)
+
+
 def fit_context(lm, input_ids: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
     """Keep the prompt's last tokens when prompt and reply would not fit the model's context; say so."""
     budget = lm.context_length - max_new_tokens

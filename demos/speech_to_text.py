@@ -1,14 +1,16 @@
 """Speech to text: Whisper (99 languages, timestamps, translation to English) or wav2vec 2.0 (English)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import gradio as gr
 import torch
 
 import tasks
-from demos.common import model_picker
+from demos.common import model_picker, refuse
 from demos.endpoints import Endpoint, message_area, serve
+from demos.generation import PastDeadline
 from demos.i18n import ui_text
 from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, client_file, read_audio
 from demos.params import PICKED_MODEL, TYPED_MODEL, OneOf, Upload
@@ -28,17 +30,24 @@ EXAMPLES = [str(path) for path in tasks.task(TASK).example_files()]
 def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, language="auto", task="transcribe",
                progress=None) -> tuple[str, list[list]]:
     """The transcript and its timed segments (Whisper: phrases; CTC models: words)."""
+    from transformers import StoppingCriteriaList
+
     samples = read_audio(audio)
     recognizer = runtime.load(runtime.spec(TASK, model, custom_model), progress)
     is_whisper = recognizer.model.config.is_encoder_decoder
     options = {"return_timestamps": True if is_whisper else "word"}
+    timeout = runtime.settings.request_timeout_s
+    deadline = time.monotonic() + timeout
     if is_whisper:
-        options["generate_kwargs"] = {"task": task, **({} if language == "auto" else {"language": language})}
+        options["generate_kwargs"] = {"task": task, **({} if language == "auto" else {"language": language}),
+                                      "stopping_criteria": StoppingCriteriaList([PastDeadline(deadline)])}
     if len(samples) > CHUNK_SECONDS * SAMPLE_RATE:
         options["chunk_length_s"] = CHUNK_SECONDS
     with torch.inference_mode():
         # a fresh dict per call: the pipeline pops its keys
         result = recognizer({"raw": samples, "sampling_rate": SAMPLE_RATE}, **options)
+    if time.monotonic() > deadline:  # its last chunks were cut short: no transcript rather than a wrong one
+        raise refuse("refuse_out_of_time_audio", seconds=timeout, minutes=len(samples) / SAMPLE_RATE / 60)
     duration = len(samples) / SAMPLE_RATE
     # The last segment may have no end, and a model can overshoot: times stay within the audio.
     segments = [

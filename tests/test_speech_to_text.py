@@ -121,3 +121,9 @@ def test_audio_over_the_limit_is_refused_from_its_header_before_it_is_decoded(tm
     with pytest.raises(gr.Error, match=r"1,055 MB once decoded \(8 channels at 96,000 Hz\); at most 256 MB"):
         check_audio_size(96_000 * 60 * 6, 96_000, 8)
     check_audio_size(48_000 * 600, 48_000, 2)  # ten minutes of 48 kHz stereo are accepted
+
+
+def test_a_transcription_past_its_time_is_refused_in_plain_words(tiny_whisper_dir):
+    rt = ModelRuntime(Settings(model_overrides={"speech_to_text": str(tiny_whisper_dir)}, request_timeout_s=1e-6))
+    with pytest.raises(gr.Error, match="took longer than the server's 1e-06 s of model time"):
+        stt.transcribe(rt, stt.EXAMPLES[0], language="en")
