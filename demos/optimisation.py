@@ -27,13 +27,13 @@ SPARSITY_RANGE, REPEATS_RANGE = (10, 90), (1, 20)
 def measured(runtime: ModelRuntime, model, techniques, sparsity, runs, progress=None) -> Iterator[Lab]:
     """A run, step by step (its inputs as PARAMS checked them): the lab after each step, its status saying what
     comes next, then done."""
-    lab_subject, chosen, percent, repeats = subject(model), techniques, sparsity, runs
+    lab_subject = subject(model)
     if runtime.precision(lab_subject.task) == "int8":
         raise refuse("refuse_lab_int8_served", task=messages.Term(f"tab_{lab_subject.task}"))
     language = current_language()
-    lab = Lab(runtime, lab_subject, percent, repeats, BUDGET_S, progress)
-    variants = [ORIGINAL, *chosen]
-    sweeps = [t for t in chosen if t in PRUNING]
+    lab = Lab(runtime, lab_subject, sparsity, runs, BUDGET_S, progress)
+    variants = [ORIGINAL, *techniques]
+    sweeps = [t for t in techniques if t in PRUNING]
     for step, technique in enumerate(variants, 1):
         lab.status = say("lab_measuring", language, variant=lab.name(technique, language), step=step,
                          steps=len(variants))
