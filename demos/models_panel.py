@@ -40,7 +40,8 @@ def result_cache_summary(runtime: ModelRuntime, language: str) -> str:
 
 def loaded_rows(runtime: ModelRuntime) -> list[list]:
     return [
-        [e.key.name, f"{e.key.device} · {e.key.dtype}", round(e.size_bytes / 2**20, 1), round(e.load_seconds, 2)]
+        [e.key.name, f"{e.key.device} · {getattr(e.value, 'precision', e.key.dtype)}", round(e.size_bytes / 2**20, 1),
+         round(e.load_seconds, 2)]
         for e in reversed(runtime.loaded())
     ]
 

@@ -14,6 +14,8 @@ from demos.generation import PastDeadline
 from demos.i18n import ui_text
 from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, client_file, read_audio
 from demos.params import PICKED_MODEL, TYPED_MODEL, OneOf, Upload
+from messages import current_language, say
+from models.ctranslate2_whisper import FasterWhisper
 from models.runtime import ModelRuntime
 
 TASK = "speech_to_text"
@@ -27,36 +29,75 @@ SEGMENT_HEADERS = ["start (s)", "end (s)", "text"]
 EXAMPLES = [str(path) for path in tasks.task(TASK).example_files()]
 
 
+# Decoding, chosen as OpenAI's Whisper chooses it, on both engines: a beam search of 5 at temperature 0, and
+# where its text repeats itself (compresses too well) or is too unlikely, decoded again at a higher temperature;
+# a window the model judges silent is skipped. The compression ratio is measured on the text by faster-whisper
+# (gzip) and on the token ids by transformers (zlib), hence two thresholds.
+BEAM_SIZE = 5
+TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+LOG_PROB_THRESHOLD = -1.0
+NO_SPEECH_THRESHOLD = 0.6
+TEXT_COMPRESSION_THRESHOLD = 2.4
+TOKEN_COMPRESSION_THRESHOLD = 1.35
+
+
 def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, language="auto", task="transcribe",
                progress=None) -> tuple[str, list[list]]:
     """The transcript and its timed segments (Whisper: phrases; CTC models: words)."""
-    from transformers import StoppingCriteriaList
-
     samples = read_audio(audio)
     recognizer = runtime.load(runtime.spec(TASK, model, custom_model), progress)
-    is_whisper = recognizer.model.config.is_encoder_decoder
-    options = {"return_timestamps": True if is_whisper else "word"}
     timeout = runtime.settings.request_timeout_s
     deadline = time.monotonic() + timeout
-    if is_whisper:
-        options["generate_kwargs"] = {"task": task, **({} if language == "auto" else {"language": language}),
-                                      "stopping_criteria": StoppingCriteriaList([PastDeadline(deadline)])}
-    if len(samples) > CHUNK_SECONDS * SAMPLE_RATE:
-        options["chunk_length_s"] = CHUNK_SECONDS
-    with torch.inference_mode():
-        # a fresh dict per call: the pipeline pops its keys
-        result = recognizer({"raw": samples, "sampling_rate": SAMPLE_RATE}, **options)
-    if time.monotonic() > deadline:  # its last chunks were cut short: no transcript rather than a wrong one
+    read = read_ctranslate2 if isinstance(recognizer, FasterWhisper) else read_transformers
+    text, chunks = read(recognizer, samples, None if language == "auto" else language, task, deadline, progress)
+    if time.monotonic() > deadline:  # its last part was cut short: no transcript rather than a wrong one
         raise refuse("refuse_out_of_time_audio", seconds=timeout, minutes=len(samples) / SAMPLE_RATE / 60)
     duration = len(samples) / SAMPLE_RATE
     # The last segment may have no end, and a model can overshoot: times stay within the audio.
-    segments = [
-        [round(min(float(start or 0.0), duration), 2),
-         round(min(float(duration if end is None else end), duration), 2), chunk["text"].strip()]
-        for chunk in result.get("chunks", [])
-        for start, end in [chunk["timestamp"]]
-    ]
-    return result["text"].strip(), segments
+    segments = [[round(min(float(start or 0.0), duration), 2),
+                 round(min(float(duration if end is None else end), duration), 2), text.strip()]
+                for start, end, words in chunks]
+    return text.strip(), segments
+
+
+def read_ctranslate2(whisper: FasterWhisper, samples, language, task, deadline, progress) -> tuple[str, list]:
+    """faster-whisper's segments: OpenAI's sequential decoding, window by window, each conditioned on the text
+    before it; the deadline is checked between windows."""
+    found, info = whisper.model.transcribe(
+        samples, language=language, task=task, beam_size=BEAM_SIZE, temperature=TEMPERATURES,
+        compression_ratio_threshold=TEXT_COMPRESSION_THRESHOLD, log_prob_threshold=LOG_PROB_THRESHOLD,
+        no_speech_threshold=NO_SPEECH_THRESHOLD, vad_filter=False)
+    segments = []
+    for segment in found:
+        segments.append((segment.start, segment.end, segment.text))
+        if progress is not None:
+            progress(min(1.0, segment.end / max(info.duration, 1e-3)),
+                     say("progress_transcribed", current_language(), seconds=segment.end, total=info.duration))
+        if time.monotonic() > deadline:
+            break
+    return "".join(text for _, _, text in segments), segments
+
+
+def read_transformers(recognizer, samples, language, task, deadline, progress) -> tuple[str, list]:
+    """The transformers pipeline's chunks: Whisper decodes long audio sequentially in its `generate` (given the
+    whole recording, no `chunk_length_s`), with OpenAI's fallback; CTC models give words."""
+    from transformers import StoppingCriteriaList
+
+    options = {"return_timestamps": "word"}
+    if recognizer.model.config.is_encoder_decoder:
+        options = {"return_timestamps": True, "generate_kwargs": {
+            "task": task, **({} if language is None else {"language": language}), "num_beams": BEAM_SIZE,
+            "temperature": TEMPERATURES, "compression_ratio_threshold": TOKEN_COMPRESSION_THRESHOLD,
+            "logprob_threshold": LOG_PROB_THRESHOLD, "no_speech_threshold": NO_SPEECH_THRESHOLD,
+            "condition_on_prev_tokens": True,
+            # One deadline across the windows of a long recording (and their fallbacks).
+            "stopping_criteria": StoppingCriteriaList([PastDeadline(deadline)])}}
+    elif len(samples) > CHUNK_SECONDS * SAMPLE_RATE:
+        options["chunk_length_s"] = CHUNK_SECONDS  # CTC models read long audio in overlapping chunks
+    with torch.inference_mode():
+        # a fresh dict per call: the pipeline pops its keys
+        result = recognizer({"raw": samples, "sampling_rate": SAMPLE_RATE}, **options)
+    return result["text"], [(*chunk["timestamp"], chunk["text"]) for chunk in result.get("chunks", [])]
 
 
 def transcribe_audio(runtime: ModelRuntime, audio: dict, model: str | None = None, custom_model: str | None = None,
@@ -65,7 +106,7 @@ def transcribe_audio(runtime: ModelRuntime, audio: dict, model: str | None = Non
 
     Args:
         audio: the recording (WAV, FLAC, OGG or MP3; at most 10 minutes).
-        model: a listed model id, e.g. openai/whisper-base.
+        model: a listed model id, e.g. Systran/faster-whisper-base.
         custom_model: optional Hugging Face id of another speech-recognition model.
         language: "auto" to detect, or a language code such as "en" or "zh" (Whisper only).
         task: "transcribe", or "translate" to English (Whisper only).

@@ -61,7 +61,10 @@ def free_memory() -> None:
 
 def module_bytes(obj: object) -> int:
     """Approximate memory of a loaded model: its parameters and buffers (0 for non-torch objects).
-    Takes a module, a diffusers pipeline (its `components`), or a wrapper holding a module as `.model`."""
+    Takes a module, a diffusers pipeline (its `components`), a wrapper holding a module as `.model`, or one that
+    knows its `memory_bytes` (another engine's model)."""
+    if isinstance(getattr(obj, "memory_bytes", None), int):
+        return obj.memory_bytes
     if isinstance(obj, torch.nn.Module):
         return sum(t.numel() * t.element_size() for t in weight_tensors(obj))
     components = getattr(obj, "components", None)

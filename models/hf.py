@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from models.ctranslate2_whisper import is_ctranslate2_dir, load_faster_whisper
 from models.errors import ModelLoadError
 
 if TYPE_CHECKING:
@@ -97,7 +98,10 @@ def load_causal_lm(spec, model_dir: Path, device: str, dtype: torch.dtype) -> Ca
 
 
 def load_speech_recognition(spec, model_dir: Path, device: str, dtype: torch.dtype):
-    """An automatic-speech-recognition pipeline: Whisper (seq2seq) or wav2vec2-style CTC."""
+    """Whisper on CTranslate2 (a directory in its format: models/ctranslate2_whisper.py), or else an
+    automatic-speech-recognition pipeline: Whisper (seq2seq) or wav2vec2-style CTC."""
+    if is_ctranslate2_dir(model_dir):
+        return load_faster_whisper(model_dir, device)
     from transformers import (
         AutoConfig,
         AutoFeatureExtractor,

@@ -5,6 +5,7 @@ import contextlib
 from dataclasses import replace
 from pathlib import Path
 
+from models.ctranslate2_whisper import CTRANSLATE2_WEIGHTS
 from models.errors import ModelLoadError, ModelUnavailableError, unavailable
 from models.registry import BUNDLED, ModelSpec, is_local_path
 
@@ -23,7 +24,8 @@ def _has(directory: Path, pattern: str) -> bool:
 
 
 def _usable_weights(directory: Path, pickle_ok: bool) -> bool:
-    return _has(directory, SAFE_WEIGHTS) or (pickle_ok and _has(directory, PICKLE_WEIGHTS))
+    return _has(directory, SAFE_WEIGHTS) or (directory / CTRANSLATE2_WEIGHTS).is_file() or \
+        (pickle_ok and _has(directory, PICKLE_WEIGHTS))
 
 
 def check_weights(directory: Path, spec: ModelSpec, allow_pickle: bool) -> None:
@@ -118,7 +120,7 @@ def resolve_model_dir(spec: ModelSpec, *, offline: bool, allow_pickle: bool, max
         raise ModelLoadError("load_not_a_model_directory", name=spec.name)
 
     pickle_ok = spec.trusted or allow_pickle
-    patterns = SUPPORT_FILES + [SAFE_WEIGHTS]
+    patterns = SUPPORT_FILES + [SAFE_WEIGHTS, CTRANSLATE2_WEIGHTS]
     # The local cache first: fast, and it works with no network at all.
     try:
         directory = _download(spec, patterns, local_only=True)

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import torch
+
 from messages import current_language, say
 from models.batching import DynamicBatcher
 from models.cache import CachedModel, ModelCache
@@ -135,8 +137,8 @@ class ModelRuntime:
             refuse_other_kinds(spec, path, task(spec.task).kinds)
             try:
                 loaded = task(spec.task).loader(spec, path, self.device, self.dtype)
-                if self.precision(spec.task) == "int8":
-                    quantize_int8(loaded.model)
+                if self.precision(spec.task) == "int8" and isinstance(loaded.model, torch.nn.Module):
+                    quantize_int8(loaded.model)  # (CTranslate2's Whisper is int8 on a CPU of its own accord)
                 return loaded
             except ModelLoadError:  # the loader's own plain words
                 raise

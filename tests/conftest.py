@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pytest  # noqa: E402
+from tiny_media_models import make_whisper_model  # noqa: E402
 
 from models.runtime import ModelRuntime  # noqa: E402
 from models.settings import Settings  # noqa: E402
@@ -160,8 +161,15 @@ def tiny_resnet_dir(tiny_model) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_whisper_dir(tiny_model) -> Path:
+def tiny_faster_whisper_dir(tiny_model) -> Path:
+    """The speech tab's default engine: Whisper in CTranslate2's format."""
     return Path(tiny_model("speech_to_text"))
+
+
+@pytest.fixture(scope="session")
+def tiny_whisper_dir(tmp_path_factory) -> Path:
+    """The same tiny Whisper for transformers (PyTorch), as `openai/whisper-*` are."""
+    return make_whisper_model(tmp_path_factory.mktemp("tiny-whisper"))
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,8 @@ import soundfile as sf
 
 from demos import speech_to_text as stt
 from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, check_audio_size, read_audio, to_mono_16k
+from demos.models_panel import loaded_rows
+from models.ctranslate2_whisper import FasterWhisper
 from models.runtime import ModelRuntime
 from models.settings import Settings
 
@@ -70,8 +72,24 @@ def test_corrupt_and_non_audio_files_are_refused(tmp_path):
             read_audio(str(tmp_path / name))
 
 
-def test_whisper_transcribes_with_timestamped_segments(tiny_whisper_dir):
-    rt = runtime_for(tiny_whisper_dir)
+ENGINES = ["tiny_faster_whisper_dir", "tiny_whisper_dir"]  # CTranslate2 (the default) and PyTorch
+
+
+def spy(owner, name: str) -> list[dict]:
+    """The keyword arguments of each call to owner.name, which still runs."""
+    calls, original = [], getattr(owner, name)
+
+    def recording(*args, **kwargs):
+        calls.append(kwargs)
+        return original(*args, **kwargs)
+
+    setattr(owner, name, recording)
+    return calls
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_whisper_transcribes_with_timestamped_segments(engine, request):
+    rt = runtime_for(request.getfixturevalue(engine))
     text, segments = stt.transcribe(rt, stt.EXAMPLES[0], language="en")
     duration = sf.info(stt.EXAMPLES[0]).duration
     assert isinstance(text, str)
@@ -81,20 +99,33 @@ def test_whisper_transcribes_with_timestamped_segments(tiny_whisper_dir):
     assert rt.cache.load_count == 1
 
 
-def test_long_audio_is_read_in_chunks(tiny_whisper_dir):
+def test_the_default_engine_is_ctranslate2_int8_with_openais_decoding(tiny_faster_whisper_dir):
+    rt = ModelRuntime(Settings(model_overrides={"speech_to_text": str(tiny_faster_whisper_dir)}, quantize="int8"))
+    whisper = rt.load(rt.default("speech_to_text"))  # --quantize leaves it as it is: int8 already
+    assert isinstance(whisper, FasterWhisper) and whisper.precision == "int8 · CTranslate2"
+    calls = spy(whisper.model, "transcribe")
+    stt.transcribe(rt, stt.EXAMPLES[0], language="de", task="translate")
+    assert calls[0]["beam_size"] == stt.BEAM_SIZE and calls[0]["temperature"] == stt.TEMPERATURES
+    assert calls[0]["language"] == "de" and calls[0]["task"] == "translate"
+    row = loaded_rows(rt)[0]
+    assert row[1] == "cpu · int8 · CTranslate2" and row[2] > 0
+
+
+def test_pytorch_whisper_reads_long_audio_whole_with_openais_decoding(tiny_whisper_dir):
     rt = runtime_for(tiny_whisper_dir)
     recognizer = rt.load(rt.default("speech_to_text"))
-    calls = []
-    original = recognizer.preprocess
-
-    def counting_preprocess(inputs, **kwargs):
-        calls.append(kwargs.get("chunk_length_s"))
-        return original(inputs, **kwargs)
-
-    recognizer.preprocess = counting_preprocess
+    chunking, generating = spy(recognizer, "preprocess"), spy(recognizer.model, "generate")
     _, segments = stt.transcribe(rt, (SAMPLE_RATE, tone(70)))
-    assert calls == [stt.CHUNK_SECONDS]
-    assert segments and max(end for _, end, _ in segments) > stt.CHUNK_SECONDS
+    assert [call.get("chunk_length_s") for call in chunking] == [None]  # sequential long-form, in generate
+    assert generating[0]["num_beams"] == stt.BEAM_SIZE and generating[0]["temperature"] == stt.TEMPERATURES
+    assert all(0 <= start <= end <= 70 for start, end, _ in segments)
+
+
+def test_ctc_models_read_long_audio_in_chunks(tiny_ctc_dir):
+    rt = runtime_for(tiny_ctc_dir)
+    chunking = spy(rt.load(rt.default("speech_to_text")), "preprocess")
+    stt.transcribe(rt, (SAMPLE_RATE, tone(stt.CHUNK_SECONDS + 1)))
+    assert [call.get("chunk_length_s") for call in chunking] == [stt.CHUNK_SECONDS]
 
 
 def test_ctc_model_gives_word_segments(tiny_ctc_dir):
@@ -123,7 +154,9 @@ def test_audio_over_the_limit_is_refused_from_its_header_before_it_is_decoded(tm
     check_audio_size(48_000 * 600, 48_000, 2)  # ten minutes of 48 kHz stereo are accepted
 
 
-def test_a_transcription_past_its_time_is_refused_in_plain_words(tiny_whisper_dir):
-    rt = ModelRuntime(Settings(model_overrides={"speech_to_text": str(tiny_whisper_dir)}, request_timeout_s=1e-6))
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_transcription_past_its_time_is_refused_in_plain_words(engine, request):
+    model = str(request.getfixturevalue(engine))
+    rt = ModelRuntime(Settings(model_overrides={"speech_to_text": model}, request_timeout_s=1e-6))
     with pytest.raises(gr.Error, match="took longer than the server's 1e-06 s of model time"):
         stt.transcribe(rt, stt.EXAMPLES[0], language="en")

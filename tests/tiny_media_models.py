@@ -41,6 +41,7 @@ def make_vit_classifier(directory: Path) -> Path:
 
 
 WHISPER_LANGUAGES = ["en", "zh", "de", "fr"]
+EOS_PULL = 0.6
 
 
 def make_whisper_model(directory: Path) -> Path:
@@ -63,11 +64,12 @@ def make_whisper_model(directory: Path) -> Path:
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.train_from_iterator(LM_CORPUS * 5, trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+        vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     trained = json.loads(bpe.to_str())["model"]
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in trained["merges"]]
     tokenizer = WhisperTokenizer(vocab=trained["vocab"], merges=merges)
-    specials = ["<|startoftranscript|>", *[f"<|{code}|>" for code in WHISPER_LANGUAGES], "<|translate|>",
+    # Whisper's layout, which faster-whisper relies on: every text token comes before <|endoftext|>.
+    specials = ["<|endoftext|>", "<|startoftranscript|>", *[f"<|{code}|>" for code in WHISPER_LANGUAGES], "<|translate|>",
                 "<|transcribe|>", "<|startoflm|>", "<|startofprev|>", "<|nospeech|>", "<|notimestamps|>"]
     tokenizer.add_special_tokens({"additional_special_tokens": specials})
     tokenizer.add_tokens([f"<|{i * 0.02:.2f}|>" for i in range(1501)])  # timestamps follow the specials
@@ -80,6 +82,11 @@ def make_whisper_model(directory: Path) -> Path:
         decoder_start_token_id=ids("<|startoftranscript|>"),
     )
     model = WhisperForConditionalGeneration(config)
+    with torch.no_grad():  # <|endoftext|> made likely, so that random weights end a text within a few tokens as a
+        # trained model does, rather than run each of the decoding's fallbacks to the 448-token limit
+        direction = torch.nn.functional.normalize(torch.randn(config.d_model), dim=0)
+        model.model.decoder.layer_norm.bias.copy_(direction)
+        model.model.decoder.embed_tokens.weight[ids("<|endoftext|>")] = EOS_PULL * direction
     model.generation_config = GenerationConfig(
         decoder_start_token_id=ids("<|startoftranscript|>"), eos_token_id=ids("<|endoftext|>"),
         pad_token_id=ids("<|endoftext|>"), bos_token_id=ids("<|endoftext|>"),
@@ -92,6 +99,16 @@ def make_whisper_model(directory: Path) -> Path:
     tokenizer.save_pretrained(directory)
     WhisperFeatureExtractor(feature_size=80).save_pretrained(directory)
     return directory
+
+
+def make_ctranslate2_whisper(directory: Path) -> Path:
+    """The tiny Whisper above in CTranslate2's format, int8, made by CTranslate2's own converter, as the
+    `Systran/faster-whisper-*` models are made from OpenAI's."""
+    from ctranslate2.converters import TransformersConverter
+
+    source = make_whisper_model(directory / "transformers")
+    converter = TransformersConverter(str(source), copy_files=["tokenizer.json", "preprocessor_config.json"])
+    return Path(converter.convert(str(directory / "ctranslate2"), quantization="int8", force=True))
 
 
 def make_wav2vec2_ctc_model(directory: Path) -> Path:

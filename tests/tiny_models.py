@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 from tiny_detectors import make_ssdlite_detector
-from tiny_media_models import make_instruct_pix2pix_pipeline, make_torchvision_classifier, make_whisper_model
+from tiny_media_models import make_ctranslate2_whisper, make_instruct_pix2pix_pipeline, make_torchvision_classifier
 
 NER_LABELS = ["O", "B-MISC", "I-MISC", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 
@@ -276,7 +276,7 @@ TINY = {
     "ner": make_ner_model,
     "sentiment": make_sentiment_model,
     "translation": make_marian_model,
-    "speech_to_text": make_whisper_model,
+    "speech_to_text": make_ctranslate2_whisper,
     "gan": "assets:dcgan-digits",
     "pix2pix": "assets:pix2pix-scenes",
     "image_editing": make_instruct_pix2pix_pipeline,
