@@ -24,8 +24,9 @@ def map_files(value, convert):
 
 
 def build_tiny_models(directory: Path) -> dict[str, str]:
-    """Every task's tiny model (tests/tiny_models.py), but a CTC one for speech: the tiny random Whisper writes
-    up to its 448-token limit of noise on every request, which no real model does on a clean clip."""
+    """Every task's tiny model (tests/tiny_models.py), but a CTC one for speech: the tiny random Whisper's text
+    is noise, which sets off the decoding's fallback at every temperature on every request, as no real model
+    does on a clean clip."""
     from tiny_media_models import make_wav2vec2_ctc_model
 
     import demos
