@@ -60,9 +60,16 @@ def opus_mt_en_de(directory: Path) -> Path:
 
     tm.make_marian_model(directory, "en", "de", target_tokens=())
     config = MarianConfig.from_pretrained(directory)
-    big = MarianConfig(vocab_size=config.vocab_size, pad_token_id=config.pad_token_id, eos_token_id=0,
+    # MarianConfig's own defaults are twice as wide and deep (355M parameters): every field of the shape is set.
+    big = MarianConfig(vocab_size=58_101, d_model=512, encoder_layers=6, decoder_layers=6, encoder_attention_heads=8,
+                       decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048,
+                       max_position_embeddings=512, pad_token_id=config.pad_token_id, eos_token_id=0,
                        decoder_start_token_id=config.pad_token_id, forced_eos_token_id=0)
-    MarianMTModel(big).save_pretrained(directory)
+    model = MarianMTModel(big)
+    # The random weights must answer in ids the small tokenizer built here can decode (the model's compute
+    # stays that of the full vocabulary): the others are ruled out by the bias Marian adds to its logits.
+    model.final_logits_bias[:, config.vocab_size:] = -1e9
+    model.save_pretrained(directory)
     return directory
 
 
