@@ -3,7 +3,6 @@ batching off, the hub's dynamic batching, and Gradio's own batch=True on the sam
 from __future__ import annotations
 
 import statistics
-import time
 from pathlib import Path
 
 from models.settings import Settings
@@ -13,12 +12,11 @@ TEXT = "Angela Merkel met Emmanuel Macron in Paris to talk about the European Un
 
 def batching(models, rounds: int, clients: int = 8, requests_per_client: int = 4) -> dict:
     """Requests per second with 8 clients at once: batching off, the hub's dynamic batching, Gradio's batch=True."""
-    import threading
 
     import gradio as gr
 
     import app as hub_app
-    from benchmarks.http_client import HttpClient
+    from benchmarks.http_client import HttpClient, burst
     from demos import image_classification, ner
     from demos.media import open_image
     from models.runtime import ModelRuntime
@@ -66,24 +64,7 @@ def batching(models, rounds: int, clients: int = 8, requests_per_client: int = 4
     pool = {mode: [HttpClient(url) for _ in range(clients)] for mode, url in urls.items()}
 
     def throughput(app_mode: str, endpoint: str, inputs) -> float:
-        errors = []
-
-        def client_loop(client):
-            for _ in range(requests_per_client):
-                try:
-                    client.predict(endpoint, *inputs)
-                except Exception as error:  # counted: a failed request must not pass for a fast one
-                    errors.append(error)
-
-        threads = [threading.Thread(target=client_loop, args=(client,)) for client in pool[app_mode]]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise RuntimeError(f"{endpoint}: {len(errors)} requests failed, e.g. {errors[0]}")
-        return clients * requests_per_client / (time.perf_counter() - started)
+        return burst(pool[app_mode], endpoint, inputs, requests_per_client, max_seconds=600)
 
     results = {}
     for task, modes in calls.items():

@@ -8,6 +8,8 @@ own clients; this one spends about 2 ms.
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -48,3 +50,31 @@ class HttpClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def burst(pool: list[HttpClient], api_name: str, inputs: tuple, requests_per_client: int, max_seconds: float) -> float:
+    """Requests per second with every client of `pool` sending its requests one after another, all at once; no
+    request starts after `max_seconds`, and the rate counts those finished over the time they took."""
+    finished, errors = [], []
+    stop_at = time.monotonic() + max_seconds
+
+    def client_loop(client):
+        for _ in range(requests_per_client):
+            if time.monotonic() > stop_at:
+                return
+            try:
+                client.predict(api_name, *inputs)
+                finished.append(1)
+            except Exception as error:  # counted: a failed request must not pass for a fast one
+                errors.append(error)
+                return
+
+    threads = [threading.Thread(target=client_loop, args=(client,)) for client in pool]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"{api_name}: {len(errors)} requests failed, e.g. {errors[0]}")
+    return len(finished) / (time.perf_counter() - started)

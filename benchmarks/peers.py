@@ -17,7 +17,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from benchmarks.http_client import HttpClient  # noqa: E402
+from benchmarks.http_client import HttpClient, burst  # noqa: E402
 from benchmarks.peer_app import API_NAMES  # noqa: E402
 from benchmarks.serving import free_port, serve, stop  # noqa: E402
 
@@ -73,31 +72,6 @@ def latency(clients: dict, calls: dict, rounds: int) -> dict[str, list[float]]:
     return times
 
 
-def burst(pool: list[HttpClient], api_name: str, inputs: tuple, requests_per_client: int) -> float:
-    """Requests per second with every client of `pool` sending its requests one after another, all at once."""
-    finished, errors = [], []
-    stop_at = time.monotonic() + BURST_SECONDS
-
-    def client_loop(client):
-        for _ in range(requests_per_client):
-            if time.monotonic() > stop_at:
-                return
-            try:
-                client.predict(api_name, *inputs)
-                finished.append(1)
-            except Exception as error:  # counted: a failed request must not pass for a fast one
-                errors.append(error)
-                return
-
-    threads = [threading.Thread(target=client_loop, args=(client,)) for client in pool]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise RuntimeError(f"{api_name}: {len(errors)} requests failed, e.g. {errors[0]}")
-    return len(finished) / (time.perf_counter() - started)
 
 
 def compare(task: str, urls: dict, rounds: int, clients: int, requests_per_client: int) -> dict:
@@ -110,12 +84,13 @@ def compare(task: str, urls: dict, rounds: int, clients: int, requests_per_clien
         for app, (api_name, inputs) in calls.items():  # the first request loads the model
             answers[app] = [single[app].predict(api_name, *inputs) for _ in range(2)][-1]
         for app in calls:
-            burst(pools[app], *calls[app], 1)  # one-off costs of concurrent requests (batch shapes, threads)
+            # one-off costs of concurrent requests (batch shapes, threads)
+            burst(pools[app], *calls[app], 1, BURST_SECONDS)
         times = latency(single, calls, rounds)
         rates = {app: [] for app in calls}
         for round_ in range(rounds):
             for app in (("hub", "peer") if round_ % 2 == 0 else ("peer", "hub")):
-                rates[app].append(burst(pools[app], *calls[app], requests_per_client))
+                rates[app].append(burst(pools[app], *calls[app], requests_per_client, BURST_SECONDS))
     finally:
         for client in [*single.values(), *(c for pool in pools.values() for c in pool)]:
             client.close()

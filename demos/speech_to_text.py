@@ -55,7 +55,7 @@ def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, lang
     duration = len(samples) / SAMPLE_RATE
     # The last segment may have no end, and a model can overshoot: times stay within the audio.
     segments = [[round(min(float(start or 0.0), duration), 2),
-                 round(min(float(duration if end is None else end), duration), 2), text.strip()]
+                 round(min(float(duration if end is None else end), duration), 2), words.strip()]
                 for start, end, words in chunks]
     return text.strip(), segments
 
