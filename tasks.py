@@ -89,10 +89,10 @@ TASKS: tuple[Task, ...] = (
     Task("speech_to_text", hf.load_speech_recognition, (
         # CTranslate2 (faster-whisper) reads speech several times faster than PyTorch on a CPU; PyTorch's Whisper
         # serves a GPU (half precision) and any Whisper on the Hub.
-        ModelSpec("Systran/faster-whisper-base", "Whisper base · CTranslate2 · 99 languages", size_mb=145,
+        ModelSpec("Systran/faster-whisper-base", "Whisper base · CTranslate2", size_mb=145,
                   default=True),
         ModelSpec("Systran/faster-whisper-tiny", "Whisper tiny · CTranslate2 · fastest", size_mb=75),
-        ModelSpec("Systran/faster-whisper-small", "Whisper small · CTranslate2 · more accurate", size_mb=485),
+        ModelSpec("Systran/faster-whisper-small", "Whisper small · CTranslate2", size_mb=485),
         ModelSpec("openai/whisper-base", "Whisper base · PyTorch", size_mb=290),
         ModelSpec("openai/whisper-small", "Whisper small · PyTorch", size_mb=970),
         ModelSpec("facebook/wav2vec2-base-960h", "wav2vec 2.0 · English only", size_mb=360),
