@@ -35,7 +35,6 @@ ARCHITECTURE = dict(d_model=512, encoder_layers=6, decoder_layers=6, encoder_att
 CT2_DTYPES = (np.float32, np.int8, np.int16, np.int32, np.float16)
 ROOT = Path(__file__).resolve().parent.parent
 AUDIO = ROOT / "assets" / "examples" / "audio"
-SPANISH = "El aprendizaje profundo aprende directamente de los datos."
 
 
 def _sha256(path: Path) -> str:
@@ -216,15 +215,12 @@ def transformers_whisper_base(cache: Path) -> Path:
     return out
 
 
-def _clips(workdir: Path) -> list[tuple[str, str, np.ndarray]]:
-    """The speech tab's English and German examples, and a Spanish one made alike (espeak-ng, 16 kHz)."""
+def _clips() -> list[tuple[str, str, np.ndarray]]:
+    """The speech tab's examples (espeak-ng, 16 kHz)."""
     import librosa
 
-    spanish = workdir / "spanish.wav"
-    subprocess.run(["espeak-ng", "-v", "es", "-s", "140", "-w", str(spanish), SPANISH], check=True)
-    files = [("english", "en", AUDIO / "english.wav"), ("german", "de", AUDIO / "german.wav"),
-             ("spanish", "es", spanish)]
-    return [(name, language, librosa.load(path, sr=16000)[0]) for name, language, path in files]
+    files = [("english", "en"), ("german", "de"), ("spanish", "es")]
+    return [(name, language, librosa.load(AUDIO / f"{name}.wav", sr=16000)[0]) for name, language in files]
 
 
 def _ctranslate2_text(whisper, features: np.ndarray, language: str) -> str:
@@ -238,7 +234,7 @@ def _ctranslate2_text(whisper, features: np.ndarray, language: str) -> str:
     return whisper.hf_tokenizer.decode(found[0].sequences_ids[0]).strip()
 
 
-def agreement(ct2_dir: Path, hf_dir: Path, workdir: Path) -> list[tuple[str, str, str, str]]:
+def agreement(ct2_dir: Path, hf_dir: Path) -> list[tuple[str, str, str, str]]:
     """Per clip: faster-whisper's text; CTranslate2's on transformers' log-mel features; transformers' text. All
     float32, beam search of 5, no timestamps, no temperature fallback. The last two should be equal: the same
     weights on the same input. faster-whisper's own may differ: it pads a short clip's log-mel to 30 s with 0.0,
@@ -255,7 +251,7 @@ def agreement(ct2_dir: Path, hf_dir: Path, workdir: Path) -> list[tuple[str, str
     whisper = WhisperModel(str(ct2_dir), device="cpu", compute_type="float32", cpu_threads=2)
     pipeline = load_speech_recognition(None, hf_dir, "cpu", torch.float32)
     rows = []
-    for name, language, samples in _clips(workdir):
+    for name, language, samples in _clips():
         segments, _ = whisper.transcribe(samples, language=language, beam_size=5, temperature=0.0,
                                          without_timestamps=True, vad_filter=False)
         features = pipeline.feature_extractor(samples, sampling_rate=16000, return_tensors="np").input_features[0]
@@ -274,7 +270,7 @@ def main() -> int:
     ct2_dir, hf_dir = ctranslate2_whisper_base(cache), transformers_whisper_base(cache)
     print(f"CTranslate2 (faster-whisper): {ct2_dir}\ntransformers:                 {hf_dir}")
     same = True
-    for name, faster_whisper, ctranslate2, transformers in agreement(ct2_dir, hf_dir, cache):
+    for name, faster_whisper, ctranslate2, transformers in agreement(ct2_dir, hf_dir):
         same &= ctranslate2 == transformers
         print(f"{name}:\n  faster-whisper:                        {faster_whisper}"
               f"\n  CTranslate2 on transformers' features: {ctranslate2}\n  transformers:                          "
