@@ -114,6 +114,8 @@ def download_models(runtime: ModelRuntime, targets: list[str]) -> int:
 def preload_defaults(runtime: ModelRuntime) -> None:
     """Load what can be loaded; a model that fails is reported and its tab explains it on use."""
     for task in TASK_KEYS:
+        if runtime.remote(task) is not None:
+            continue  # its engine loads it
         spec = runtime.default(task)
         if spec.gpu_recommended and runtime.device == "cpu":
             print(f"Not preloaded on a CPU: {spec.source} (GPU recommended; it loads on first use)", flush=True)

@@ -8,12 +8,14 @@ import os
 from pathlib import Path
 from types import MappingProxyType
 
+from models.backends import ALL_TASKS, DEFAULT_TOKEN_ENV, is_backend_url, task_urls
 from models.registry import TORCHVISION, is_hub_id, is_local_path
 from models.settings import DEVICE_CHOICES, Settings, zero_gpu
 from tasks import TASK_KEYS
 
 TITLE = "Deep Learning Demo Hub"
 AUTH_ENV = "DEMO_HUB_AUTH"
+BACKENDS_ENV = "DEMO_HUB_BACKENDS"  # "TASK=URL TASK=URL", as --backend takes them
 
 
 def _model_override(text: str) -> tuple[str, str]:
@@ -30,6 +32,17 @@ def _model_override(text: str) -> tuple[str, str]:
             f"{source!r} {what} a model directory (a Hugging Face model id is written owner/name)"
         )
     return task, source
+
+
+def _backend(text: str) -> tuple[str, str]:
+    task, sep, url = text.partition("=")
+    url = url.strip()
+    if not sep or task not in (*TASK_KEYS, ALL_TASKS):
+        raise argparse.ArgumentTypeError(f"expected TASK=URL, TASK one of {ALL_TASKS}, {', '.join(TASK_KEYS)}; "
+                                         f"got {text.split('=')[0]!r}")
+    if not is_backend_url(url):
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL after {task}=")
+    return task, url
 
 
 def _auth(text: str) -> tuple[str, str]:
@@ -93,6 +106,17 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
         "--model", type=_model_override, action="append", default=[], metavar="TASK=HUB_ID_OR_DIR",
         help=f"replace a tab's default model with a Hub model id or a local model directory, for any of the tasks "
         f"{', '.join(TASK_KEYS)}; repeatable (default: the models --list-models marks with *)",
+    )
+    parser.add_argument(
+        "--backend", type=_backend, action="append", default=[], metavar="TASK=URL",
+        help="run a task's model on a remote engine: text_generation on any OpenAI-compatible server (vLLM, "
+        "llama.cpp, Ollama...), the others on the Hugging Face Inference API's contract (Inference Endpoints, "
+        f"our serve/); all=URL: every task at URL/TASK; repeatable (default: none; or set {BACKENDS_ENV}="
+        "'TASK=URL ...')",
+    )
+    parser.add_argument(
+        "--backend-token-env", default=DEFAULT_TOKEN_ENV, metavar="NAME",
+        help="the environment variable holding the token sent to the engines (default: %(default)s)",
     )
     parser.add_argument("--preload", action="store_true",
                         help="load every tab's default model at start instead of on first use")
@@ -171,7 +195,15 @@ def _positive_seconds(text: str) -> float:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:  # the environment's backends first: the command line's win for the same task
+        args.backend = [_backend(item) for item in os.environ.get(BACKENDS_ENV, "").split()] + args.backend
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"{BACKENDS_ENV}: {error}")
+    if args.backend and args.offline:
+        parser.error("--offline stops every call huggingface_hub makes, the remote engines' too: use one or the "
+                     "other")
     if os.environ.get("SPACE_ID"):  # on Hugging Face Spaces: bind as Spaces expects; it gives the public URL
         args.host, args.share = "0.0.0.0", False
     if zero_gpu() is not None:  # ZeroGPU's rule: models are placed on CUDA at start, a GPU is lent per call
@@ -210,4 +242,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         login_required=args.auth is not None,
         result_cache_mb=args.result_cache_mb,
         quantize=args.quantize,
+        backends=MappingProxyType(task_urls(dict(args.backend), TASK_KEYS)),
+        backend_token_env=args.backend_token_env,
     )

@@ -43,11 +43,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(command: list[str], port: int, timeout: float = 120) -> tuple[subprocess.Popen, float]:
-    """Run `command` (which listens on `port`) from the repository root; returns the process once
-    http://127.0.0.1:port/ answers, and how many seconds that took."""
+def serve(command: list[str], port: int, timeout: float = 120, env: dict | None = None
+          ) -> tuple[subprocess.Popen, float]:
+    """Run `command` (which listens on `port`) from the repository root, in `env` (default: this process's);
+    returns the process once http://127.0.0.1:port/ answers, and how many seconds that took."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:

@@ -25,12 +25,13 @@ def refuse(key: str, **params) -> Refusal:
 
 
 def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
-    """A field for any Hub id of the task's kind; hidden when the operator turned custom ids off."""
+    """A field for any Hub id of the task's kind; hidden when the operator turned custom ids off, and where the
+    task runs on a remote engine (which serves its one model)."""
     return gr.Textbox(
         label=ui_text("picker_custom_model"),
         placeholder=ui_text("picker_custom_model_hint", variant=task, example=example_hub_id(task)),
         value="",
-        visible=runtime.settings.custom_models,
+        visible=runtime.settings.custom_models and runtime.remote(task) is None,
         max_lines=1,
     )
 

@@ -54,14 +54,33 @@ def recognize(runtime: ModelRuntime, upload, model=None, progress=None) -> tuple
     if upload is None:
         raise refuse("refuse_no_digit")
     spec = runtime.spec(TASK, model)
+    backend = runtime.remote(TASK)
+    if backend is not None:
+        # The field is made here too: a blank drawing is refused before any request, and the page shows the field.
+        # The engine gets the picture as sent and makes the same field from it (a PNG of the field would round it).
+        field = field_of(upload)
+        drawing = upload_path(upload).read_bytes()
+        return backend.call(lambda client: digit_scores(client.image_classification(drawing, top_k=len(DIGITS))),
+                            progress), field_picture(field)
 
     def answer():
-        network = runtime.load(spec, progress)
         field = field_of(upload)
-        probabilities = runtime.run_batched(spec, field, lambda fields: read_digits(network, fields))
-        return probabilities, field_picture(field)
+        return digits_here(runtime, spec, field, progress), field_picture(field)
 
     return runtime.remembered(spec, ("recognize", upload_path(upload)), answer)
+
+
+def digits_here(runtime: ModelRuntime, spec, field: np.ndarray, progress=None) -> dict[str, float]:
+    """The ten digits' probabilities for a field, from the network in this process (with the requests that wait
+    with it)."""
+    network = runtime.load(spec, progress)
+    return runtime.run_batched(spec, field, lambda fields: read_digits(network, fields))
+
+
+def digit_scores(answer) -> dict[str, float]:
+    """The contract's [{label, score}] as {digit: probability}, in the digits' order."""
+    scores = {str(item.label): float(item.score) for item in answer}
+    return {digit: scores[digit] for digit in DIGITS}
 
 
 def recognize_digit(runtime: ModelRuntime, image: dict, model: str | None = None, progress=None):

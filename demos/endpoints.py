@@ -15,6 +15,7 @@ import gradio as gr
 import messages
 from demos.common import Refusal
 from demos.params import Param
+from models.backends import REMOTE_CONCURRENCY, RemoteError
 from models.errors import ModelLoadError
 from models.runtime import ModelRuntime
 from models.settings import zero_gpu
@@ -85,11 +86,11 @@ def bound(endpoint: Endpoint, runtime) -> Callable:
         def handler(*args, **kwargs):
             args, kwargs = arguments(args, kwargs)
             yield from fn(runtime, *args, **kwargs)
-    elif endpoint.run == TORCH_THREAD:
+    elif endpoint.run == TORCH_THREAD and runtime.remote(endpoint.task) is None:
         def handler(*args, **kwargs):
             args, kwargs = arguments(args, kwargs)
             return runtime.torch_threads.run(fn, runtime, *args, **kwargs)
-    else:  # BATCHED, STEPS: the function hands its model work to the torch threads itself
+    else:  # BATCHED, STEPS, a remote engine's: the function hands its model work to the torch threads itself
         def handler(*args, **kwargs):
             args, kwargs = arguments(args, kwargs)
             return fn(runtime, *args, **kwargs)
@@ -102,6 +103,7 @@ def bound(endpoint: Endpoint, runtime) -> Callable:
 
 SOMETHING_WENT_WRONG = "error_something_went_wrong"
 LOAD_FAILED_TITLE = "error_load_failed_title"
+REMOTE_FAILED_TITLE = "error_remote_title"
 
 
 def language_of(request: gr.Request | None) -> str:
@@ -117,7 +119,8 @@ def _plain_error(error: Exception, language: str) -> gr.Error:
         return error
     if isinstance(error, ModelLoadError):
         log.warning("model not available: %s", error)  # the operator learns it from the log, not only the visitor
-        return gr.Error(error.text(language), title=messages.say(LOAD_FAILED_TITLE, language), print_exception=False)
+        title = REMOTE_FAILED_TITLE if isinstance(error, RemoteError) else LOAD_FAILED_TITLE
+        return gr.Error(error.text(language), title=messages.say(title, language), print_exception=False)
     log.error("handler failed", exc_info=error)
     return gr.Error(messages.say(SOMETHING_WENT_WRONG, language))
 
@@ -263,14 +266,22 @@ def serve(endpoint: Endpoint, runtime: ModelRuntime, triggers, inputs: list, out
     API) shows the same words in the tab's `message` area. No triggers: the API's door only. Returns the page's
     event (for Stop to cancel)."""
     handler = bound(endpoint, runtime)
-    options = on_device(runtime, batched=endpoint.task if endpoint.run == BATCHED else None)
-    if endpoint.exclusive:
-        options.update(concurrency_id=endpoint.api_name, concurrency_limit=1)
+    options = event_options(endpoint, runtime)
     gr.Button(visible=False).click(model_handler(handler), inputs, outputs, api_name=endpoint.api_name, **options)
     if triggers is None:
         return None
     return gr.on(triggers, page_handler(handler, len(outputs)), inputs, [*outputs, message],
                  api_visibility="private", **options)
+
+
+def event_options(endpoint: Endpoint, runtime: ModelRuntime) -> dict:
+    """The event options of an endpoint's events: its concurrency group, and preprocess=False (on_device)."""
+    options = on_device(runtime, batched=endpoint.task if endpoint.run == BATCHED else None)
+    if runtime.remote(endpoint.task) is not None:  # its requests only wait for the engine, which queues them
+        options.update(concurrency_id=f"remote-{endpoint.task}", concurrency_limit=REMOTE_CONCURRENCY)
+    elif endpoint.exclusive:
+        options.update(concurrency_id=endpoint.api_name, concurrency_limit=1)
+    return options
 
 
 def on_device(runtime: ModelRuntime, batched: str | None = None) -> dict:

@@ -1,7 +1,12 @@
 """GAN sampling: digits from a DCGAN, and a walk between two seeds' latent vectors."""
 from __future__ import annotations
 
+import base64
+import io
+import json
+
 import gradio as gr
+import numpy as np
 import torch
 from PIL import Image
 
@@ -56,12 +61,18 @@ def generate_gan(runtime: ModelRuntime, model: str | None = None, custom_model: 
         count: how many images, 1 to 64.
     """
     spec = runtime.spec(TASK, model, custom_model)
+    columns = min(count, 8)
+    backend = runtime.remote(TASK)
+    if backend is not None:
+        return image_grid(batch_remote(runtime, backend, {"seed": seed, "count": count}, progress), columns=columns)
+    return runtime.remembered(spec, ("generate", seed, count),
+                              lambda: image_grid(samples_here(runtime, spec, seed, count, progress), columns=columns))
 
-    def answer():
-        generator = runtime.load(spec, progress)
-        return image_grid(generate(generator, latents(seed, count, generator.latent_dim)), columns=min(count, 8))
 
-    return runtime.remembered(spec, ("generate", seed, count), answer)
+def samples_here(runtime: ModelRuntime, spec, seed: int, count: int, progress=None) -> torch.Tensor:
+    """The generator's `count` images for `seed` (N, C, H, W) in [-1, 1], from the model in this process."""
+    generator = runtime.load(spec, progress)
+    return generate(generator, latents(seed, count, generator.latent_dim))
 
 
 def interpolate_gan(runtime: ModelRuntime, model: str | None = None, custom_model: str | None = None,
@@ -76,14 +87,54 @@ def interpolate_gan(runtime: ModelRuntime, model: str | None = None, custom_mode
         frames: how many images along the way, 2 to 16.
     """
     spec = runtime.spec(TASK, model, custom_model)
+    backend = runtime.remote(TASK)
+    if backend is not None:
+        walk = {"seed_a": seed_a, "seed_b": seed_b, "frames": frames}
+        return image_grid(batch_remote(runtime, backend, walk, progress), columns=frames)
+    return runtime.remembered(spec, ("interpolate", seed_a, seed_b, frames),
+                              lambda: image_grid(frames_here(runtime, spec, seed_a, seed_b, frames, progress),
+                                                 columns=frames))
 
-    def answer():
-        generator = runtime.load(spec, progress)
-        dim = generator.latent_dim
-        path = slerp(latents(seed_a, 1, dim), latents(seed_b, 1, dim), torch.linspace(0, 1, frames))
-        return image_grid(generate(generator, path), columns=frames)
 
-    return runtime.remembered(spec, ("interpolate", seed_a, seed_b, frames), answer)
+def frames_here(runtime: ModelRuntime, spec, seed_a: int, seed_b: int, frames: int, progress=None) -> torch.Tensor:
+    """The generator's images along the walk from seed_a's latent vector to seed_b's, from the model in this
+    process."""
+    generator = runtime.load(spec, progress)
+    dim = generator.latent_dim
+    path = slerp(latents(seed_a, 1, dim), latents(seed_b, 1, dim), torch.linspace(0, 1, frames))
+    return generate(generator, path)
+
+
+def batch_remote(runtime: ModelRuntime, backend, inputs: dict, progress=None) -> torch.Tensor:
+    """The engine's images for `inputs` (our workers' own contract, serve/media_answers.py: {"inputs": {"seed",
+    "count"}} or {"inputs": {"seed_a", "seed_b", "frames"}} -> {"images": [base64 PNG, ...]}) as the generator's
+    output: the grid is then made as for the model here."""
+    def ask(client):
+        answer = json.loads(backend.post_json({"inputs": inputs}, timeout=runtime.settings.request_timeout_s))
+        return as_batch([Image.open(io.BytesIO(base64.b64decode(image, validate=True))) for image in answer["images"]])
+
+    return backend.call(ask, progress)
+
+
+def as_batch(images: list[Image.Image]) -> torch.Tensor:
+    """Pictures (all grayscale or all RGB, of one size) as a generator's output, (N, C, H, W) in [-1, 1], from which
+    to_images gives back the very same pixels."""
+    pixels = torch.from_numpy(np.stack([np.asarray(image) for image in images])).float()
+    pixels = pixels[:, None] if pixels.dim() == 3 else pixels.permute(0, 3, 1, 2)
+    return pixels / 127.5 - 1
+
+
+def png_bytes(picture: Image.Image) -> bytes:
+    """A picture as PNG (lossless): how pictures travel to and from a remote engine."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def loaded(picture: Image.Image) -> Image.Image:
+    """A remote engine's picture, decoded now (a damaged answer fails within the call, in plain words)."""
+    picture.load()
+    return picture
 
 
 ENDPOINTS = (

@@ -10,7 +10,7 @@ from PIL import Image
 
 from demos.common import model_picker, refuse
 from demos.endpoints import Endpoint, message_area, serve
-from demos.gan import seed_field
+from demos.gan import loaded, png_bytes, seed_field
 from demos.i18n import every_language, ui_text
 from demos.media import client_file, open_image
 from demos.params import PICKED_MODEL, TYPED_MODEL, Real, Text, Upload, Whole
@@ -37,10 +37,27 @@ def edit_size(width: int, height: int) -> tuple[int, int]:
 def edit(runtime: ModelRuntime, image, instruction, model=None, custom_model=None, steps=20, image_guidance=1.5,
          text_guidance=7.5, seed=0, progress=None) -> Image.Image:
     """The photo changed as the instruction says (InstructPix2Pix)."""
-    picture = open_image(image)
-    picture = picture.resize(edit_size(*picture.size), Image.Resampling.LANCZOS)
-    editor = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    picture = prepared(image)
+    spec = runtime.spec(TASK, model, custom_model)
+    backend = runtime.remote(TASK)
+    if backend is not None:  # sent at the size it is edited at (a PNG, lossless): read there as here
+        sent = png_bytes(picture)
+        return backend.call(lambda client: loaded(client.image_to_image(
+            sent, prompt=instruction, num_inference_steps=steps, guidance_scale=text_guidance,
+            image_guidance_scale=image_guidance, seed=seed)), progress)
+    return edited_here(runtime, spec, picture, instruction, steps, image_guidance, text_guidance, seed, progress)
 
+
+def prepared(image) -> Image.Image:
+    """The photo at the size it is edited at (edit_size)."""
+    picture = open_image(image)
+    return picture.resize(edit_size(*picture.size), Image.Resampling.LANCZOS)
+
+
+def edited_here(runtime: ModelRuntime, spec, picture: Image.Image, instruction: str, steps: int, image_guidance: float,
+                text_guidance: float, seed: int, progress=None) -> Image.Image:
+    """The prepared picture edited by the pipeline in this process, within the request's time."""
+    editor = runtime.load(spec, progress)
     timeout = runtime.settings.request_timeout_s
     deadline = time.monotonic() + timeout
 

@@ -48,7 +48,7 @@ def variant(runtime: ModelRuntime, lab: Subject, technique: str, network: torch.
     if technique == "student":
         if lab.student is None:
             return "lab_note_no_student"
-        return lab.network(runtime.load(runtime.spec(lab.task, lab.student)))
+        return lab.network(runtime.load(runtime.spec(lab.task, lab.student, here=True)))
     if technique == "int8" and device.type != "cpu":
         return "lab_note_int8_cpu_only"
     if technique == "half" and dtype in (torch.float16, torch.bfloat16):
@@ -98,7 +98,7 @@ class Lab:
 
     def __init__(self, runtime: ModelRuntime, lab: Subject, percent: int, repeats: int, budget_s: float, progress):
         self.runtime, self.subject, self.percent, self.repeats = runtime, lab, percent, repeats
-        spec = runtime.spec(lab.task)
+        spec = runtime.spec(lab.task, here=True)  # measured here, whatever engine serves the tab
         self.model_name = spec.label
         loaded = runtime.load(spec, progress)
         self.network = lab.network(loaded)

@@ -1,6 +1,8 @@
 """The models panel: which device and precision are in use, what is loaded, and a way to unload it."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import gradio as gr
 
 from demos.common import refuse
@@ -12,6 +14,7 @@ from models.runtime import ModelRuntime
 
 ALL = "All loaded models"
 HEADERS = ["model", "device", "MB", "load s"]
+BACKEND_HEADERS = ["task", "engine", "state", "serves"]
 
 
 def summary(runtime: ModelRuntime) -> str:
@@ -46,9 +49,23 @@ def loaded_rows(runtime: ModelRuntime) -> list[list]:
     ]
 
 
+def backend_rows(runtime: ModelRuntime, ask: bool = True) -> list[list]:
+    """Each remote task's engine and, when `ask`, whether it answers now (one short request to each, together)."""
+    backends = list(runtime.backends.values())
+    if ask and backends:
+        with ThreadPoolExecutor(len(backends)) as pool:
+            states = list(pool.map(lambda backend: backend.health(), backends))
+    else:
+        states = [("", "")] * len(backends)
+    language = current_language()
+    return [[backend.task, backend.shown, say(state, language) if state else "…", serves]
+            for backend, (state, serves) in zip(backends, states)]
+
+
 def refresh(runtime: ModelRuntime):
     names = [e.key.name for e in reversed(runtime.loaded())]
-    return summary(runtime), loaded_rows(runtime), gr.Dropdown(choices=[ALL] + names, value=ALL)
+    return (summary(runtime), loaded_rows(runtime), gr.Dropdown(choices=[ALL] + names, value=ALL),
+            backend_rows(runtime))
 
 
 def unload(runtime: ModelRuntime, which: str | None):
@@ -70,6 +87,10 @@ def build(runtime: ModelRuntime) -> gr.Tab:
         info = gr.Markdown(summary(runtime))
         table = gr.Dataframe(headers=HEADERS, value=loaded_rows(runtime), label=ui_text("models_loaded"),
                              interactive=False)
+        # Asked when the tab is opened or refreshed, never while the app is built.
+        engines = gr.Dataframe(headers=BACKEND_HEADERS, value=backend_rows(runtime, ask=False),
+                               label=ui_text("models_backends"), interactive=False, visible=bool(runtime.backends),
+                               elem_id="remote-engines")
         with gr.Row():
             operator = runtime.settings.operator_controls
             which = gr.Dropdown(choices=[ALL], value=ALL, label=ui_text("models_unload_which"), scale=3,
@@ -77,7 +98,7 @@ def build(runtime: ModelRuntime) -> gr.Tab:
             unload_button = gr.Button(ui_text("models_unload"), variant="stop", scale=1, visible=operator,
                                       elem_id="unload-models")
             refresh_button = gr.Button(ui_text("models_refresh"), scale=1)
-    outputs = [info, table, which]
+    outputs = [info, table, which, engines]
     for event in (tab.select, refresh_button.click):  # user_errors: the summary in the browser's language
         event(user_errors(lambda: refresh(runtime)), None, outputs, api_visibility="private")
     unload_button.click(user_errors(lambda which: unload(runtime, which)), which, outputs, api_name="unload_models",

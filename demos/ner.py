@@ -44,13 +44,18 @@ def ner(runtime: ModelRuntime, text: str, model: str | None = None, custom_model
         custom_model: optional Hugging Face id of another token-classification model.
     """
     spec = runtime.spec(TASK, model, custom_model)
+    backend = runtime.remote(TASK)
+    if backend is not None:
+        return to_outputs(text, backend.call(
+            lambda client: client.token_classification(text, aggregation_strategy=ENTITY_GROUPING), progress))
+    return runtime.remembered(spec, ("ner", text), lambda: to_outputs(text, entities_here(runtime, spec, text,
+                                                                                            progress)))
 
-    def answer():
-        recognizer = runtime.load(spec, progress)
-        entities = runtime.run_batched(spec, text, lambda texts: find_entities(recognizer, texts))
-        return to_outputs(text, entities)
 
-    return runtime.remembered(spec, ("ner", text), answer)
+def entities_here(runtime: ModelRuntime, spec, text: str, progress=None) -> list[dict]:
+    """The text's entities, found by the model in this process (with the requests that wait with it)."""
+    recognizer = runtime.load(spec, progress)
+    return runtime.run_batched(spec, text, lambda texts: find_entities(recognizer, texts))
 
 
 def window_overlap(tokenizer) -> int:

@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from demos.common import model_picker
 from demos.endpoints import BATCHED, Endpoint, message_area, serve
+from demos.gan import png_bytes
 from demos.i18n import ui_text
 from demos.media import MAX_IMAGE_PIXELS, client_file, open_image, upload_path
 from demos.params import PICKED_MODEL, TYPED_MODEL, Real, Upload, Whole
@@ -58,16 +59,40 @@ def detect(runtime: ModelRuntime, image, model=None, custom_model=None, threshol
     forward pass; each keeps the boxes that reach its own threshold."""
     image = upload_path(image)  # no photo is refused before any load
     spec = runtime.spec(TASK, model, custom_model)
-
-    def answer():
-        detector = runtime.load(spec, progress)
-        picture = open_image(image, decode_at_least=detector.input_side)
+    backend = runtime.remote(TASK)
+    if backend is not None:
+        # Decoded in full (the engine's detector, which a large JPEG's reduced decoding depends on, is not known
+        # here), reduced as for a detector here, and sent losslessly: the engine detects on this very picture.
+        picture = open_image(image)
         picture.thumbnail((MAX_SIDE, MAX_SIDE))
-        found = runtime.run_batched(spec, picture, detector.detect)
-        kept = [d for d in found if d.score >= threshold][:max_boxes]
-        return draw_boxes(picture, kept), [[d.label, d.score, *d.box] for d in kept]
+        sent = png_bytes(picture)
+        found = backend.call(lambda client: detections_of(client.object_detection(sent, threshold=threshold)),
+                             progress)
+        return shown(picture, found, threshold, max_boxes)
+    return runtime.remembered(spec, ("detect", image, threshold, max_boxes),
+                              lambda: shown(*detections_here(runtime, spec, image, progress), threshold, max_boxes))
 
-    return runtime.remembered(spec, ("detect", image, threshold, max_boxes), answer)
+
+def detections_here(runtime: ModelRuntime, spec, image, progress=None) -> tuple[Image.Image, list[Detection]]:
+    """The picture as the detector read it (at most MAX_SIDE) and its detections, likeliest first, from the model in
+    this process (with the requests that wait with it)."""
+    detector = runtime.load(spec, progress)
+    picture = open_image(image, decode_at_least=detector.input_side)
+    picture.thumbnail((MAX_SIDE, MAX_SIDE))
+    return picture, runtime.run_batched(spec, picture, detector.detect)
+
+
+def detections_of(answer) -> list[Detection]:
+    """The contract's [{label, score, box: {xmin, ymin, xmax, ymax}}] as detections, in the engine's order."""
+    return [Detection(str(item.label), float(item.score),
+                      (int(item.box.xmin), int(item.box.ymin), int(item.box.xmax), int(item.box.ymax)))
+            for item in answer]
+
+
+def shown(picture: Image.Image, found: list[Detection], threshold: float, max_boxes: int):
+    """The picture with the boxes that reach the threshold drawn (at most max_boxes), and their table rows."""
+    kept = [d for d in found if d.score >= threshold][:max_boxes]
+    return draw_boxes(picture, kept), [[d.label, d.score, *d.box] for d in kept]
 
 
 def detect_objects(runtime: ModelRuntime, image: dict, model: str | None = None, custom_model: str | None = None,

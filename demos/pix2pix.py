@@ -8,7 +8,7 @@ from PIL import Image
 
 from demos.common import model_picker, refuse
 from demos.endpoints import Endpoint, message_area, serve
-from demos.gan import generate
+from demos.gan import generate, loaded, png_bytes
 from demos.i18n import ui_text
 from demos.media import MAX_IMAGE_PIXELS, drawing_file, open_image
 from demos.params import PICKED_MODEL, TYPED_MODEL, Upload
@@ -33,17 +33,32 @@ def picture_from(drawing) -> Image.Image:
     return picture
 
 
+def unet_picture(picture: Image.Image) -> Image.Image:
+    """The picture as the U-Net reads it: 256x256 bicubic, RGB."""
+    side = Pix2PixUNet.SIDE
+    return picture.convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
+
+
 def to_unet_input(picture: Image.Image) -> torch.Tensor:
     """As the huggan pix2pix checkpoints were trained: 256x256 bicubic, RGB in [-1, 1], shape (1, 3, 256, 256)."""
-    side = Pix2PixUNet.SIDE
-    pixels = np.asarray(picture.convert("RGB").resize((side, side), Image.Resampling.BICUBIC), dtype=np.float32)
+    pixels = np.asarray(unet_picture(picture), dtype=np.float32)
     return torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0) / 127.5 - 1
 
 
 def translate_image(runtime: ModelRuntime, value, model=None, custom_model=None, progress=None) -> Image.Image:
     """The pix2pix U-Net's picture for a drawing or photo (256x256)."""
-    picture = picture_from(value)
-    generator = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    picture = unet_picture(picture_from(value))
+    spec = runtime.spec(TASK, model, custom_model)
+    backend = runtime.remote(TASK)
+    if backend is not None:  # sent as the U-Net reads it (a PNG, lossless): small, and read there as here
+        sent = png_bytes(picture)
+        return backend.call(lambda client: loaded(client.image_to_image(sent)), progress)
+    return pix2pix_here(runtime, spec, picture, progress)
+
+
+def pix2pix_here(runtime: ModelRuntime, spec, picture: Image.Image, progress=None) -> Image.Image:
+    """The U-Net's picture for a picture, from the model in this process."""
+    generator = runtime.load(spec, progress)
     return to_images(generate(generator, to_unet_input(picture)))[0]
 
 

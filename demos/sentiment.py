@@ -20,6 +20,8 @@ MAX_CHARS = 5_000
 MAX_LINES = 64
 MAX_LINE_TOKENS = 256  # a longer line is read up to here: sentiment shows within a few sentences
 BATCH_SIZE = 16  # lines per forward pass: padding to the longest line wastes little
+MAX_CLASSES = 100  # a remote engine's answer lists this many classes at most (the contract's top_k)
+REMOTE_LINES_AT_ONCE = 8
 TABLE_HEADERS = ["text", "sentiment", "score"]
 EXAMPLES = json.loads(task(TASK).example_files()[0].read_text("utf-8"))["examples"]
 
@@ -62,15 +64,37 @@ def classify_sentiment(runtime: ModelRuntime, text: str, model: str | None = Non
     """
     lines = lines_of(text)
     spec = runtime.spec(TASK, model, custom_model)
+    backend = runtime.remote(TASK)
+    if backend is not None:
+        return summarised(lines, scores_remote(backend, lines, progress))
+    return runtime.remembered(spec, ("sentiment", tuple(lines)),
+                              lambda: summarised(lines, scores_here(runtime, spec, lines, progress)))
 
-    def answer():
-        classifier = runtime.load(spec, progress)
-        per_line = runtime.run_batched(spec, lines, lambda requests: classify_lines(classifier, requests))
-        overall = {label: round(sum(line[label] for line in per_line) / len(per_line), 4) for label in per_line[0]}
-        rows = [[line, *max(scores.items(), key=lambda item: item[1])] for line, scores in zip(lines, per_line)]
-        return overall, rows
 
-    return runtime.remembered(spec, ("sentiment", tuple(lines)), answer)
+def scores_here(runtime: ModelRuntime, spec, lines: list[str], progress=None) -> list[dict[str, float]]:
+    """Each line's {class: probability}, from the model in this process (with the requests that wait with it)."""
+    classifier = runtime.load(spec, progress)
+    return runtime.run_batched(spec, lines, lambda requests: classify_lines(classifier, requests))
+
+
+def scores_remote(backend, lines: list[str], progress=None) -> list[dict[str, float]]:
+    """Each line's {class: probability}, one request a line (the contract classifies one text), sent together:
+    the engine batches what arrives together."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def classify(line):
+        answer = backend.call(lambda client: client.text_classification(line, top_k=MAX_CLASSES), progress)
+        return {str(item["label"]): round(float(item["score"]), 4) for item in answer}
+
+    with ThreadPoolExecutor(min(len(lines), REMOTE_LINES_AT_ONCE)) as pool:
+        return list(pool.map(classify, lines))
+
+
+def summarised(lines: list[str], per_line: list[dict[str, float]]):
+    """The classes' probabilities averaged over the lines, and a row per line with its likeliest class."""
+    overall = {label: round(sum(line[label] for line in per_line) / len(per_line), 4) for label in per_line[0]}
+    rows = [[line, *max(scores.items(), key=lambda item: item[1])] for line, scores in zip(lines, per_line)]
+    return overall, rows
 
 
 ENDPOINTS = (Endpoint("classify_sentiment", classify_sentiment, TASK,

@@ -45,19 +45,50 @@ def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, lang
                progress=None) -> tuple[str, list[list]]:
     """The transcript and its timed segments (Whisper: phrases; CTC models: words)."""
     samples = read_audio(audio)
-    recognizer = runtime.load(runtime.spec(TASK, model, custom_model), progress)
-    timeout = runtime.settings.request_timeout_s
-    deadline = time.monotonic() + timeout
-    read = read_ctranslate2 if isinstance(recognizer, FasterWhisper) else read_transformers
-    text, chunks = read(recognizer, samples, None if language == "auto" else language, task, deadline, progress)
-    if time.monotonic() > deadline:  # its last part was cut short: no transcript rather than a wrong one
-        raise refuse("refuse_out_of_time_audio", seconds=timeout, minutes=len(samples) / SAMPLE_RATE / 60)
+    spec = runtime.spec(TASK, model, custom_model)
+    backend = runtime.remote(TASK)
+    if backend is not None:  # the samples decoded here, as a float WAV (lossless): the engine reads these very ones
+        sent, options = wav_bytes(samples), {"language": language, "task": task}
+        text, chunks = backend.call(lambda client: heard(client.automatic_speech_recognition(sent, extra_body=options)),
+                                    progress)
+    else:
+        text, chunks = transcript_here(runtime, spec, samples, language, task, progress)
     duration = len(samples) / SAMPLE_RATE
     # The last segment may have no end, and a model can overshoot: times stay within the audio.
     segments = [[round(min(float(start or 0.0), duration), 2),
                  round(min(float(duration if end is None else end), duration), 2), words.strip()]
                 for start, end, words in chunks]
     return text.strip(), segments
+
+
+def transcript_here(runtime: ModelRuntime, spec, samples, language: str, task: str, progress=None) -> tuple[str, list]:
+    """The text and its chunks (start, end or None, text), as the model in this process reads the samples within
+    the request's time; past it, refused rather than cut."""
+    recognizer = runtime.load(spec, progress)
+    timeout = runtime.settings.request_timeout_s
+    deadline = time.monotonic() + timeout
+    read = read_ctranslate2 if isinstance(recognizer, FasterWhisper) else read_transformers
+    text, chunks = read(recognizer, samples, None if language == "auto" else language, task, deadline, progress)
+    if time.monotonic() > deadline:  # its last part was cut short: no transcript rather than a wrong one
+        raise refuse("refuse_out_of_time_audio", seconds=timeout, minutes=len(samples) / SAMPLE_RATE / 60)
+    return text, chunks
+
+
+def wav_bytes(samples) -> bytes:
+    """16 kHz mono float32 samples as a WAV file of float32 samples: read back, the very same samples."""
+    import io
+
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, SAMPLE_RATE, format="WAV", subtype="FLOAT")
+    return buffer.getvalue()
+
+
+def heard(answer) -> tuple[str, list]:
+    """The contract's {text, chunks: [{timestamp: [start, end], text}]} as (text, [(start, end, text)])."""
+    chunks = [(chunk.timestamp[0], chunk.timestamp[1], str(chunk.text)) for chunk in answer.chunks or []]
+    return str(answer.text), chunks
 
 
 def read_ctranslate2(whisper: FasterWhisper, samples, language, task, deadline, progress) -> tuple[str, list]:

@@ -13,7 +13,7 @@ import gradio as gr
 import torch
 
 from demos.common import model_picker, refuse
-from demos.endpoints import STREAM, Endpoint, bound, message_area, on_device, page_handler, serve
+from demos.endpoints import STREAM, Endpoint, bound, event_options, message_area, page_handler, serve
 from demos.generation import MAX_NEW_TOKENS, SAMPLING_PARAMS, fit_context, sampling, stream_generate
 from demos.i18n import ui_text
 from demos.params import PICKED_MODEL, TYPED_MODEL, Conversation, Text, refuse_lone_surrogates
@@ -81,7 +81,14 @@ def chat(runtime: ModelRuntime, message, history, model=None, custom_model=None,
          temperature=0.7, top_p=0.9, seed=0, progress=None) -> Iterator[str]:
     """The reply to `message` after the conversation `history` ({"role", "content"} messages), as it grows."""
     settings = sampling(max_new_tokens, temperature, top_p, seed)
-    lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    spec = runtime.spec(TASK, model, custom_model)
+    backend = runtime.remote(TASK)
+    if backend is not None:  # the engine fits the conversation to its model's context, or says why not
+        yield from backend.chat_stream(recent_turns(history) + [{"role": "user", "content": message}],
+                                       max_tokens=settings.max_new_tokens, temperature=settings.temperature,
+                                       top_p=settings.top_p, seed=settings.seed)
+        return
+    lm = runtime.load(spec, progress)
     input_ids = fit_context(lm, chat_input_ids(lm, message, history), settings.max_new_tokens)
     yield from stream_generate(runtime, lm, input_ids, settings)
 
@@ -134,7 +141,10 @@ def complete_text(runtime: ModelRuntime, prompt: str, model: str | None = None, 
         seed: the same seed and settings give the same text.
     """
     settings = sampling(max_new_tokens, temperature, top_p, seed)
-    lm = runtime.load(runtime.spec(TASK, model, custom_model), progress)
+    spec = runtime.spec(TASK, model, custom_model)
+    if runtime.remote(TASK) is not None:  # OpenAI's chat API, which the engines share, continues no texts
+        raise refuse("refuse_remote_no_completion", backend=runtime.remote(TASK).shown)
+    lm = runtime.load(spec, progress)
     input_ids = fit_context(lm, lm.tokenizer(prompt, return_tensors="pt")["input_ids"], settings.max_new_tokens)
     for text in stream_generate(runtime, lm, input_ids, settings):
         yield prompt + text
@@ -188,7 +198,8 @@ def _chat(runtime: ModelRuntime, settings: list) -> None:
                             params={"message": MESSAGE, "history": Conversation("param_history"), **MODEL_PARAMS}),
                     runtime)
     replying = gr.on([message_box.submit, send.click], page_handler(in_page, 2), [message_box, chatbot, *settings],
-                     [message_box, chatbot, message], api_visibility="private", **on_device(runtime))
+                     [message_box, chatbot, message], api_visibility="private",
+                     **event_options(ENDPOINTS[0], runtime))
     # Cancelling closes the stream, which sets the stop signal: the model stops computing too.
     stop_chat.click(None, None, None, cancels=[replying])
 

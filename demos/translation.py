@@ -121,6 +121,11 @@ def translate_text(runtime: ModelRuntime, text: str, source: str, target: str, m
     """
     if source == target:
         raise refuse("refuse_same_languages")
+    backend = runtime.remote(TASK)
+    if backend is not None:  # the engine's one model translates the whole text: no model of a pair is picked here
+        runtime.spec(TASK, None if model == OPUS_MT else model, custom_model)  # typed-in ids are refused
+        return backend.call(lambda client: str(client.translation(text, src_lang=source, tgt_lang=target)
+                                               .translation_text), progress)
     if model == OPUS_MT and not (custom_model or "").strip():
         source_id = opus_pairs().get((source, target))
         if source_id is None:
@@ -129,15 +134,16 @@ def translate_text(runtime: ModelRuntime, text: str, source: str, target: str, m
                          target_name=LANGUAGES[target])
         model = source_id
     spec = runtime.spec(TASK, model, custom_model)
+    return runtime.remembered(spec, ("translate", text, source, target),
+                              lambda: translation_here(runtime, spec, text, source, target, progress))
 
-    def answer():
-        seq2seq = runtime.load(spec, progress)
-        lines = split_text(text)
-        sentences = [sentence for line in lines for sentence in line]
-        translations = translate_sentences(runtime, seq2seq, sentences, source, target)
-        return join_text(lines, translations, target)
 
-    return runtime.remembered(spec, ("translate", text, source, target), answer)
+def translation_here(runtime: ModelRuntime, spec, text: str, source: str, target: str, progress=None) -> str:
+    """The text translated by the model in this process, sentence batch by sentence batch, its line breaks kept."""
+    seq2seq = runtime.load(spec, progress)
+    lines = split_text(text)
+    sentences = [sentence for line in lines for sentence in line]
+    return join_text(lines, translate_sentences(runtime, seq2seq, sentences, source, target), target)
 
 
 # Short (a random-weight translator writes until its length bound), and English → Chinese: the load test's tiny
@@ -165,10 +171,12 @@ def build(runtime: ModelRuntime) -> None:
             translation = gr.Textbox(label=ui_text("translation_output"), lines=6, interactive=False, buttons=["copy"],
                                      elem_id="translation-output")
             message = message_area()
-    # The operator's --model first, if any; then Opus-MT (one entry for all its pairs); then M2M100.
+    # The operator's --model first, if any; then Opus-MT (one entry for all its pairs); then M2M100. A remote
+    # engine's one model alone.
     engines = [choice(spec) for spec in runtime.choices(TASK) if spec.pair is None]
-    overridden = TASK in runtime.settings.model_overrides
-    engines.insert(int(overridden), ("Opus-MT · one per pair · ~300 MB", OPUS_MT))
+    if runtime.remote(TASK) is None:
+        overridden = TASK in runtime.settings.model_overrides
+        engines.insert(int(overridden), ("Opus-MT · one per pair · ~300 MB", OPUS_MT))
     model = gr.Dropdown(engines, value=engines[0][1], label=ui_text("picker_model"))
     custom_model = custom_model_field(runtime, TASK)
     run = gr.Button(ui_text(RUN_BUTTON), variant="primary")

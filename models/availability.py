@@ -124,6 +124,10 @@ def startup_summary(runtime: ModelRuntime) -> str:
     overrides = runtime.settings.model_overrides
     rows = [("task", "default model", "size", "status")]
     for task in TASK_KEYS:
+        backend = runtime.remote(task)
+        if backend is not None:
+            rows.append((task, backend.shown, "–", "on a remote engine (--backend)"))
+            continue
         configured = runtime.configured_default(task)
         status = _availability(configured, _download_target_of(task, configured, overrides))
         in_use = runtime.default(task)

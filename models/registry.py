@@ -10,6 +10,8 @@ from pathlib import Path
 BUNDLED = "assets:"
 # How clients see an operator's --model directory: "local:<folder name>", never its path on the server.
 LOCAL = "local:"
+# Sources "remote:<URL>": a task's model on a remote engine (--backend), which says which model it is.
+REMOTE = "remote:"
 # Sources "torchvision:<architecture>:<weights>": weights from download.pytorch.org, kept in torch's hub cache.
 TORCHVISION = "torchvision:"
 

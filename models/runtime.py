@@ -4,12 +4,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
 
 from messages import current_language, say
+from models.backends import Backend, RemoteError
 from models.batching import DynamicBatcher
 from models.cache import CachedModel, ModelCache
 from models.device import pick_device, pick_dtype
@@ -17,7 +19,7 @@ from models.errors import ModelLoadError, load_failure, quoted
 from models.hub_files import in_local_cache
 from models.loaders import locate, refuse_other_kinds
 from models.quantization import QUANTIZED_TASKS, quantize_int8
-from models.registry import ModelSpec, is_hub_id
+from models.registry import REMOTE, ModelSpec, is_hub_id
 from models.result_cache import ResultCache, content_hash
 from models.settings import Settings
 from models.torch_threads import shared_torch_threads
@@ -53,10 +55,21 @@ class ModelRuntime:
         self.torch_threads = shared_torch_threads(self.settings.device_concurrency)
         self._load_lock = threading.Lock()
         self._overrides = {task: override_spec(task, source) for task, source in self.settings.model_overrides.items()}
+        self.backends = {task: Backend(task, url, self.settings.backend_token_env, self.settings.request_timeout_s)
+                         for task, url in self.settings.backends.items()}
 
-    def choices(self, task: str) -> list[ModelSpec]:
+    def remote(self, task: str) -> Backend | None:
+        """The engine elsewhere that runs the task's model (--backend), or None: it runs here."""
+        return self.backends.get(task)
+
+    def choices(self, task: str, here: bool = False) -> list[ModelSpec]:
         """The models a tab offers, the one it uses by default first: the operator's --model if given, else the
-        task record's default, unless that is not downloaded yet and the project ships weights that work offline."""
+        task record's default, unless that is not downloaded yet and the project ships weights that work offline.
+        A task on a remote engine offers that engine alone, unless the model must run `here` (the lab measures it)."""
+        backend = None if here else self.remote(task)
+        if backend is not None:
+            return [replace(default_spec(task), source=f"{REMOTE}{backend.shown}", label=f"{backend.shown} · remote",
+                            size_mb=0, revision=None, pair=None)]
         specs = sorted(specs_for(task), key=lambda s: not s.default)
         override = self._overrides.get(task)
         if override:
@@ -73,17 +86,19 @@ class ModelRuntime:
         """The operator's --model, else the task's default, whether downloaded or not: what --download fetches."""
         return self._overrides.get(task) or default_spec(task)
 
-    def spec(self, task: str, name: str | None = None, custom_id: str | None = None) -> ModelSpec:
+    def spec(self, task: str, name: str | None = None, custom_id: str | None = None, here: bool = False) -> ModelSpec:
         """The model a request asks for: a typed-in id wins over the picker's `name` (the model as clients name
         it, ModelSpec.name; its label is accepted too); nothing picked -> default."""
         custom_id = (custom_id or "").strip()
         if custom_id:
+            if self.remote(task) is not None and not here:
+                raise RemoteError("load_custom_remote", backend=self.remote(task).shown)
             if not self.settings.custom_models:
                 raise ModelLoadError("load_custom_ids_off")
             if not is_hub_id(custom_id):
                 raise ModelLoadError("load_not_a_hub_id", model_id=quoted(custom_id), example=example_hub_id(task))
             return custom_spec(task, custom_id)
-        for spec in self.choices(task):
+        for spec in self.choices(task, here):
             if name in (None, "", spec.label, spec.name):
                 return spec
         raise ModelLoadError("load_unknown_model", model=quoted(name))

@@ -46,6 +46,9 @@ class Settings:
     quantize: str = "none"  # "int8": the transformer tabs' weights on a CPU (models/quantization.py)
     # Answers kept for repeated requests (models/result_cache.py); None: the default, which depends on `public`.
     result_cache_mb: float | None = None
+    # task -> the URL of the remote engine that runs its model (--backend; models/backends.py)
+    backends: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    backend_token_env: str = "HF_TOKEN"  # the environment variable whose value is sent to the engines as a token
 
     @property
     def result_cache_bytes(self) -> int:
