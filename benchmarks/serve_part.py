@@ -3,6 +3,7 @@ default-size BERT-base NER (random weights, offline): requests per second at 8 c
 at 1 client (p50 latency, hub on Serve / hub in-process, and a worker called directly).
 
     python benchmarks/serve_part.py [--rounds 3] [--json benchmarks/results-cpu.json]
+    REPLICA_THREADS=1 python benchmarks/serve_part.py   # Ray's own default for a replica of num_cpus 0.1
 
 Three hubs and a local Ray cluster (127.0.0.1) are up at once, called by the same light client (http_client.py),
 interleaved burst by burst and request by request. On a 2-core machine two replicas share the cores the one
@@ -39,8 +40,11 @@ def start_serve(model: Path) -> str:
 
     from serve.workers import build
 
+    # Ray gives a replica as many OpenMP threads as its num_cpus (at least 1): a replica of 0.1 CPU would compute
+    # on one thread where the hub in-process uses every core. Given the same threads, the comparison is the hop's.
+    threads = threads_of_replicas()
     ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}})
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": threads}})
     port = free_port()
     ray_serve.start(http_options={"host": "127.0.0.1", "port": port})
     for replicas in (1, 2):
@@ -52,6 +56,10 @@ def start_serve(model: Path) -> str:
             raise RuntimeError(f"Serve did not start: {ray_serve.status().applications}")
         time.sleep(2)
     return f"http://127.0.0.1:{port}"
+
+
+def threads_of_replicas() -> str:
+    return os.environ.get("REPLICA_THREADS", str(os.cpu_count()))
 
 
 def start_hub(backend: str | None, model: Path) -> tuple:
@@ -86,14 +94,14 @@ def measure(urls: dict[str, str], worker_url: str, rounds: int, clients: int, re
     times, rates = {setup: [] for setup in urls}, {setup: [] for setup in urls}
     try:
         for setup in urls:  # warm-up: the first request loads the model in-process, and concurrent shapes
-            single[setup].predict(*call)
+            single[setup].predict(call[0], *call[1])
             burst(pools[setup], *call, 1, BURST_SECONDS)
         stop_at = time.monotonic() + LATENCY_SECONDS
         for round_ in range(rounds * 3):
             order = SETUPS[round_ % 3:] + SETUPS[:round_ % 3]
             for setup in order:
                 started = time.perf_counter()
-                single[setup].predict(*call)
+                single[setup].predict(call[0], *call[1])
                 times[setup].append(time.perf_counter() - started)
             if time.monotonic() > stop_at:
                 break
@@ -137,7 +145,8 @@ def run(rounds: int, clients: int, requests_per_client: int) -> dict:
 
             ray_serve.shutdown()
             ray.shutdown()
-    return {**result, "load_average": [round(load, 2), round(os.getloadavg()[0], 2)], "rounds": rounds,
+    return {**result, "replica_openmp_threads": int(threads_of_replicas()),
+            "load_average": [round(load, 2), round(os.getloadavg()[0], 2)], "rounds": rounds,
             "clients": clients, "requests_per_client": requests_per_client, "cpu_count": os.cpu_count()}
 
 

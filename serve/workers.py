@@ -19,6 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from serve import contract
 
 TEXT_GENERATION = "text_generation"
+MAX_BODY_BYTES = 64 << 20  # the hub's uploads stop at 50 MB; base64 adds a third
 
 
 @serve.deployment(max_ongoing_requests=16)
@@ -43,6 +44,9 @@ class TaskWorker:
         path = request.url.path.rstrip("/")
         if request.method == "GET" and path.endswith("/health"):
             return Response(b'{"status": "ok"}', media_type=contract.JSON)
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+            return _response(contract.json_reply({"error": f"at most {MAX_BODY_BYTES >> 20} MB a request"}, 413))
         if self.task == TEXT_GENERATION:
             if request.method == "GET" and path.endswith("/v1/models"):
                 return _response(contract.models_listing(self.runtime))
