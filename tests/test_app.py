@@ -73,7 +73,7 @@ def test_models_panel_lists_and_unloads(runtime):
     summary, rows, _, _ = models_panel.refresh(runtime)
     assert runtime.device in summary and "float32" in summary
     assert len(rows) == 1 and rows[0][0] == runtime.default("ner").name and rows[0][2] > 0  # MB
-    _, rows, _ = models_panel.unload(runtime, models_panel.ALL)
+    _, rows, _, _ = models_panel.unload(runtime, models_panel.ALL)
     assert rows == [] and runtime.loaded() == []
 
 
