@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from benchmarks.serving import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LLAMA_PYTHON = Path(os.environ.get("LLAMA_SERVER_PYTHON", ROOT / ".venv-llama" / "bin" / "python"))
@@ -84,12 +85,6 @@ def make_gguf(model_dir: Path, out_dir: Path) -> Path:
     if done.returncode or not gguf.is_file():
         raise RuntimeError(f"convert_hf_to_gguf.py failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return gguf
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _answers(url: str) -> bool:

@@ -81,8 +81,6 @@ def scripted_engine(*answers: Answer) -> Iterator[Engine]:
 
 def closed_port_url() -> str:
     """A URL where nothing listens (the port was free a moment ago)."""
-    import socket
+    from benchmarks.serving import free_port
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+    return f"http://127.0.0.1:{free_port()}"
