@@ -42,10 +42,11 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
     import demos
     from demos import models_panel
     from demos.i18n import translations, ui_text
+    from editor_blobs import bound_editor_blobs
     from http_guard import MB, GuardLimits, HttpGuard, mcp_tool_calls_log_in
     from models.runtime import ModelRuntime
     from request_shape import RequestShape
-    from upload_owners import UploadOwners
+    from upload_owners import OwnerBook, UploadOwners, example_files
 
     runtime = runtime or ModelRuntime()
     with gr.Blocks(title=TITLE, delete_cache=CACHE_CLEANING) as app:
@@ -58,6 +59,7 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
                 demos.LAB.build(runtime)
             models_panel.build(runtime)
     app.queue(max_size=QUEUE_MAX_SIZE)
+    bound_editor_blobs(app, runtime.settings.behind_proxy)
     # Gradio takes these at launch; binding them here means every launch (CLI, tests) has them.
     settings, i18n, launch = runtime.settings, translations(), app.launch
     limits = GuardLimits(max_upload_bytes=settings.max_upload_mb * MB, public=settings.public,
@@ -67,10 +69,13 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
         kwargs.setdefault("i18n", i18n)
         kwargs.setdefault("max_file_size", settings.max_upload_mb * MB)
         app_kwargs = dict(kwargs.get("app_kwargs") or {})  # a new dict each time: Gradio adds its own entries
-        # HttpGuard first: RequestShape reads bodies, which HttpGuard has capped
-        owners = [Middleware(UploadOwners, behind_proxy=settings.behind_proxy)] if settings.public else []
+        # HttpGuard first: RequestShape reads bodies, which HttpGuard has capped. Served publicly, uploads are
+        # their visitor's: a book of owners for this launch, read by both the file routes and the events.
+        book = OwnerBook(public_paths=example_files(app)) if settings.public else None
+        owners = [Middleware(UploadOwners, book=book, behind_proxy=settings.behind_proxy)] if book else []
         app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(HttpGuard, limits=limits),
-                                    *owners, Middleware(RequestShape, blocks=app)]
+                                    *owners, Middleware(RequestShape, blocks=app, owners=book,
+                                                        behind_proxy=settings.behind_proxy)]
         app_kwargs.setdefault("lifespan", mcp_tool_calls_log_in)
         return launch(*args, **{**kwargs, "app_kwargs": app_kwargs})
 
@@ -195,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {reason}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per internal HTTP call drowns the log
+    for client in ("httpx", "httpx2"):  # one line per internal HTTP call drowns the log (huggingface_hub's: httpx2)
+        logging.getLogger(client).setLevel(logging.WARNING)
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"

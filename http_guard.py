@@ -23,9 +23,9 @@ from python_multipart.multipart import parse_options_header
 from starlette._utils import get_route_path
 from starlette.requests import cookie_parser
 
+from gradio_routes import API, CLOSED, STREAM, route_of
 from messages import language_of_header, say
 
-API = "/gradio_api"
 MCP = f"{API}/mcp"
 UPLOAD = f"{API}/upload"
 LOGIN = ("/login", "/login/")
@@ -49,6 +49,10 @@ class GuardLimits:
     # Per client, only when strangers share the app (a public link, a Space, a public address).
     public: bool = False
     max_waiting_per_client: int = 8  # of the queue's 64 places
+    max_uploads_per_hour: int = 500  # upload requests: each makes a folder and a file, however small
+    # Event streams held open at once (a page holds two, an API call one while it waits): each is a task and a
+    # connection on the server, kept by a client that may never read them.
+    max_streams_per_client: int = 32
     # Whether a proxy of ours stands in front (the share tunnel, the Spaces front end): only then is the
     # address it reports in X-Forwarded-For the client's. Anywhere else a client could write any address there.
     behind_proxy: bool = False
@@ -97,6 +101,8 @@ class HttpGuard:
         self._logins: dict[str, deque[list]] = {}  # failed logins, and logins not yet answered
         self._uploads: dict[str, deque[list]] = {}
         self._admitting: dict[str, int] = {}
+        self._upload_times: dict[str, deque[list]] = {}
+        self._streams: dict[str, int] = {}
 
     def client_address(self, scope: dict) -> str:
         return client_address(scope, self.limits.behind_proxy)
@@ -111,6 +117,8 @@ class HttpGuard:
             status, key, params = refusal
             return await refuse_in_words(send, status, say(key, language_of_scope(scope), **params))
         release = contextlib.ExitStack()
+        if self._counts_streams(scope, path):
+            self._hold_stream(client, release)
         if path == UPLOAD and scope["method"] == "POST":
             receive = self._counting_parts(scope, receive)
         if path in LOGIN and scope["method"] == "POST":
@@ -124,6 +132,9 @@ class HttpGuard:
         """(HTTP status, catalog key, its parameters) of the plain words for a request refused before it reaches
         Gradio, else None. What a request is let in with (an upload's bytes) is counted here, before it runs."""
         limits, now = self.limits, time.monotonic()
+        route = route_of(scope["method"], path)
+        if route is not None and route.kind == CLOSED:
+            return 404, "http_closed_route", {}
         has_body = scope["method"] in ("POST", "PUT", "PATCH")
         if has_body and "chunked" in (_header(scope, b"transfer-encoding") or "").lower():
             return 411, "http_chunked", {}
@@ -148,6 +159,13 @@ class HttpGuard:
             return 401, "http_mcp_login", {}
         if not limits.public:
             return None
+        if self._counts_streams(scope, path) and self._streams.get(client, 0) >= limits.max_streams_per_client:
+            return 429, "http_too_many_streams", {"streams": limits.max_streams_per_client}
+        if has_body and path == UPLOAD:
+            sent = self._recent(self._upload_times, client, now - HOUR)
+            if len(sent) >= limits.max_uploads_per_hour:
+                return 429, "http_upload_count", {"count": limits.max_uploads_per_hour}
+            sent.append([now, 1])
         if has_body and (path == UPLOAD or path.startswith(MCP)):
             uploads = self._recent(self._uploads, client, now - HOUR)
             used = sum(size for _, size in uploads)
@@ -188,6 +206,23 @@ class HttpGuard:
             return True
         attempts.append([now, 1])
         return False
+
+    def _counts_streams(self, scope: dict, path: str) -> bool:
+        if not self.limits.public:
+            return False
+        route = route_of(scope["method"], path)
+        return route is not None and route.kind == STREAM
+
+    def _hold_stream(self, client: str, release: contextlib.ExitStack) -> None:
+        """Counts one of the client's open streams until its answer ends or the client goes."""
+        self._streams[client] = self._streams.get(client, 0) + 1
+
+        def free():
+            self._streams[client] -= 1
+            if not self._streams[client]:
+                del self._streams[client]
+
+        release.callback(free)
 
     def _waiting(self, scope: dict, client: str) -> int:
         """How many of this client's jobs wait in Gradio's queue (not yet running)."""

@@ -84,9 +84,11 @@ def chat(runtime: ModelRuntime, message, history, model=None, custom_model=None,
     spec = runtime.spec(TASK, model, custom_model)
     backend = runtime.remote(TASK)
     if backend is not None:  # the engine fits the conversation to its model's context, or says why not
-        yield from backend.chat_stream(recent_turns(history) + [{"role": "user", "content": message}],
-                                       max_tokens=settings.max_new_tokens, temperature=settings.temperature,
-                                       top_p=settings.top_p, seed=settings.seed)
+        out_of_time = yield from backend.chat_stream(
+            recent_turns(history) + [{"role": "user", "content": message}], max_tokens=settings.max_new_tokens,
+            temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed)
+        if out_of_time:  # as the model here says it (demos/generation.py): the reply so far stays
+            gr.Warning(say("warning_reply_out_of_time", current_language(), seconds=backend.timeout_s))
         return
     lm = runtime.load(spec, progress)
     input_ids = fit_context(lm, chat_input_ids(lm, message, history), settings.max_new_tokens)

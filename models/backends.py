@@ -6,20 +6,30 @@ our Ray Serve workers); every other task speaks the Hugging Face Inference API's
 lacks, speaks our own workers' `{"inputs": {"seed", "count"}}` (serve/contract.py).
 
 Light: the command line and the runtime read it before anything heavy is imported; the client is imported on
-first call. The token is read from the environment at each call and never put in a message or a log line.
+first call. The token is read from the environment at each call and never put in a message; it, a URL's login and
+its query's values never reach a log record either, whichever library writes it (keep_out_of_logs).
+
+An engine is trusted to answer, not to decide what this process does: a chat stream ends at the request's time
+limit, an answer ends at MAX_ANSWER_BYTES, and a redirect is not followed (_guarded_hub_session).
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from messages import current_language, say
 from models.errors import ModelLoadError, quoted
+from models.log_secrets import keep_out_of_logs, url_secrets
+from models.timed_stream import ReadUntil
 
 log = logging.getLogger("demo_hub")
 T = TypeVar("T")
@@ -30,6 +40,11 @@ DEFAULT_TOKEN_ENV = "HF_TOKEN"
 REMOTE_CONCURRENCY = 16
 HEALTH_TIMEOUT_S = 3.0
 LOADING_POLL_S = 5.0  # the longest wait between two tries while the engine says its model is loading
+# The most an engine's answer may be. The largest an engine sends rightly is a media answer: an edited photo as a
+# PNG, or the GAN's grid as a few base64 PNGs, at most tens of MB (uploads stop at 50 MB; the workers take 64 MB
+# bodies, serve/workers.py). A chat stream of 1,024 tokens is well under 1 MB. More is a wrong route or a broken
+# engine, refused before it fills this process's memory.
+MAX_ANSWER_BYTES = 64 << 20
 
 
 def is_backend_url(text: str) -> bool:
@@ -44,10 +59,16 @@ def shown_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}{parts.path.rstrip('/')}"
 
 
+def with_route(url: str, route: str) -> str:
+    """`url` with `route` appended to its path: its query (which may carry a key) and #fragment stay after it."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{route.strip('/')}"))
+
+
 def task_urls(backends: dict[str, str], task_keys: tuple[str, ...]) -> dict[str, str]:
     """Each task's URL: its own `--backend TASK=URL`, else `all`'s URL with the task's route appended."""
     common = backends.get(ALL_TASKS)
-    urls = {task: f"{common.rstrip('/')}/{task}" for task in task_keys} if common else {}
+    urls = {task: with_route(common, task) for task in task_keys} if common else {}
     urls.update({task: url for task, url in backends.items() if task != ALL_TASKS})
     return urls
 
@@ -64,6 +85,9 @@ class Backend:
     timeout_s: float = 120.0
     _asked: dict = field(default_factory=dict, compare=False, repr=False)  # what the engine said once for all
 
+    def __post_init__(self):
+        keep_out_of_logs(*url_secrets(self.url), os.environ.get(self.token_env))
+
     @property
     def shown(self) -> str:
         return shown_url(self.url)
@@ -72,21 +96,43 @@ class Backend:
     def endpoint(self) -> str:
         """The URL requests go to: without its #fragment, which names the model of an OpenAI-compatible engine
         that serves many (https://router.huggingface.co/v1#Qwen/Qwen2.5-7B-Instruct)."""
-        return self.url.split("#", 1)[0]
+        return urlunsplit(urlsplit(self.url)._replace(fragment=""))
+
+    def _token(self) -> str | None:
+        """The token of --backend-token-env as it is now; None: huggingface_hub's own rule (HF_TOKEN, else the
+        stored login), as for the Hub. Either is kept out of the log."""
+        token = os.environ.get(self.token_env) or None
+        keep_out_of_logs(token or _stored_login())
+        return token
 
     def _client(self, timeout: float):
         from huggingface_hub import InferenceClient
 
-        # None: huggingface_hub's own rule (HF_TOKEN, else the stored login), as for the Hub.
-        return InferenceClient(model=self.endpoint, token=os.environ.get(self.token_env) or None, timeout=timeout)
+        return InferenceClient(model=self.endpoint, token=self._token(), timeout=timeout)
 
-    def call(self, ask: Callable[[Any], T], progress: Callable[[float, str], None] | None = None) -> T:
+    @contextlib.contextmanager
+    def _calling(self) -> Iterator[Any]:
+        """Within: the HTTP requests sent (through huggingface_hub's shared client, which it yields) go to this
+        engine, and its answers are held to what an engine may send."""
+        session = _guarded_hub_session()
+        calling = _engine_called.set(self)
+        try:
+            yield session
+        finally:
+            _engine_called.reset(calling)
+
+    def call(self, ask: Callable[[Any], T], progress: Callable[[float, str], None] | None = None,
+             deadline: float | None = None) -> T:
         """ask(client)'s answer. While the engine answers 503 with an estimated time (its model is loading), the
-        wait is shown as progress and the request tried again, within the server's time limit."""
-        deadline = time.monotonic() + self.timeout_s
+        wait is shown as progress and the request tried again, within the server's time limit (or `deadline`, a
+        time.monotonic() that a longer request set)."""
+        deadline = deadline or time.monotonic() + self.timeout_s
         while True:
             try:
-                return ask(self._client(max(1.0, deadline - time.monotonic())))
+                with self._calling():
+                    answer = ask(self._client(max(1.0, deadline - time.monotonic())))
+                self._asked.pop("too_large", None)
+                return answer
             except Exception as error:
                 wait = _loading_estimate(error)
                 left = deadline - time.monotonic()
@@ -97,59 +143,71 @@ class Backend:
                                       seconds=round(wait)))
                 time.sleep(min(wait, LOADING_POLL_S, left))
 
-    def chat_stream(self, messages: list[dict], **sampling) -> Iterator[str]:
-        """The reply's text as it grows. Closing the iterator closes the HTTP stream, so the engine stops."""
-        model = self.call(lambda client: self.served_model())  # (the client is not needed to list)
+    def chat_stream(self, messages: list[dict], **sampling) -> Generator[str, None, bool]:
+        """The reply's text as it grows, within the request's time limit: one deadline spans the listing, the
+        request and the whole stream. Returns whether the reply stopped at that limit; it is then closed (the
+        engine stops) and what came is kept, as the local chat does. Closing the iterator closes it too."""
+        deadline = time.monotonic() + self.timeout_s
+        model = self.call(lambda client: self.served_model(deadline), deadline=deadline)  # (no client needed)
         clients = []
 
         def ask(client):
             clients.append(client)  # closing it closes its open streams
             return client.chat_completion(messages, model=model, stream=True, **sampling)
 
-        stream = self.call(ask)
-        text, finished = "", False
+        def close():
+            for client in clients:
+                client.close()
+
+        text, finished, chunks = "", False, None
         try:
-            for chunk in stream:
+            chunks = ReadUntil(deadline, self.call(ask, deadline=deadline), close)
+            for chunk in chunks:
                 choices = chunk.choices or []
                 piece = choices[0].delta.content if choices and choices[0].delta else None
                 finished = finished or bool(choices and choices[0].finish_reason)
                 if piece:
                     text += piece
                     yield text
-            if not finished:  # every engine ends a reply with its reason; a stream without one was cut off
+            if not finished and not chunks.out_of_time:  # every engine ends a reply with its reason
                 raise RemoteError("remote_cut_off", backend=self.shown)
         except Exception as error:
             raise self.failure(error) from error
         finally:
-            for client in clients:
-                client.close()
+            if chunks is None:
+                close()
+            else:  # its reader closes the stream, on the thread that reads it
+                chunks.close()
         if not text:
             yield text
+        return chunks.out_of_time
 
-    def served_model(self) -> str:
+    def served_model(self, deadline: float | None = None) -> str:
         """The model an OpenAI-compatible engine serves, from its /v1/models (vLLM insists on the name), asked
         once: an engine that is still finishing a closed stream may take seconds to list it."""
         named = urlsplit(self.url).fragment
         if named:
             return named
         if "served" not in self._asked:
-            listed = self.listing(timeout=self.timeout_s)
+            left = (deadline or time.monotonic() + self.timeout_s) - time.monotonic()
+            listed = self.listing(timeout=max(1.0, left))
             self._asked["served"] = listed[0] if listed else "default"
         return self._asked["served"]
 
     def listing(self, timeout: float = HEALTH_TIMEOUT_S) -> list[str]:
-        from huggingface_hub.utils import get_session
-
-        response = get_session().get(f"{_openai_base(self.endpoint)}/models", timeout=timeout, headers=self._auth())
-        response.raise_for_status()
+        with self._calling() as session:
+            response = session.get(with_route(_openai_base(self.endpoint), "models"), timeout=timeout,
+                                   headers=self._auth())
+            response.raise_for_status()
         return [str(model.get("id")) for model in response.json().get("data", []) if isinstance(model, dict)]
 
     def post_json(self, payload: dict, timeout: float) -> bytes:
         """A POST of our own workers' contract (the GAN), with the same headers as InferenceClient's."""
-        from huggingface_hub.utils import get_session, hf_raise_for_status
+        from huggingface_hub.utils import hf_raise_for_status
 
-        response = get_session().post(self.endpoint, json=payload, timeout=timeout, headers=self._auth())
-        hf_raise_for_status(response)
+        with self._calling() as session:
+            response = session.post(self.endpoint, json=payload, timeout=timeout, headers=self._auth())
+            hf_raise_for_status(response)
         return response.content
 
     def health(self) -> tuple[str, str]:
@@ -157,27 +215,37 @@ class Backend:
         try:
             if self.task == "text_generation":
                 listed = self.listing()
-                return "backend_up", urlsplit(self.url).fragment or ", ".join(listed[:3]) or "–"
-            from huggingface_hub.utils import get_session
-
-            status = get_session().get(f"{self.endpoint.rstrip('/')}/health", timeout=HEALTH_TIMEOUT_S,
-                                       headers=self._auth()).status_code
+                return self._answering(), urlsplit(self.url).fragment or ", ".join(listed[:3]) or "–"
+            with self._calling() as session:
+                status = session.get(with_route(self.endpoint, "health"), timeout=HEALTH_TIMEOUT_S,
+                                     headers=self._auth()).status_code
         except Exception as error:  # the health column says it; the log keeps the details
             log.info("backend %s for %s: %s", self.shown, self.task, type(error).__name__)
+            if isinstance(error, RemoteError) and error.key in _REFUSED_ANSWER_STATES:
+                return _REFUSED_ANSWER_STATES[error.key], "–"
             status = getattr(getattr(error, "response", None), "status_code", None)
             if status is None:
                 return "backend_down", "–"
         if status in (401, 403):
             return "backend_refuses_token", "–"
-        return ("backend_up" if status < 500 else "backend_failing"), "–"
+        return (self._answering() if status < 500 else "backend_failing"), "–"
+
+    def _answering(self) -> str:
+        """An engine that answers, unless its last answer was refused as too large (its row says so)."""
+        return "backend_too_large" if self._asked.get("too_large") else "backend_up"
 
     def _auth(self) -> dict[str, str]:
-        token = os.environ.get(self.token_env)
+        token = self._token()
         return {"authorization": f"Bearer {token}"} if token else {}
+
+    def too_large(self) -> RemoteError:
+        return RemoteError("remote_too_large", backend=self.shown, max_mb=MAX_ANSWER_BYTES / 2**20)
 
     def failure(self, error: Exception) -> RemoteError:
         """An exception of the HTTP call as the plain words it deserves."""
         if isinstance(error, RemoteError):
+            if error.key == "remote_too_large":
+                self._asked["too_large"] = True
             return error
         name, status = type(error).__name__, getattr(getattr(error, "response", None), "status_code", None)
         words = {"backend": self.shown}
@@ -199,15 +267,107 @@ class Backend:
         return RemoteError("remote_bad_answer", **words)
 
 
+# What the Models tab's row says of an engine whose answer was refused (their RemoteError keys).
+_REFUSED_ANSWER_STATES = {"remote_redirect": "backend_redirects", "remote_too_large": "backend_too_large"}
+
 # httpx's failures to reach a server at all (refused, reset, name unknown, closed mid-answer).
 _UNREACHABLE = ("ConnectError", "ConnectTimeout", "NetworkError", "RemoteProtocolError", "ReadError",
                 "ProtocolError", "TransportError", "ConnectionError", "ConnectionRefusedError")
 
 
 def _openai_base(url: str) -> str:
-    """An OpenAI-compatible engine's base: the URL as given, with /v1 added where it does not end so."""
-    url = url.rstrip("/")
-    return url if url.endswith("/v1") else f"{url}/v1"
+    """An OpenAI-compatible engine's base: the URL as given, with /v1 added where its path does not end so."""
+    return url if urlsplit(url).path.rstrip("/").endswith("/v1") else with_route(url, "v1")
+
+
+@functools.cache
+def _stored_login() -> str | None:
+    """The Hugging Face login stored on this machine, which huggingface_hub sends where no token is set."""
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+# The engine the HTTP requests of this context go to (Backend._calling); None: any other request (the Hub's).
+_engine_called: ContextVar[Backend | None] = ContextVar("engine_called", default=None)
+_hooks_lock = threading.Lock()
+
+
+def _guarded_hub_session():
+    """huggingface_hub's shared HTTP client, through which InferenceClient sends every call (it takes no client of
+    its own), with our two hooks added once. They act only on the requests sent to an engine (_engine_called):
+    the Hub's downloads, which need redirects (to its CDN) and are large, go as before. Checked at each call: a
+    session huggingface_hub makes anew (after a fork, close_session) gets them too."""
+    from huggingface_hub.utils import get_session
+
+    session = get_session()
+    with _hooks_lock:
+        hooks = session.event_hooks
+        if _checked_answer not in hooks["response"]:
+            session.event_hooks = {"request": [*hooks["request"], _plain_request],
+                                   "response": [*hooks["response"], _checked_answer]}
+    return session
+
+
+def _plain_request(request) -> None:
+    """An engine is asked for uncompressed answers: the size cap then bounds what memory holds, not only what
+    came over the network (a small gzip can decode to gigabytes)."""
+    if _engine_called.get() is not None:
+        request.headers["accept-encoding"] = "identity"
+
+
+def _checked_answer(response) -> None:
+    """An engine's answer as it starts (its head): a redirect is refused before httpx follows it (an engine that
+    moved is the operator's to point to, and a redirect could send the token's request elsewhere); a compressed or
+    declared-too-large answer is refused; any other is read through a cap of MAX_ANSWER_BYTES."""
+    backend = _engine_called.get()
+    if backend is None:
+        return
+    if 300 <= response.status_code < 400:
+        log.warning("backend %s for %s answered HTTP %s, a redirect to %s, which is not followed", backend.shown,
+                    backend.task, response.status_code, _host_of(response.headers.get("location", "")))
+        raise RemoteError("remote_redirect", backend=backend.shown)
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "none", ""):
+        log.warning("backend %s for %s sent a %s-compressed answer, though asked for none", backend.shown,
+                    backend.task, encoding)
+        raise RemoteError("remote_bad_answer", backend=backend.shown)
+    declared = response.headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise backend.too_large()
+    response.stream = _capped_stream_type()(response.stream, backend)
+
+
+def _host_of(location: str) -> str:
+    """Where a redirect points, as the log may say it: its host alone (a path or query may carry a signature)."""
+    try:
+        return urlsplit(location).hostname or "the same host"
+    except ValueError:
+        return "an unreadable address"
+
+
+@functools.cache
+def _capped_stream_type() -> type:
+    """A response body that stops at MAX_ANSWER_BYTES. Made on first use: httpx2 (huggingface_hub's HTTP
+    library, whose responses read only its own stream type) is not imported before an engine is called."""
+    from httpx2 import SyncByteStream
+
+    class CappedStream(SyncByteStream):
+        def __init__(self, stream, backend: Backend):
+            self.stream, self.backend = stream, backend
+
+        def __iter__(self) -> Iterator[bytes]:
+            received = 0
+            for piece in self.stream:
+                received += len(piece)
+                if received > MAX_ANSWER_BYTES:  # read at the module's value now (a test lowers it)
+                    raise self.backend.too_large()
+                yield piece
+
+        def close(self) -> None:
+            self.stream.close()
+
+    return CappedStream
 
 
 def _reason(error: Exception) -> str:

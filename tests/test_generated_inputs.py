@@ -67,8 +67,13 @@ def broken(param) -> st.SearchStrategy:
     return st.one_of(wrong_type[type(param)].map(lambda v: (v, True)), wrong_value.map(lambda v: (v, False)))
 
 
+# The routes a client can start an event by (gradio_routes.EVENT): by name with a list, by name with keywords, and
+# the direct call; the page's queue/join is test_a_request_not_shaped_as_the_endpoints_inputs_gets_a_422's.
+ROUTES = ("call", "call/v2", "run")
+
+
 def endpoint_requests():
-    """(endpoint, data, broken input's name, whether its value is of the wrong type)."""
+    """(route, endpoint, data, broken input's name, whether its value is of the wrong type)."""
     def one_broken(endpoint):
         names = list(endpoint.params)
         return st.sampled_from(names).flatmap(lambda name: broken(endpoint.params[name]).map(
@@ -76,7 +81,27 @@ def endpoint_requests():
                           [case[0] if other == name else accepted(endpoint.params[other]) for other in names],
                           endpoint.params[name], case[1])))
 
-    return st.sampled_from(demos.ENDPOINTS).flatmap(one_broken)
+    return st.tuples(st.sampled_from(ROUTES), st.sampled_from(demos.ENDPOINTS).flatmap(one_broken))
+
+
+def send(base: str, route: str, api_name: str, data: list) -> str:
+    """The refusal's or the error's message of a request through `route`, None when it ran to completion."""
+    if route == "call":
+        status, answer = call(base, api_name, data)
+        assert status in (200, 422), answer  # 422: refused before Gradio read it (request_shape.py)
+        return error_message(answer) if status == 200 else json.loads(answer)["detail"]
+    names = next(endpoint for endpoint in demos.ENDPOINTS if endpoint.api_name == api_name).params
+    body = dict(zip(names, data)) if route == "call/v2" else {"data": data}
+    posted = httpx.post(f"{base}/gradio_api/{route}/{api_name}", content=json.dumps(body),
+                        headers={"Content-Type": "application/json"}, timeout=120)
+    if route == "run":  # answered at once: the error with HTTP 500, as Gradio answers every failed direct call
+        assert posted.status_code in (200, 422, 500), posted.text
+        return None if posted.status_code == 200 else posted.json().get("error") or posted.json().get("detail")
+    assert posted.status_code in (200, 422), posted.text
+    if posted.status_code == 422:
+        return posted.json()["detail"]
+    answer = httpx.get(f"{base}/gradio_api/{route}/{api_name}/{posted.json()['event_id']}", timeout=120).text
+    return error_message(answer)
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +125,9 @@ def error_message(answer: str) -> str | None:
 @given(request=endpoint_requests())
 def test_a_broken_input_is_refused_in_plain_words_and_the_server_keeps_serving(served, request):
     base, ner_model, uploaded = served
-    api_name, data, param, wrong_type = request
-    status, answer = call(base, api_name, [uploaded if value == UPLOADED else value for value in data])
-    assert status in (200, 422), answer  # 422: refused before Gradio read it (request_shape.py)
-    message = error_message(answer) if status == 200 else json.loads(answer)["detail"]
-    assert message, f"{api_name} {data!r}: no plain error: {answer[-300:]}"
+    route, (api_name, data, param, wrong_type) = request
+    message = send(base, route, api_name, [uploaded if value == UPLOADED else value for value in data])
+    assert message, f"{route}/{api_name} {data!r}: no plain error"
     assert message != messages.say(SOMETHING_WENT_WRONG) and "Traceback" not in message and 'File "' not in message
     if wrong_type:
         assert messages.say(param.name) in message, f"{api_name}: the message names the input: {message}"

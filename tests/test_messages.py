@@ -16,7 +16,7 @@ from messages import LANGUAGES, Term, catalog, say
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted([*(ROOT / "demos").glob("*.py"), *(ROOT / "models").glob("*.py"), *(ROOT / "serve").glob("*.py"),
                   ROOT / "app.py",
-                  ROOT / "http_guard.py", ROOT / "request_shape.py"])
+                  ROOT / "http_guard.py", ROOT / "request_shape.py", ROOT / "editor_blobs.py"])
 KEY = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # The calls that take a catalog key, and at which position.
 KEY_ARGUMENT = {"ui_text": 0, "every_language": 0, "refuse": 0, "Refusal": 0, "ModelLoadError": 0,

@@ -1,12 +1,17 @@
 """The hub's side of remote backends (--backend): the command line, what the tabs send, and every failure of an
 engine said in plain words, fast and bounded, while the other tabs keep working. The engine here is scripted
 (tests/scripted_engine.py) to play faults; real models answer in tests/test_serve.py and test_llama_cpp.py."""
+import base64
+import gzip
 import json
+import logging
 import time
 from types import MappingProxyType
 
+import gradio as gr
 import pytest
 from huggingface_hub import constants
+from huggingface_hub.utils import get_session
 from scripted_engine import Answer, closed_port_url, scripted_engine
 
 from command_line import parse_args, settings_from_args
@@ -14,6 +19,7 @@ from demos.common import Refusal
 from demos.models_panel import backend_rows
 from demos.ner import ner
 from demos.text_generation import chat_reply, complete_text
+from models import backends
 from models.backends import RemoteError
 from models.runtime import ModelRuntime
 from models.settings import Settings
@@ -53,6 +59,11 @@ def test_backends_from_the_command_line_and_the_environment(monkeypatch):
     assert set(settings.backends) == set(TASK_KEYS)
 
 
+def test_all_puts_each_task_on_the_path_and_keeps_the_query():
+    settings = settings_from_args(parse_args(["--backend", "all=http://serve:8000/?api_key=K"]))
+    assert settings.backends["digits"] == "http://serve:8000/digits?api_key=K"
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--backend", "nope=http://x:1"], "expected TASK=URL"),
     (["--backend", "ner=ftp://x"], "http:// or https://"),
@@ -75,6 +86,7 @@ def test_a_remote_task_sends_the_contract_and_the_token_and_shows_the_engine_alo
     assert sent["path"] == "/ner?key=k"
     assert json.loads(sent["body"]) == {"inputs": TEXT, "parameters": {"aggregation_strategy": "simple"}}
     assert sent["headers"]["authorization"] == f"Bearer {TOKEN}"
+    assert sent["headers"]["accept-encoding"] == "identity"  # so that the size cap bounds what memory holds
     assert highlighted["entities"] == [{"entity": "PER", "start": 0, "end": 5}] and rows[0][:2] == ["Alice", "PER"]
     assert runtime.loaded() == []  # nothing was loaded here
 
@@ -111,6 +123,8 @@ def test_a_loading_model_is_waited_for_with_its_estimated_time_as_progress():
     (Answer(503, {"error": "overloaded"}), "remote_loading", "still loading"),
     (Answer(200, b"<html>not json</html>"), "remote_bad_answer", "cannot read"),
     (Answer(200, {"unexpected": "shape"}), "remote_bad_answer", "cannot read"),
+    (Answer(200, gzip.compress(json.dumps(ALICE).encode()), headers={"content-encoding": "gzip"}),
+     "remote_bad_answer", "cannot read"),  # compressed though asked for none: its size would be unknown
 ])
 def test_each_failure_of_an_engine_has_its_plain_words(answer, key, words):
     with scripted_engine(answer) as engine:
@@ -162,3 +176,95 @@ def test_a_model_named_after_the_url_is_asked_for_without_listing_the_engine():
         assert list(chat_reply(runtime, "Hello", max_new_tokens=4)) == ["Hi"]
     [sent] = engine.requests
     assert sent["path"] == "/v1/chat/completions" and json.loads(sent["body"])["model"] == "Qwen/Qwen2.5-7B-Instruct"
+
+
+PASSWORD, KEY = "S3cretPW-of-alice", "SeCrEtKey42"
+LOGGERS = ("httpx", "httpx2", "httpcore", "httpcore2", "huggingface_hub", "urllib3", "demo_hub")
+
+
+def done(text=""):
+    return {**chunk(text), "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": "stop"}]}
+
+
+def test_an_engines_login_key_and_token_never_reach_the_log_at_any_level(caplog):
+    caplog.set_level(logging.DEBUG)
+    for name in LOGGERS:  # whatever level other code left them at
+        caplog.set_level(logging.DEBUG, logger=name)
+    listing = Answer(body={"object": "list", "data": [{"id": "tiny-qwen"}]})
+    with scripted_engine(Answer(body={}), Answer(body=ALICE)) as ner_engine, \
+            scripted_engine(listing, listing, Answer(events=[chunk("Hi"), done()])) as chat_engine:
+        ner_url = ner_engine.url.replace("//", f"//alice:{PASSWORD}@") + f"/ner?api_key={KEY}"
+        runtime = ModelRuntime(Settings(backends=MappingProxyType({
+            "ner": ner_url, "text_generation": f"{chat_engine.url}/v1?api_key={KEY}"}),
+            backend_token_env="ENGINE_TOKEN"))
+        rows = backend_rows(runtime)
+        assert [row[2] for row in rows] == ["answering", "answering"]
+        assert ner(runtime, TEXT)[0]["entities"]
+        assert list(chat_reply(runtime, "Hello", max_new_tokens=4)) == ["Hi"]
+    try:  # a library's exception that names the URL, logged with its traceback
+        raise ValueError(f"cannot read {ner_url}")
+    except ValueError:
+        logging.getLogger("some.library").exception("failed")
+    said = [record.getMessage() for record in caplog.records] + [caplog.text]
+    assert any("HTTP Request" in text for text in said)  # the lines that carry the URLs were there to check
+    assert not [text for text in said for secret in (PASSWORD, KEY, TOKEN) if secret in text]
+    # ... and the engines still got them, each route on the URL's path with its query kept after it
+    basic = "Basic " + base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    assert [(sent["path"], sent["headers"]["authorization"]) for sent in ner_engine.requests] == [
+        (f"/ner/health?api_key={KEY}", basic), (f"/ner?api_key={KEY}", basic)]
+    assert [(sent["path"], sent["headers"]["authorization"]) for sent in chat_engine.requests] == [
+        (f"/v1/models?api_key={KEY}", f"Bearer {TOKEN}")] * 2 + [
+        (f"/v1/chat/completions?api_key={KEY}", f"Bearer {TOKEN}")]
+
+
+def chat_until_done(runtime, give_up_s=10.0) -> tuple[list[str], float]:
+    """The chat's replies and how long it took; given up on after give_up_s (an endless chat would never end)."""
+    started, replies = time.monotonic(), []
+    for text in chat_reply(runtime, "Hi", max_new_tokens=8):
+        replies.append(text)
+        if time.monotonic() - started > give_up_s:
+            break
+    return replies, time.monotonic() - started
+
+
+@pytest.mark.parametrize("stream", [
+    Answer(events=[chunk("la ")], endless=True, every_s=0.01),  # a token every 10 ms, forever
+    Answer(events=[chunk("la ")], then_wait_s=30),  # one token, then silence
+], ids=["endless", "stalled"])
+def test_a_chat_stream_stops_at_the_time_limit_keeps_its_reply_and_says_so(stream, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(gr, "Warning", warnings.append)
+    listing = Answer(body={"object": "list", "data": [{"id": "tiny-qwen"}]})
+    with scripted_engine(listing, stream) as engine:
+        replies, took = chat_until_done(on_engine(engine.url + "/v1", "text_generation", timeout_s=2))
+        assert 2 <= took < 3.5
+        assert replies and replies[-1].startswith("la ")
+        assert warnings == ["The reply stopped at the server's 2 s limit on a request's model time."]
+        if stream.endless:
+            assert engine.hung_up.wait(2)  # the stream was closed: the engine stops
+
+
+@pytest.mark.parametrize("answer", [Answer(body=b"[" + b"0," * (1 << 20) + b"0]"), Answer(stream_bytes=100 << 20)],
+                         ids=["declared", "streamed"])
+def test_an_answer_over_the_size_cap_is_refused_in_plain_words(answer, monkeypatch):
+    monkeypatch.setattr(backends, "MAX_ANSWER_BYTES", 1 << 20)
+    with scripted_engine(answer) as engine:
+        runtime = on_engine(engine.url)
+        started = time.monotonic()
+        error = failure(lambda: ner(runtime, TEXT))
+        assert error.key == "remote_too_large" and "larger than 1 MB" in str(error)
+        assert time.monotonic() - started < 5
+        assert engine.sent_bytes < 32 << 20  # read as it came and given up at the cap: never held whole
+        assert backend_rows(runtime)[0][2] == "sent an answer over the size limit, refused"
+
+
+def test_a_redirect_is_not_followed_and_said_plainly_while_the_hub_downloads_still_follow_them():
+    with scripted_engine(Answer(302, b"", headers={"location": "/moved"})) as engine:
+        runtime = on_engine(f"{engine.url}/ner")
+        error = failure(lambda: ner(runtime, TEXT))
+        assert error.key == "remote_redirect" and "redirect" in str(error) and "--backend" in str(error)
+        assert backend_rows(runtime)[0][2].startswith("redirects")
+        assert [sent["path"] for sent in engine.requests] == ["/ner", "/ner/health"]  # never /moved
+    with scripted_engine(Answer(302, b"", headers={"location": "/moved"}), Answer(body={})) as hub:
+        assert get_session().get(f"{hub.url}/file").status_code == 200
+        assert [sent["path"] for sent in hub.requests] == ["/file", "/moved"]
