@@ -2,10 +2,13 @@
 and what each does to its size, speed and answers, measured live on this machine."""
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Iterator
 
 import gradio as gr
+from gradio.context import LocalContext, get_blocks_context
 
 import messages
 from demos.charts import CSS
@@ -15,23 +18,67 @@ from demos.i18n import ui_text
 from demos.lab_run import COLUMNS, NAMES, ORIGINAL, PRUNING, TECHNIQUES, Lab
 from demos.lab_subjects import SUBJECT_KEYS, SUBJECTS, subject
 from demos.params import OneOf, SomeOf, Whole
+from http_guard import client_address
 from messages import current_language, say
 from models.runtime import ModelRuntime
 
 TASK = "optimisation"
 RUN_BUTTON = "lab_run"  # the catalog key of the button that runs it
-BUDGET_S = 60  # one run's time, all its measurements together
+BUDGET_S = 60  # one run's time, from its start to its last answer, its model's load included
 SPARSITY_RANGE, REPEATS_RANGE = (10, 90), (1, 20)
+# Runs of different visitors at once. Past one, a visitor's second request reaches the lab at once, to be refused
+# (in a queue of one it would wait for the first run, then run); the runs' model work takes turns on the torch
+# threads as the tabs' requests do, and each run stops at its own time limit. Past this many, runs wait in the
+# lab's queue.
+RUNS_AT_ONCE = 4
+
+
+class OneRunEach:
+    """The visitors whose lab run is under way: one run per visitor at a time. Queued behind each other, one
+    visitor's runs kept the lab busy for minutes (six runs of three visitors took 453 s)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: set[str] = set()
+
+    @contextlib.contextmanager
+    def held(self, visitor: str | None):
+        """The visitor's place while the run lasts, refused in plain words while another run of theirs lasts;
+        no visitor (a call from Python, not a request) has no limit."""
+        if visitor is not None:
+            with self._lock:
+                if visitor in self._running:
+                    raise refuse("refuse_lab_running")
+                self._running.add(visitor)
+        try:
+            yield
+        finally:
+            if visitor is not None:
+                with self._lock:
+                    self._running.discard(visitor)
+
+
+RUNNING = OneRunEach()
+
+
+def requesting_visitor(runtime: ModelRuntime) -> str | None:
+    """Who sent the request being answered, told apart as http_guard tells clients apart (behind our proxy, the
+    address it reports); None outside a request. Gradio sets the request for each step of a handler; the
+    endpoint's inputs stay the API's."""
+    request = LocalContext.request.get(None)
+    scope = getattr(getattr(request, "request", None), "scope", None)
+    return client_address(scope, runtime.settings.behind_proxy) if scope is not None else None
 
 
 def measured(runtime: ModelRuntime, model, techniques, sparsity, runs, progress=None) -> Iterator[Lab]:
     """A run, step by step (its inputs as PARAMS checked them): the lab after each step, its status saying what
-    comes next, then done."""
+    comes next, then done. Every step stops BUDGET_S after this call, the model's load included."""
+    started = time.monotonic()
     lab_subject = subject(model)
     if runtime.precision(lab_subject.task) == "int8":
         raise refuse("refuse_lab_int8_served", task=messages.Term(f"tab_{lab_subject.task}"))
     language = current_language()
-    lab = Lab(runtime, lab_subject, sparsity, runs, BUDGET_S, progress)
+    lab = Lab(runtime, lab_subject, sparsity, runs, started, BUDGET_S, progress)
     variants = [ORIGINAL, *techniques]
     sweeps = [t for t in techniques if t in PRUNING]
     for step, technique in enumerate(variants, 1):
@@ -44,10 +91,18 @@ def measured(runtime: ModelRuntime, model, techniques, sparsity, runs, progress=
         lab.status = say("lab_sweeping", language, step=step, steps=len(sweeps))
         yield lab
         lab.sweep_pruning(technique)
-    out_of_time = time.monotonic() >= lab.deadline
-    lab.status = say("lab_out_of_time", language, budget_s=BUDGET_S) if out_of_time else \
-        say("lab_done", language, seconds=time.monotonic() - lab.started)
+    lab.status = ending(lab, language)
     yield lab
+
+
+def ending(lab: Lab, language: str) -> str:
+    """The run's last status: its time, or the limit it stopped at and what the charts lack (the table's notes
+    say the rest)."""
+    if not lab.out_of_time:
+        return say("lab_done", language, seconds=time.monotonic() - lab.started)
+    not_swept = [say("lab_note_not_swept", language, technique=say(NAMES[technique], language),
+                     shares=", ".join(map(str, shares))) for technique, shares in lab.not_swept.items()]
+    return " ".join([say("lab_out_of_time", language, budget_s=BUDGET_S), *not_swept])
 
 
 def measure_optimisations(runtime: ModelRuntime, model: str = "digits", techniques: list[str] | None = None,
@@ -64,11 +119,13 @@ def measure_optimisations(runtime: ModelRuntime, model: str = "digits", techniqu
         runs: timed runs per latency measurement, 1 to 20.
 
     Returns a summary, the table, and two charts as SVG in HTML (accuracy or agreement against ms per input at
-    batch 8, and against the share pruned).
+    batch 8, and against the share pruned). A run stops at its time limit (a minute), and what it did not
+    measure says so; a second run of the same visitor is refused while the first lasts.
     """
     language = current_language()
-    for lab in measured(runtime, model, techniques, sparsity, runs, progress):
-        yield lab.outputs(language)
+    with RUNNING.held(requesting_visitor(runtime)):
+        for lab in measured(runtime, model, techniques, sparsity, runs, progress):
+            yield lab.outputs(language)
 
 
 PARAMS = {"model": OneOf("param_subject", SUBJECT_KEYS), "techniques": SomeOf("param_techniques", TECHNIQUES),
@@ -103,3 +160,12 @@ def build(runtime: ModelRuntime) -> None:
                                       elem_id=elem_id))
     serve(ENDPOINTS[0], runtime, run.click, [model, techniques, sparsity, runs],
           [summary, table, *charts], message)
+    admit_at_once(ENDPOINTS[0].api_name, RUNS_AT_ONCE)
+
+
+def admit_at_once(concurrency_id: str, limit: int) -> None:
+    """Widens the queue of one of the app's concurrency groups (both doors of an exclusive endpoint, which
+    serve() gives a queue of one), so that a visitor's second run is refused at once rather than queued."""
+    for block_function in get_blocks_context().fns.values():
+        if block_function.concurrency_id == concurrency_id:
+            block_function.concurrency_limit = limit

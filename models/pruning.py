@@ -7,17 +7,23 @@ layers really shrink; only where the architecture shows which layer reads each c
 """
 from __future__ import annotations
 
+import sys
+
 import torch
 from torch import nn
 from torch.nn.utils import prune
 
 from models.digit_network import DigitCNN
+from models.measure import NO_DEADLINE, in_time
 
 
-def prune_unstructured(model: nn.Module, fraction: float) -> None:
-    """The smallest `fraction` of each convolution's and linear layer's weights set to zero, in place."""
+def prune_unstructured(model: nn.Module, fraction: float, deadline: float = NO_DEADLINE) -> None:
+    """The smallest `fraction` of each convolution's and linear layer's weights set to zero, in place; OutOfTime
+    (models/measure.py) at `deadline`, the model half pruned: a layer's sort takes a tenth of a second in
+    ResNet-50, all of them seven seconds."""
     for layer in model.modules():
         if type(layer) in (nn.Conv2d, nn.Linear):  # not their int8 or other subclasses
+            in_time(deadline)
             memory_format = _memory_format(layer.weight)
             # the scores in the default layout: prune flattens them with view(), which a channels-last one refuses
             prune.l1_unstructured(layer, "weight", amount=fraction, importance_scores=layer.weight.contiguous())
@@ -25,19 +31,23 @@ def prune_unstructured(model: nn.Module, fraction: float) -> None:
             layer.weight.data = layer.weight.data.contiguous(memory_format=memory_format)
 
 
-def prune_channels(model: nn.Module, fraction: float) -> bool:
+def prune_channels(model: nn.Module, fraction: float, deadline: float = NO_DEADLINE) -> bool:
     """The weakest `fraction` of the hidden channels taken out, in place: the inner channels of each ResNet
     block, the feed-forward units of each BERT or DistilBERT layer, the channels and hidden units of the digit
-    CNN. False, and the model untouched, for an architecture with none of these."""
-    from torchvision.models.resnet import BasicBlock, Bottleneck  # torchvision loads on first use, not with the page
-
+    CNN. False, and the model untouched, for an architecture with none of these. OutOfTime (models/measure.py)
+    at `deadline`, between blocks."""
+    # A model with ResNet blocks has imported them; any other is pruned without importing torchvision (two
+    # seconds of a lab run's time, the first time).
+    resnet = sys.modules.get("torchvision.models.resnet")
+    basic_block, bottleneck = (resnet.BasicBlock, resnet.Bottleneck) if resnet is not None else ((), ())
     pruned = False
     for module in list(model.modules()):  # the loop replaces layers as it goes
+        in_time(deadline)
         if isinstance(module, DigitCNN):
             _prune_digit_cnn(module, fraction)
-        elif isinstance(module, BasicBlock):
+        elif isinstance(module, basic_block):
             _prune_between(module, ("conv1", "bn1"), module, "conv2", fraction)
-        elif isinstance(module, Bottleneck):
+        elif isinstance(module, bottleneck):
             _prune_between(module, ("conv1", "bn1"), module, "conv2", fraction)
             _prune_between(module, ("conv2", "bn2"), module, "conv3", fraction)
         elif _is_linear(module, "lin1") and _is_linear(module, "lin2"):  # DistilBERT's feed-forward
