@@ -4,10 +4,11 @@ Before a pad's drawing is sent, the page hands its layers to the server one blob
 (`POST /gradio_api/component_server`, `fn_name=accept_blobs`), under an id it makes up, and sends that id as the
 pad's value. Gradio's ImageEditor.accept_blobs keeps each blob until an event reads the id, in a dict shared by
 every session, and grows a list to whatever layer index the request names: one anonymous request with index
-100,000,000 held 763 MB for good (reported upstream as a Gradio issue: "ImageEditor accept_blobs: unbounded
-layer index and storage"). `bound_editor_blobs` replaces the method on each of the app's pads: the index must be one
-of the few layers a pad has, and each visitor's blobs not yet read are capped in count and bytes (the oldest go
-first), as are all visitors' together, and forgotten after a while.
+100,000,000 held 763 MB for good. That is Gradio's (gradio/components/image_editor.py, 6.31.0); Gradio's tracker
+has no issue for it as of 2026-12 (searched): to report upstream, and to drop this module once a release bounds the
+index and frees blobs with their session. `bound_editor_blobs` replaces the method on each of the app's pads: the
+index must be one of the few layers a pad has, and each visitor's blobs not yet read are capped in count and bytes
+(the oldest go first), as are all visitors' together, and forgotten after a while.
 """
 from __future__ import annotations
 

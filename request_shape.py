@@ -7,7 +7,8 @@ error whose message is null; here each gets a 422 in plain words that say what t
 starts an event (gradio_routes.EVENT) is checked, with the endpoint resolved as Gradio resolves it (by `fn_index`
 where Gradio's model reads one, "27" and 27.0 included; by name otherwise; `/call/v2/` by keyword). What each value
 may be is the endpoint's own check (demos/params.py). An ASGI middleware, inside HttpGuard: bodies it reads are
-already capped in size.
+already capped in size. The null messages and the 500s are Gradio's (6.31.0: routes.py and blocks.preprocess_data);
+its tracker has no issue for them as of 2026-12: to report upstream, with these requests (tests/test_routes.py).
 """
 from __future__ import annotations
 

@@ -6,7 +6,9 @@ Gradio serves every file in its cache to whoever asks for its path, by two route
 file a request names. An upload's path is derived from its content, so anyone holding a copy of a file could learn
 whether someone uploaded it, and anyone who learns a path could fetch another visitor's photo or recording, or
 send it through a tab and get it back with boxes drawn. Gradio has no notion of an upload's owner (its cache is
-shared by every session), so the hub keeps one: `OwnerBook` notes who uploaded each path (from the upload's
+shared by every session; its "File access" guide, gradio-app/gradio#9156, documents that uploads are served to
+whoever has the path, and its tracker has no issue asking for owners as of 2026-12: to report upstream), so the
+hub keeps one: `OwnerBook` notes who uploaded each path (from the upload's
 answer); the `UploadOwners` middleware answers 404 to anyone else on every file route, and RequestShape refuses
 it as an input with the words for a file that does not exist. Files nobody uploaded (examples, results) are
 served as Gradio serves them; Gradio deletes cached files after an hour (app.CACHE_CLEANING).

@@ -50,9 +50,9 @@ class Endpoint:
     run: str = TORCH_THREAD
     sample: Callable[[str], tuple] | None = None
     track_tqdm: bool = True  # progress from libraries' tqdm bars (downloads, loads) reaches the page
-    # One call at a time, in a queue of its own: a long run must not hold the slot the tabs' model requests
-    # share. Its model work must then take turns with theirs on the torch threads, step by step.
-    exclusive: bool = False
+    # Calls at once in a group of its own (0: none, the device's group): a long run must not hold the slot the
+    # tabs' model requests share. Its model work must then take turns with theirs on the torch threads, step by step.
+    own_group: int = 0
 
     def __post_init__(self):
         inputs = [name for name in inspect.signature(self.fn).parameters if name not in ("runtime", "progress")]
@@ -279,8 +279,8 @@ def event_options(endpoint: Endpoint, runtime: ModelRuntime) -> dict:
     options = on_device(runtime, batched=endpoint.task if endpoint.run == BATCHED else None)
     if runtime.remote(endpoint.task) is not None:  # its requests only wait for the engine, which queues them
         options.update(concurrency_id=f"remote-{endpoint.task}", concurrency_limit=REMOTE_CONCURRENCY)
-    elif endpoint.exclusive:
-        options.update(concurrency_id=endpoint.api_name, concurrency_limit=1)
+    elif endpoint.own_group:
+        options.update(concurrency_id=endpoint.api_name, concurrency_limit=endpoint.own_group)
     return options
 
 

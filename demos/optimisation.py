@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 
 import gradio as gr
-from gradio.context import LocalContext, get_blocks_context
+from gradio.context import LocalContext
 
 import messages
 from demos.charts import CSS
@@ -26,10 +26,9 @@ TASK = "optimisation"
 RUN_BUTTON = "lab_run"  # the catalog key of the button that runs it
 BUDGET_S = 60  # one run's time, from its start to its last answer, its model's load included
 SPARSITY_RANGE, REPEATS_RANGE = (10, 90), (1, 20)
-# Runs of different visitors at once. Past one, a visitor's second request reaches the lab at once, to be refused
-# (in a queue of one it would wait for the first run, then run); the runs' model work takes turns on the torch
-# threads as the tabs' requests do, and each run stops at its own time limit. Past this many, runs wait in the
-# lab's queue.
+# Runs at once, in the lab's own group. More than one, so that a visitor's second request reaches the lab at once,
+# to be refused (in a group of one it would wait for the first run, then run); the runs' model work takes turns on
+# the torch threads as the tabs' requests do, and each run stops at its own time limit. Past this many, runs wait.
 RUNS_AT_ONCE = 4
 
 
@@ -130,7 +129,7 @@ def measure_optimisations(runtime: ModelRuntime, model: str = "digits", techniqu
 
 PARAMS = {"model": OneOf("param_subject", SUBJECT_KEYS), "techniques": SomeOf("param_techniques", TECHNIQUES),
           "sparsity": Whole("param_sparsity", *SPARSITY_RANGE), "runs": Whole("param_repeats", *REPEATS_RANGE)}
-ENDPOINTS = (Endpoint("measure_optimisations", measure_optimisations, TASK, PARAMS, run=STREAM, exclusive=True,
+ENDPOINTS = (Endpoint("measure_optimisations", measure_optimisations, TASK, PARAMS, run=STREAM, own_group=RUNS_AT_ONCE,
                       track_tqdm=False),)
 
 
@@ -160,12 +159,3 @@ def build(runtime: ModelRuntime) -> None:
                                       elem_id=elem_id))
     serve(ENDPOINTS[0], runtime, run.click, [model, techniques, sparsity, runs],
           [summary, table, *charts], message)
-    admit_at_once(ENDPOINTS[0].api_name, RUNS_AT_ONCE)
-
-
-def admit_at_once(concurrency_id: str, limit: int) -> None:
-    """Widens the queue of one of the app's concurrency groups (both doors of an exclusive endpoint, which
-    serve() gives a queue of one), so that a visitor's second run is refused at once rather than queued."""
-    for block_function in get_blocks_context().fns.values():
-        if block_function.concurrency_id == concurrency_id:
-            block_function.concurrency_limit = limit
