@@ -16,7 +16,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
-from command_line import AUTH_ENV, TITLE, parse_args, settings_from_args
+from command_line import AUTH_ENV, TITLE, is_public, parse_args, settings_from_args
 from models.availability import download_failure, models_list, startup_summary
 from models.errors import ModelLoadError, ModelUnavailableError
 from models.registry import ModelSpec
@@ -42,6 +42,8 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
     import demos
     from demos import models_panel
     from demos.i18n import translations, ui_text
+    from demos.login_page import LoginRefusalWords
+    from demos.mcp_files import with_mcp_file_tools
     from editor_blobs import bound_editor_blobs
     from http_guard import MB, GuardLimits, HttpGuard, mcp_tool_calls_log_in
     from models.runtime import ModelRuntime
@@ -71,12 +73,13 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
         app_kwargs = dict(kwargs.get("app_kwargs") or {})  # a new dict each time: Gradio adds its own entries
         # HttpGuard first: RequestShape reads bodies, which HttpGuard has capped. Served publicly, uploads are
         # their visitor's: a book of owners for this launch, read by both the file routes and the events.
-        book = OwnerBook(public_paths=example_files(app)) if settings.public else None
+        book = OwnerBook(example_files(app), limits.max_new_files_per_hour) if settings.public else None
         owners = [Middleware(UploadOwners, book=book, behind_proxy=settings.behind_proxy)] if book else []
         app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(HttpGuard, limits=limits),
                                     *owners, Middleware(RequestShape, blocks=app, owners=book,
-                                                        behind_proxy=settings.behind_proxy)]
-        app_kwargs.setdefault("lifespan", mcp_tool_calls_log_in)
+                                                        behind_proxy=settings.behind_proxy),
+                                    Middleware(LoginRefusalWords)]
+        app_kwargs.setdefault("lifespan", with_mcp_file_tools(mcp_tool_calls_log_in))
         return launch(*args, **{**kwargs, "app_kwargs": app_kwargs})
 
     app.launch = launch_with_limits
@@ -132,11 +135,14 @@ def preload_defaults(runtime: ModelRuntime) -> None:
             print(f"Not preloaded: {error}", file=sys.stderr, flush=True)
 
 
-def warn_if_open_to_strangers(args: argparse.Namespace, settings: Settings) -> None:
-    if settings.public and not args.auth:
+def warn_if_open_to_strangers(args: argparse.Namespace, settings: Settings, share_url: str | None = None) -> None:
+    """Once the app is served: public on its address (a Space, --host 0.0.0.0), or through a share link that was
+    made (`share_url`; without a network --share makes none, and nobody else can reach the app)."""
+    on_address = is_public(argparse.Namespace(**{**vars(args), "share": False}))
+    if settings.public and not args.auth and (on_address or share_url):
         logging.getLogger("demo_hub").warning(
             "Served publicly (%s) without --auth: anyone who reaches it can use this app and its compute. "
-            "Add --auth USER:PASSWORD (or set %s).", "--share" if args.share else f"on {args.host}", AUTH_ENV
+            "Add --auth USER:PASSWORD (or set %s).", f"on {args.host}" if on_address else share_url, AUTH_ENV
         )
 
 
@@ -165,7 +171,7 @@ def why_cannot_serve(host: str, port: int) -> str | None:
     return None
 
 
-def serve(app: gr.Blocks, args: argparse.Namespace) -> int:
+def serve(app: gr.Blocks, args: argparse.Namespace, settings: Settings) -> int:
     """Launch `app` and serve until Ctrl+C; 2, with one plain line, when the address cannot be had."""
     try:
         # quiet: Gradio's banner tells a programmer to set `share=True` in `launch()`; our own lines follow.
@@ -178,6 +184,7 @@ def serve(app: gr.Blocks, args: argparse.Namespace) -> int:
         print(f"error: {reason}", file=sys.stderr)
         return 2
     print(f"Serving on {app.local_url} (Ctrl+C stops it)", flush=True)
+    warn_if_open_to_strangers(args, settings, app.share_url)
     # Gradio prints the public link itself, quiet or not ("Running on public URL"), or why it could not make one.
     if not args.share and not os.environ.get("SPACE_ID"):
         print("Add --share for a public link.", flush=True)
@@ -217,11 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not serving:
         return download_models(runtime, args.download)
-    warn_if_open_to_strangers(args, runtime.settings)
     print(startup_summary(runtime), flush=True)
     if args.preload:
         preload_defaults(runtime)
-    return serve(build_app(runtime), args)
+    return serve(build_app(runtime), args, runtime.settings)
 
 
 if __name__ == "__main__":

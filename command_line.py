@@ -157,8 +157,8 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-batch-size", type=int, default=8, metavar="N",
-        help="image classification and NER requests that wait together run as one batch of up to N "
-        "(default: %(default)s; 1: off)",
+        help="requests of a batched tab (image classification, object detection, digits, NER, sentiment) "
+        "waiting together run as one batch of up to N (default: %(default)s; 1: off)",
     )
     parser.add_argument(
         "--quantize", choices=["none", "int8"], default="none",

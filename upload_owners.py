@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from pathlib import Path
 from urllib.parse import unquote
 
 from starlette._utils import get_route_path
 
 from gradio_routes import FILE, UPLOAD, route_of
-from http_guard import client_address, refuse_in_words
+from http_guard import HOUR, client_address, language_of_scope, refuse_in_words
+from messages import say
 
 MAX_TRACKED_UPLOADS = 100_000  # past this many, the oldest uploads are deleted: an untracked upload would be public
 
@@ -33,11 +35,24 @@ class OwnerBook:
     """Who uploaded each file in Gradio's cache. Event-loop state only (the middlewares never run on other
     threads): no lock needed."""
 
-    def __init__(self, public_paths: frozenset[str] = frozenset(), max_tracked: int = MAX_TRACKED_UPLOADS):
+    def __init__(self, public_paths: frozenset[str] = frozenset(), max_new_per_hour: int = 500,
+                 max_tracked: int = MAX_TRACKED_UPLOADS):
         """`public_paths`: the app's examples in the cache. An upload of an example's bytes under its name lands on
-        the example's path; that must not make the example the uploader's, out of every other visitor's reach."""
+        the example's path; that must not make the example the uploader's, out of every other visitor's reach.
+        `max_new_per_hour`: the files a visitor may add to the cache in an hour."""
         self.public_paths, self.max_tracked = frozenset(_key(path) for path in public_paths), max_tracked
+        self.max_new_per_hour = max_new_per_hour
         self._owners: OrderedDict[str, set[str]] = OrderedDict()
+        self._added: dict[str, deque[float]] = {}  # per visitor: when each file new to the cache came
+
+    def may_add(self, client: str) -> bool:
+        """Whether `client` may upload now: fewer new files in the last hour than allowed."""
+        added, since = self._added.get(client), time.monotonic() - HOUR
+        while added and added[0] < since:
+            added.popleft()
+        if added is not None and not added:
+            del self._added[client]
+        return len(self._added.get(client, ())) < self.max_new_per_hour
 
     def may_use(self, client: str, path: str) -> bool:
         """Whether `client` may read or send the cached file at `path`: its own upload, or nobody's."""
@@ -49,6 +64,8 @@ class OwnerBook:
             key = _key(path)
             if key in self.public_paths:
                 continue
+            if key not in self._owners:  # a file new to the cache (the same bytes again land on the same path)
+                self._added.setdefault(client, deque()).append(time.monotonic())
             self._owners.setdefault(key, set()).add(client)
             self._owners.move_to_end(key)
         while len(self._owners) > self.max_tracked:
@@ -70,6 +87,9 @@ class UploadOwners:
             return await self.app(scope, receive, send)
         client = client_address(scope, self.behind_proxy)
         if route.kind == UPLOAD:
+            if not self.book.may_add(client):
+                words = say("http_upload_count", language_of_scope(scope), count=self.book.max_new_per_hour)
+                return await refuse_in_words(send, 429, words)
             return await self.app(scope, receive, self._noting_owner(client, send))
         requested = next(iter(route.params.values()))
         # Gradio reads the path as the router decoded it; a client may encode it once more, so both readings count.

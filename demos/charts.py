@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass
 
 WIDTH, HEIGHT = 480, 300
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 12, 44  # room for the axes' numbers and titles
+# Room for the axes' numbers and titles at the largest text CSS gives them (22 units, a chart under 300 px wide).
+LEFT, RIGHT, TOP, BOTTOM = 68, 30, 14, 54
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,15 @@ def chart(series: list[Series], x_title: str, y_title: str, lines: bool, x_high:
     for tick in x_ticks:
         x, _ = at(tick, 0)
         parts.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{TOP + plot_height}" class="grid"/>'
-                     f'<text x="{x:.1f}" y="{TOP + plot_height + 14}" text-anchor="middle">{_number(tick)}</text>')
+                     f'<text x="{x:.1f}" y="{TOP + plot_height + 5}" text-anchor="middle" dominant-baseline="hanging">'
+                     f'{_number(tick)}</text>')
     for tick in y_ticks:
         _, y = at(0, tick)
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_width}" y2="{y:.1f}" class="grid"/>'
-                     f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
+                     f'<text x="{LEFT - 6}" y="{y:.1f}" text-anchor="end" dominant-baseline="central">{tick}</text>')
     parts.append(f'<text x="{LEFT + plot_width / 2}" y="{HEIGHT - 6}" text-anchor="middle">{html.escape(x_title)}'
-                 f'</text><text transform="translate(12 {TOP + plot_height / 2}) rotate(-90)" text-anchor="middle">'
+                 f'</text><text transform="translate(4 {TOP + plot_height / 2}) rotate(-90)" text-anchor="middle" '
+                 f'dominant-baseline="hanging">'
                  f'{html.escape(y_title)}</text>')
     for s in series:
         name = html.escape(s.name)
@@ -75,9 +78,14 @@ def chart(series: list[Series], x_title: str, y_title: str, lines: bool, x_high:
             f'<figcaption>{legend}</figcaption></figure>')
 
 
+# The SVG scales with its box, its text too: a narrower chart gets larger text (in the SVG's units), so that its
+# numbers stay 11 px or more on screen down to a chart 240 px wide (a phone's is about 300).
 CSS = """
-.lab-chart { margin: 0; padding-top: 24px; }  /* below the component's label */
+.lab-chart { margin: 0; padding-top: 24px; container-type: inline-size; }  /* below the component's label */
 .lab-chart svg { width: 100%; height: auto; font-size: 13px; fill: currentColor; }
+@container (max-width: 440px) { .lab-chart svg { font-size: 16px; } }
+@container (max-width: 360px) { .lab-chart svg { font-size: 19px; } }
+@container (max-width: 300px) { .lab-chart svg { font-size: 22px; } }
 .lab-chart .grid { stroke: currentColor; stroke-opacity: 0.15; }
 .lab-chart figcaption { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 12px; }
 .lab-chart figcaption i { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 5px; }

@@ -8,7 +8,7 @@ import messages
 from demos.i18n import ui_text
 from models.registry import ModelSpec, download_size
 from models.runtime import ModelRuntime
-from tasks import example_hub_id
+from tasks import example_hub_id, specs_for
 
 
 class Refusal(messages.Said, gr.Error):
@@ -36,15 +36,27 @@ def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
     )
 
 
-def choice(spec: ModelSpec) -> tuple[str, str]:
-    """A model as a dropdown choice: what people read, and the id the handler receives."""
-    return (f"{spec.label} · ~{download_size(spec.size_mb)}" if spec.size_mb else spec.label, spec.name)
+# The project's own models as people read them in their language (tasks.py's labels are the command line's).
+BUNDLED_LABELS = {"assets:digits-cnn": "model_label_digits_cnn",
+                  "assets:digits-cnn-student": "model_label_digits_student",
+                  "assets:dcgan-digits": "model_label_dcgan_digits",
+                  "assets:pix2pix-scenes": "model_label_pix2pix_scenes"}
+
+
+def choice(spec: ModelSpec, record_label: str | None = None) -> tuple:
+    """A model as a dropdown choice: what people read, and the id the handler receives. `record_label`: the
+    label its task record gives it (a model the operator set with --model is labelled otherwise)."""
+    size = f" · ~{download_size(spec.size_mb)}" if spec.size_mb else ""
+    if spec.source in BUNDLED_LABELS and spec.label == record_label:
+        return ui_text(BUNDLED_LABELS[spec.source], size=size), spec.name
+    return f"{spec.label}{size}", spec.name
 
 
 def model_dropdown(runtime: ModelRuntime, task: str) -> gr.Dropdown:
     """A dropdown of the task's models (its record in tasks.py), its default first."""
-    specs = runtime.choices(task)
-    return gr.Dropdown(choices=[choice(s) for s in specs], value=specs[0].name, label=ui_text("picker_model"))
+    specs, records = runtime.choices(task), {spec.source: spec.label for spec in specs_for(task)}
+    return gr.Dropdown(choices=[choice(s, records.get(s.source)) for s in specs], value=specs[0].name,
+                       label=ui_text("picker_model"))
 
 
 def model_picker(runtime: ModelRuntime, task: str) -> tuple[gr.Dropdown, gr.Textbox]:

@@ -149,12 +149,21 @@ ENDPOINTS = (
 )
 
 
+# Gradio 6.31 floats an image's label over its top left corner, and its buttons over the top right: over the first
+# and last samples of a grid as wide as its box. The pictures start below them.
+PICTURE_STYLE = """
+#gan-style { display: none; }
+#gan-output .image-container, #gan-interpolation-output .image-container { padding-top: 30px; }
+"""
+
+
 def seed_field(label_key: str, value: int) -> gr.Number:
     return gr.Number(value=value, precision=0, minimum=0, maximum=MAX_SEED, label=ui_text(label_key))
 
 
 def build(runtime: ModelRuntime) -> None:
     gr.Markdown(ui_text("gan_intro", max_images=MAX_IMAGES, max_frames=MAX_FRAMES))
+    gr.HTML(f"<style>{PICTURE_STYLE}</style>", js_on_load=None, elem_id="gan-style")
     with gr.Row():
         with gr.Column():
             model, custom_model = model_picker(runtime, TASK)

@@ -13,6 +13,7 @@ import torch
 from demos.common import refuse
 from demos.params import Real, Whole
 from messages import current_language, say
+from models.backends import OUT_OF_TIME
 from models.runtime import ModelRuntime
 from tasks import MAX_SEED
 
@@ -46,10 +47,11 @@ class StopSignal:
 
     def __init__(self):
         self.event = threading.Event()
-        self.steps = 0
+        self.steps, self.last_token = 0, None
 
     def __call__(self, input_ids, scores, **kwargs):
         self.steps += 1
+        self.last_token = int(input_ids[0, -1])
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
@@ -74,6 +76,19 @@ def fit_context(lm, input_ids: torch.Tensor, max_new_tokens: int) -> torch.Tenso
         gr.Warning(say("warning_prompt_cut", current_language(), tokens=input_ids.shape[1] - budget))
         input_ids = input_ids[:, -budget:]
     return input_ids
+
+
+def say_how_it_ended(reason: str, seconds: float, max_new_tokens: int) -> None:
+    """A reply that stopped before its end says why, under it, as a warning; the text so far stays. `reason`: a
+    finish reason as OpenAI's API names them ("length": at the token limit), or OUT_OF_TIME."""
+    if reason == OUT_OF_TIME:
+        gr.Warning(say("warning_reply_out_of_time", current_language(), seconds=seconds))
+    elif reason == "length":
+        gr.Warning(say("warning_reply_token_limit", current_language(), tokens=max_new_tokens))
+
+
+def _ids(value) -> list:
+    return [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling: Sampling) -> Iterator[str]:
@@ -125,8 +140,10 @@ def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling
         job.result()  # generate() has returned (the streamer ends just before): failures and time are known
         if failures:
             raise failures[0]
-        if out_of_time.is_set():
-            gr.Warning(say("warning_reply_out_of_time", current_language(), seconds=timeout))
+        ends = {lm.tokenizer.eos_token_id, *_ids(lm.model.generation_config.eos_token_id)}
+        at_token_limit = stop.steps >= sampling.max_new_tokens and stop.last_token not in ends
+        say_how_it_ended(OUT_OF_TIME if out_of_time.is_set() else "length" if at_token_limit else "stop",
+                         timeout, sampling.max_new_tokens)
         if not text:
             yield text
     finally:

@@ -92,6 +92,6 @@ def build(runtime: ModelRuntime) -> None:
             labels = gr.Label(label=ui_text("classification_top5"), num_top_classes=TOP_K,
                               elem_id="image-classification-output")
             message = message_area()
-    gr.Examples(examples=EXAMPLES, inputs=[image])
+    gr.Examples(examples=EXAMPLES, inputs=[image], label=ui_text("examples_label"))
 
     serve(ENDPOINTS[0], runtime, run.click, [image, model, custom_model], [labels], message)

@@ -11,7 +11,7 @@ from PIL import Image
 from demos.common import model_picker, refuse
 from demos.endpoints import Endpoint, message_area, serve
 from demos.gan import loaded, png_bytes, seed_field
-from demos.i18n import every_language, ui_text
+from demos.i18n import ui_text
 from demos.media import client_file, open_image
 from demos.params import PICKED_MODEL, TYPED_MODEL, Real, Text, Upload, Whole
 from messages import current_language, say
@@ -127,8 +127,7 @@ def build(runtime: ModelRuntime) -> None:
             output = gr.Image(label=ui_text("editing_output"), type="pil", format="png",
                               elem_id="image-editing-output")
             message = message_area()
-    examples = gr.Examples(examples=EXAMPLES, inputs=[image, instruction])
-    # Gradio shows translated labels raw here: the headers say it in every language at once
-    examples.dataset.headers = [every_language("editing_image"), every_language("editing_instruction")]
+    examples = gr.Examples(examples=EXAMPLES, inputs=[image, instruction], label=ui_text("examples_label"))
+    examples.dataset.headers = []  # Gradio 6.31 shows translated headers raw; a photo and its words need none
     serve(ENDPOINTS[0], runtime, run.click,
           [image, instruction, model, custom_model, steps, image_guidance, text_guidance, seed], [output], message)

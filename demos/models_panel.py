@@ -12,7 +12,7 @@ from messages import current_language, say
 from models.quantization import ENGINE, QUANTIZED_TASKS
 from models.runtime import ModelRuntime
 
-ALL = "All loaded models"
+ALL = "All loaded models"  # the value the API sends; the page shows it in its language
 HEADERS = ["model", "device", "MB", "load s"]
 BACKEND_HEADERS = ["task", "engine", "state", "serves"]
 
@@ -64,7 +64,7 @@ def backend_rows(runtime: ModelRuntime, ask: bool = True) -> list[list]:
 
 def refresh(runtime: ModelRuntime):
     names = [e.key.name for e in reversed(runtime.loaded())]
-    return (summary(runtime), loaded_rows(runtime), gr.Dropdown(choices=[ALL] + names, value=ALL),
+    return (summary(runtime), loaded_rows(runtime), gr.Dropdown(choices=[all_loaded()] + names, value=ALL),
             backend_rows(runtime))
 
 
@@ -93,7 +93,7 @@ def build(runtime: ModelRuntime) -> gr.Tab:
                                elem_id="remote-engines")
         with gr.Row():
             operator = runtime.settings.operator_controls
-            which = gr.Dropdown(choices=[ALL], value=ALL, label=ui_text("models_unload_which"), scale=3,
+            which = gr.Dropdown(choices=[all_loaded()], value=ALL, label=ui_text("models_unload_which"), scale=3,
                                 visible=operator)
             unload_button = gr.Button(ui_text("models_unload"), variant="stop", scale=1, visible=operator,
                                       elem_id="unload-models")
@@ -104,3 +104,7 @@ def build(runtime: ModelRuntime) -> gr.Tab:
     unload_button.click(user_errors(lambda which: unload(runtime, which)), which, outputs, api_name="unload_models",
                         api_visibility="private")
     return tab
+
+
+def all_loaded() -> tuple:
+    return ui_text("models_unload_all"), ALL

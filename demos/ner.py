@@ -104,7 +104,7 @@ def build(runtime: ModelRuntime) -> None:
             highlighted = gr.HighlightedText(label=ui_text("ner_entities"), show_legend=True, elem_id="ner-output")
             table = gr.Dataframe(headers=TABLE_HEADERS, label=ui_text("ner_details"), interactive=False)
             message = message_area()
-    gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text])
+    gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text], label=ui_text("examples_label"))
 
     serve(ENDPOINTS[0], runtime, run.click, [text, model, custom_model], [highlighted, table], message)
 

@@ -137,7 +137,7 @@ def build(runtime: ModelRuntime) -> None:
             table = gr.Dataframe(headers=TABLE_HEADERS, label=ui_text("detection_table"), interactive=False,
                                  elem_id="object-detection-output")
             message = message_area()
-    gr.Examples(examples=EXAMPLES, inputs=[image])
+    gr.Examples(examples=EXAMPLES, inputs=[image], label=ui_text("examples_label"))
 
     serve(ENDPOINTS[0], runtime, run.click, [image, model, custom_model, threshold, max_boxes], [boxed, table],
           message)

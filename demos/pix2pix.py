@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from demos.common import model_picker, refuse
+from demos.digits import pad_helper, sends_the_shown_example
 from demos.endpoints import Endpoint, message_area, serve
 from demos.gan import generate, loaded, png_bytes
 from demos.i18n import ui_text
@@ -83,6 +84,7 @@ def build(runtime: ModelRuntime) -> None:
     gr.Markdown(ui_text("pix2pix_intro", megapixels=MAX_IMAGE_PIXELS // 1_000_000))
     with gr.Row():
         with gr.Column():
+            pad_helper("pix2pix-input", "pix2pix-examples")  # the example read, the brush first, the tool bar
             sketch = gr.Sketchpad(
                 label=ui_text("pix2pix_input"), type="filepath",
                 sources=("upload", "clipboard"), canvas_size=(512, 512), layers=False, format="png",
@@ -94,5 +96,6 @@ def build(runtime: ModelRuntime) -> None:
         with gr.Column():
             output = gr.Image(label=ui_text("pix2pix_output"), type="pil", format="png", elem_id="pix2pix-output")
             message = message_area()
-    gr.Examples(examples=SKETCHES, inputs=[sketch])
-    serve(ENDPOINTS[0], runtime, run.click, [sketch, model, custom_model], [output], message)
+    gr.Examples(examples=SKETCHES, inputs=[sketch], label=ui_text("examples_label"), elem_id="pix2pix-examples")
+    run_event = serve(ENDPOINTS[0], runtime, run.click, [sketch, model, custom_model], [output], message)
+    sends_the_shown_example(run_event, "pix2pix-input")

@@ -115,6 +115,6 @@ def build(runtime: ModelRuntime) -> None:
             table = gr.Dataframe(headers=TABLE_HEADERS, label=ui_text("sentiment_lines"), interactive=False,
                                  wrap=True, column_widths=["60%", "25%", "15%"])
             message = message_area()
-    gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text])
+    gr.Examples(examples=[[example] for example in EXAMPLES], inputs=[text], label=ui_text("examples_label"))
 
     serve(ENDPOINTS[0], runtime, run.click, [text, model, custom_model], [overall, table], message)

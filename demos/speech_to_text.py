@@ -171,7 +171,7 @@ def build(runtime: ModelRuntime) -> None:
                                     elem_id="speech-to-text-output")
             segments = gr.Dataframe(headers=SEGMENT_HEADERS, label=ui_text("speech_segments"), interactive=False)
             message = message_area()
-    gr.Examples(examples=EXAMPLES, inputs=[audio])
+    gr.Examples(examples=EXAMPLES, inputs=[audio], label=ui_text("examples_label"))
 
     # The handler decodes the upload itself (on_device turns Gradio's preprocessing off): no ffmpeg needed.
     serve(ENDPOINTS[0], runtime, run.click, [audio, model, custom_model, language, whisper_task],

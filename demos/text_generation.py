@@ -14,7 +14,15 @@ import torch
 
 from demos.common import model_picker, refuse
 from demos.endpoints import STREAM, Endpoint, bound, event_options, message_area, page_handler, serve
-from demos.generation import MAX_NEW_TOKENS, SAMPLING_PARAMS, fit_context, sampling, stream_generate
+from demos.generation import (
+    MAX_NEW_TOKENS,
+    MIN_TOP_P,
+    SAMPLING_PARAMS,
+    fit_context,
+    sampling,
+    say_how_it_ended,
+    stream_generate,
+)
 from demos.i18n import ui_text
 from demos.params import PICKED_MODEL, TYPED_MODEL, Conversation, Text, refuse_lone_surrogates
 from messages import current_language, say
@@ -84,11 +92,10 @@ def chat(runtime: ModelRuntime, message, history, model=None, custom_model=None,
     spec = runtime.spec(TASK, model, custom_model)
     backend = runtime.remote(TASK)
     if backend is not None:  # the engine fits the conversation to its model's context, or says why not
-        out_of_time = yield from backend.chat_stream(
+        ended = yield from backend.chat_stream(
             recent_turns(history) + [{"role": "user", "content": message}], max_tokens=settings.max_new_tokens,
             temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed)
-        if out_of_time:  # as the model here says it (demos/generation.py): the reply so far stays
-            gr.Warning(say("warning_reply_out_of_time", current_language(), seconds=backend.timeout_s))
+        say_how_it_ended(ended, backend.timeout_s, settings.max_new_tokens)  # as the model here says it
         return
     lm = runtime.load(spec, progress)
     input_ids = fit_context(lm, chat_input_ids(lm, message, history), settings.max_new_tokens)
@@ -177,7 +184,7 @@ def build(runtime: ModelRuntime) -> None:
                 temperature = gr.Slider(0, 2, value=0.7, step=0.05, min_width=220,
                                         label=ui_text("generation_temperature"))
             with gr.Row():
-                top_p = gr.Slider(0.05, 1, value=0.9, step=0.05, min_width=220, label=ui_text("generation_top_p"))
+                top_p = gr.Slider(MIN_TOP_P, 1, value=0.9, step=0.01, min_width=220, label=ui_text("generation_top_p"))
                 seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, min_width=220,
                                  label=ui_text("generation_seed"))
     settings = [model, custom_model, max_new_tokens, temperature, top_p, seed]
@@ -193,7 +200,8 @@ def _chat(runtime: ModelRuntime, settings: list) -> None:
         send = gr.Button(ui_text("generation_send"), variant="primary")
         stop_chat = gr.Button(ui_text("generation_stop"), variant="stop")
     message = message_area()
-    gr.Examples(examples=[[example] for example in CHAT_EXAMPLES], inputs=[message_box])
+    gr.Examples(examples=[[example] for example in CHAT_EXAMPLES], inputs=[message_box],
+                label=ui_text("examples_label"))
     serve(ENDPOINTS[0], runtime, None, [message_box, *settings], [gr.Textbox(visible=False)])
     # The page shows the whole conversation: the same endpoint, with the page's own function.
     in_page = bound(replace(ENDPOINTS[0], fn=chat_in_page,

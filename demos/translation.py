@@ -181,7 +181,7 @@ def build(runtime: ModelRuntime) -> None:
     custom_model = custom_model_field(runtime, TASK)
     run = gr.Button(ui_text(RUN_BUTTON), variant="primary")
     # Labels, not a table: Gradio shows the table's translated headers as raw keys, and a one-line label fits a phone.
-    gr.Examples(examples=EXAMPLES, inputs=[text, source, target],
+    gr.Examples(examples=EXAMPLES, inputs=[text, source, target], label=ui_text("examples_label"),
                 example_labels=[f"{source} → {target} · {text if len(text) <= 70 else text[:69] + '…'}"
                                 for text, source, target in EXAMPLES])
 

@@ -34,6 +34,7 @@ from models.timed_stream import ReadUntil
 log = logging.getLogger("demo_hub")
 T = TypeVar("T")
 
+OUT_OF_TIME = "out_of_time"  # how a chat stream ended when the request's time limit closed it
 ALL_TASKS = "all"  # --backend all=URL: every task at URL/<task> (how serve/config.yaml routes them)
 DEFAULT_TOKEN_ENV = "HF_TOKEN"
 # Requests a remote task's tab sends at once: the engine queues and batches; the front end only waits.
@@ -57,6 +58,14 @@ def shown_url(url: str) -> str:
     parts = urlsplit(url)
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}{parts.path.rstrip('/')}"
+
+
+def shown_model(name: str) -> str:
+    """A served model's name as visitors may see it: an engine that names its model by the file it loaded
+    (llama.cpp's server without an alias: the GGUF's absolute path) shows the file's name, not the server's paths."""
+    if name.startswith(("/", "~", "\\")) or (len(name) > 2 and name[1] == ":" and name[2] in "/\\"):
+        return name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return name
 
 
 def with_route(url: str, route: str) -> str:
@@ -143,10 +152,11 @@ class Backend:
                                       seconds=round(wait)))
                 time.sleep(min(wait, LOADING_POLL_S, left))
 
-    def chat_stream(self, messages: list[dict], **sampling) -> Generator[str, None, bool]:
+    def chat_stream(self, messages: list[dict], **sampling) -> Generator[str, None, str]:
         """The reply's text as it grows, within the request's time limit: one deadline spans the listing, the
-        request and the whole stream. Returns whether the reply stopped at that limit; it is then closed (the
-        engine stops) and what came is kept, as the local chat does. Closing the iterator closes it too."""
+        request and the whole stream. Returns how the reply ended: OUT_OF_TIME at that limit (the stream is then
+        closed, so the engine stops, and what came is kept, as the local chat does), else the engine's
+        finish_reason ("stop", "length" at the token limit...). Closing the iterator closes it too."""
         deadline = time.monotonic() + self.timeout_s
         model = self.call(lambda client: self.served_model(deadline), deadline=deadline)  # (no client needed)
         clients = []
@@ -159,13 +169,13 @@ class Backend:
             for client in clients:
                 client.close()
 
-        text, finished, chunks = "", False, None
+        text, finished, chunks = "", "", None
         try:
             chunks = ReadUntil(deadline, self.call(ask, deadline=deadline), close)
             for chunk in chunks:
                 choices = chunk.choices or []
                 piece = choices[0].delta.content if choices and choices[0].delta else None
-                finished = finished or bool(choices and choices[0].finish_reason)
+                finished = finished or (choices and choices[0].finish_reason) or ""
                 if piece:
                     text += piece
                     yield text
@@ -180,7 +190,7 @@ class Backend:
                 chunks.close()
         if not text:
             yield text
-        return chunks.out_of_time
+        return OUT_OF_TIME if chunks.out_of_time else finished
 
     def served_model(self, deadline: float | None = None) -> str:
         """The model an OpenAI-compatible engine serves, from its /v1/models (vLLM insists on the name), asked
@@ -215,7 +225,7 @@ class Backend:
         try:
             if self.task == "text_generation":
                 listed = self.listing()
-                return self._answering(), urlsplit(self.url).fragment or ", ".join(listed[:3]) or "–"
+                return self._answering(), urlsplit(self.url).fragment or ", ".join(map(shown_model, listed[:3])) or "–"
             with self._calling() as session:
                 status = session.get(with_route(self.endpoint, "health"), timeout=HEALTH_TIMEOUT_S,
                                      headers=self._auth()).status_code

@@ -7,5 +7,6 @@ from pathlib import Path
 def load_digit_classifier(spec, model_dir: Path, device: str, dtype):
     """The CNN from a directory holding config.json and model.safetensors (the project's own weights)."""
     from models.digit_network import DigitCNN
+    from models.gan import load_network
 
-    return DigitCNN.from_pretrained(model_dir, strict=True).to(device=device, dtype=dtype).eval()
+    return load_network(DigitCNN, model_dir, device, dtype)

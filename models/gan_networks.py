@@ -2,8 +2,8 @@
 
 Their parameter names follow the layout of the huggan checkpoints (`huggan/dcgan-mnist`,
 `huggan/pix2pix-*`), so those state dicts load with strict=True; the width arguments let us train small
-ones of our own (assets/weights) with the same classes. Both load with PyTorchModelHubMixin.from_pretrained
-from a hub id or a directory holding config.json and model.safetensors.
+ones of our own (assets/weights) with the same classes, saved by PyTorchModelHubMixin (config.json and
+model.safetensors) and loaded by models/gan.py's load_network.
 """
 from __future__ import annotations
 

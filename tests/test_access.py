@@ -112,6 +112,15 @@ def test_every_public_deployment_turns_custom_ids_off_and_warns_without_auth(mon
     with caplog.at_level("WARNING"):
         hub_app.warn_if_open_to_strangers(hub_app.parse_args([]), on_spaces)
     assert "without --auth" in caplog.text
+    monkeypatch.delenv("SPACE_ID")
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # --share without a network: no link was made, nobody else reaches it
+        hub_app.warn_if_open_to_strangers(hub_app.parse_args(["--share"]), settings("--share"), share_url=None)
+    assert "without --auth" not in caplog.text
+    with caplog.at_level("WARNING"):
+        hub_app.warn_if_open_to_strangers(hub_app.parse_args(["--share"]), settings("--share"),
+                                          share_url="https://abc.gradio.live")
+    assert "https://abc.gradio.live" in caplog.text and "without --auth" in caplog.text
 
 
 def test_a_typed_in_model_is_sized_before_download_and_fetched_at_the_sized_commit(hf_cache, monkeypatch):

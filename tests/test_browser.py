@@ -99,17 +99,23 @@ CUT_OR_SIDEWAYS = """() => {
     }
     // A dropdown shows its choice in a one-line field: every choice it offers must fit there once chosen.
     const measure = document.createElement('canvas').getContext('2d');
+    const translations = window.gradio_config.i18n_translations || {};
+    const shown = label => {  // a translated label, as the page shows it in its language
+        if (typeof label !== 'string' || !label.startsWith('__i18n__')) return label;
+        const catalog = translations[(navigator.language || 'en').split('-')[0]] || translations.en || {};
+        return catalog[JSON.parse(label.slice('__i18n__'.length)).key] ?? label;
+    };
     for (const input of document.querySelectorAll('input[role=combobox]')) {
         if (input.offsetParent === null) continue;
         const dropdown = window.gradio_config.components.find(
-            c => c.type === 'dropdown' && (c.props.choices || []).some(([label]) => label === input.value));
+            c => c.type === 'dropdown' && (c.props.choices || []).some(([label]) => shown(label) === input.value));
         if (!dropdown) continue;
         const style = getComputedStyle(input);
         measure.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
         const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
         for (const [label] of dropdown.props.choices) {
-            const needed = measure.measureText(label).width;
-            if (needed > room + 1) found.push(`cut once chosen: "${label}" (${Math.round(needed)} px in ${Math.round(room)} px)`);
+            const needed = measure.measureText(shown(label)).width;
+            if (needed > room + 1) found.push(`cut once chosen: "${shown(label)}" (${Math.round(needed)} px in ${Math.round(room)} px)`);
         }
     }
     return found;
@@ -234,11 +240,14 @@ def test_gan_tab_samples_paints_a_drawing_and_edits(browser, url):
     page.get_by_role("button", name="Interpolate", exact=True).click()
     page.wait_for_selector("#gan-interpolation-output img", timeout=60_000)
     page.screenshot(path=str(SCREENSHOTS / "gan-sampling.png"), full_page=True)
+    for output in ("#gan-output", "#gan-interpolation-output"):  # the label and buttons above the pictures
+        picture = page.locator(f"{output} img").bounding_box()
+        for part in ("[data-testid=block-label]", ".top-panel"):
+            assert not overlaps(page.locator(f"{output} {part}").bounding_box(), picture), f"{output} {part}"
 
     page.get_by_role("tab", name="pix2pix", exact=True).click()
     page.get_by_role("button", name="Run pix2pix", exact=True).click()  # nothing drawn yet
     page.get_by_text("Please draw something or upload a picture first.").wait_for(timeout=30_000)
-    page.locator("#pix2pix-input button[aria-label=Brush]").click()  # as the empty pad invites a person to
     canvas = page.locator("#pix2pix-input canvas").first
     box = canvas.bounding_box()
     x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
@@ -294,3 +303,174 @@ def test_the_optimisation_lab_measures_plots_and_measures_again(browser, url):
                            timeout=60_000)
     assert not failures_said(page), "the message went with the run that put it there"
     page.close()
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    """Whether two bounding boxes (Playwright's {x, y, width, height}) share any area."""
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def drag(page, pad: str, strokes) -> None:
+    """Drag the mouse along each stroke ((x, y) to (x, y), as fractions of the pad's drawing canvas), as a person
+    draws: no tool clicked first."""
+    box = page.locator(f"#{pad} .pixi-target canvas").first.bounding_box()
+    for start, end in strokes:
+        page.mouse.move(box["x"] + start[0] * box["width"], box["y"] + start[1] * box["height"])
+        page.mouse.down()
+        page.mouse.move(box["x"] + end[0] * box["width"], box["y"] + end[1] * box["height"], steps=12)
+        page.mouse.up()
+
+
+SHOWN_DIGIT = "#digits-output [data-testid=label-output-value], #digits-output h2"  # gr.Label's top class
+SHOWS_DIGIT = """([selector, digit]) => document.querySelector(selector)?.textContent.trim() === digit"""
+
+
+def test_the_digit_pad_reads_the_example_it_shows(browser, url):
+    """An example picked and Recognise pressed at once: the answer is the digit the pad shows. The pad's value
+    lands after the click (and the page re-reads the old one meanwhile): the run read the previous drawing."""
+    from demos import digits
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector("button[role=tab]")
+    open_tab(page, said("tab_digits"))
+    examples = page.locator("#digits-examples .gallery-item")
+    run = page.get_by_role("button", name=said(digits.RUN_BUTTON), exact=True)
+    examples.first.wait_for()
+    for index in (0, 1, 2, 3, 1, 0, 2):  # each a different digit from the one before
+        digit = re.search(r"(\d)\.\w+$", digits.EXAMPLES[index]).group(1)
+        examples.nth(index).click()
+        run.click()  # at once, as a person does
+        try:
+            page.wait_for_function(SHOWS_DIGIT, arg=[SHOWN_DIGIT, digit], timeout=20_000)
+        except Exception:
+            shown = page.locator(SHOWN_DIGIT).all_inner_texts()
+            raise AssertionError(f"the pad shows the example {digit}, the answer is {shown} "
+                                 f"{failures_said(page)}") from None
+    assert not failures_said(page), failures_said(page)
+    page.close()
+
+
+def test_the_pix2pix_pad_sends_the_example_it_shows(browser, url):
+    """The same race on the pix2pix pad: the run sends the example picked, its own file."""
+    import json
+    from pathlib import Path
+
+    from demos import pix2pix
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector("button[role=tab]")
+    open_tab(page, said("tab_image_generation"))
+    open_tab(page, said("tab_pix2pix"))
+    examples = page.locator("#pix2pix-examples .gallery-item")
+    run = page.get_by_role("button", name=said(pix2pix.RUN_BUTTON), exact=True)
+    examples.first.wait_for()
+    for index in (0, 1, 2, 0):
+        with page.expect_request(lambda request: "/queue/join" in request.url, timeout=30_000) as sent:
+            examples.nth(index).click()
+            run.click()
+        drawing = json.loads(sent.value.post_data)["data"][0]
+        assert Path((drawing.get("composite") or {}).get("path", "")).name == Path(pix2pix.SKETCHES[index]).name, \
+            f"the pad shows {Path(pix2pix.SKETCHES[index]).name}, the run sent {drawing}"
+        page.wait_for_selector("#pix2pix-output img", timeout=60_000)
+        page.wait_for_function("() => !document.querySelector('#pix2pix-output .eta-bar, .progress-text')")
+    assert not failures_said(page), failures_said(page)
+    page.close()
+
+
+def test_a_fresh_pad_takes_a_drag_as_drawing(browser, url):
+    """'Draw one digit with the mouse': a drag on a fresh pad draws (the pad starts on its brush), it selects no
+    text, and Recognise reads it; the pix2pix pad likewise."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 1090})
+    page.goto(url)
+    page.wait_for_selector("button[role=tab]")
+    open_tab(page, said("tab_digits"))
+    page.locator("#digits-pad .pixi-target canvas").first.wait_for()
+    page.wait_for_timeout(1000)  # the pad readies its canvas
+    drag(page, "digits-pad", [((0.41, 0.28), (0.59, 0.28)), ((0.59, 0.28), (0.47, 0.74))])  # a 7
+    assert page.evaluate("() => String(getSelection())") == "", "the drag selected the page's text"
+    page.get_by_role("button", name=said("digits_run"), exact=True).click()
+    page.wait_for_function(SHOWS_A_RESULT, arg="#digits-output", timeout=60_000)
+    assert not failures_said(page), f"the drawing was not read: {failures_said(page)}"
+    assert page.locator(SHOWN_DIGIT).first.inner_text().strip() == "7", "the 7 drawn is read"
+    page.screenshot(path=str(SCREENSHOTS / "digits-drawn-7.png"), full_page=True)
+
+    open_tab(page, said("tab_image_generation"))
+    open_tab(page, said("tab_pix2pix"))
+    page.locator("#pix2pix-input .pixi-target canvas").first.wait_for()
+    page.wait_for_timeout(1000)
+    drag(page, "pix2pix-input", [((0.3, 0.6), (0.7, 0.6)), ((0.4, 0.6), (0.4, 0.45)), ((0.4, 0.45), (0.5, 0.45))])
+    assert page.evaluate("() => String(getSelection())") == "", "the drag selected the page's text"
+    page.get_by_role("button", name=said("pix2pix_run"), exact=True).click()
+    page.wait_for_selector("#pix2pix-output img", timeout=60_000)
+    assert not failures_said(page), f"the drawing was not read: {failures_said(page)}"
+    page.close()
+
+
+def test_on_a_phone_the_pads_tools_and_the_labels_leave_the_pictures_clear(browser, url):
+    """390×844: a pad's tool bar is beside its drawing canvas, not over its left edge; the GAN's label and buttons
+    are above its samples, not over the first and last."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(url)
+    page.wait_for_selector("button[role=tab]")
+    problems = []
+    for path, pad in (([said("tab_digits")], "digits-pad"),
+                      ([said("tab_image_generation"), said("tab_pix2pix")], "pix2pix-input")):
+        for name in path:
+            open_tab(page, name)
+        canvas = page.locator(f"#{pad} .pixi-target canvas").first
+        canvas.wait_for()
+        page.wait_for_timeout(1000)
+        page.locator(f"#{pad}").scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / f"phone-{pad}.png"))
+        toolbar = page.locator(f"#{pad} .toolbar-wrap").bounding_box()
+        if overlaps(toolbar, canvas.bounding_box()):
+            problems.append(f"{pad}: the tool bar {toolbar} is over the drawing canvas {canvas.bounding_box()}")
+
+    open_tab(page, said("tab_gan"))
+    page.get_by_role("button", name=said("gan_generate"), exact=True).click()
+    page.get_by_role("button", name=said("gan_interpolate"), exact=True).click()
+    for output in ("#gan-output", "#gan-interpolation-output"):
+        picture = page.locator(f"{output} img")
+        picture.wait_for(timeout=60_000)
+        for part in ("[data-testid=block-label]", ".top-panel"):
+            box = page.locator(f"{output} {part}").bounding_box()
+            if box and overlaps(box, picture.bounding_box()):
+                problems.append(f"{output}: {part} {box} is over the picture {picture.bounding_box()}")
+    page.locator("#gan-output").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "phone-gan-sampling.png"))
+    page.close()
+    assert not problems, "\n".join(problems)
+
+
+TICK_SIZES = """() => [...document.querySelectorAll('.lab-chart svg')].map(svg => {
+    const scale = svg.getScreenCTM().a;  // the SVG scales with its box: its text too
+    return Math.min(...[...svg.querySelectorAll('text')].map(t => parseFloat(getComputedStyle(t).fontSize) * scale));
+})"""
+
+
+def test_on_a_phone_the_lab_charts_numbers_are_readable(browser, url):
+    """390×844: the charts' tick numbers and axis titles are 11 px or more on screen (they were about 8)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(url)
+    page.wait_for_selector("button[role=tab]")
+    open_tab(page, said("tab_optimisation"))
+    techniques = page.locator("#lab-techniques")
+    techniques.get_by_label(said("lab_technique_int8"), exact=True).wait_for()
+    for technique in techniques.locator("input[type=checkbox]").all():
+        technique.uncheck()
+    for name in ("lab_technique_int8", "lab_technique_unstructured"):  # both charts drawn, sooner than with all
+        techniques.get_by_label(said(name), exact=True).check()
+    page.get_by_role("button", name=said("lab_run"), exact=True).click()
+    page.wait_for_function("() => document.querySelectorAll('#lab-sparsity-plot polyline').length === 1",
+                           timeout=120_000)
+    sizes = page.evaluate(TICK_SIZES)
+    page.locator("#lab-latency-plot").scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "phone-optimisation-lab.png"))
+    page.close()
+    assert len(sizes) == 2 and min(sizes) >= 11, f"the charts' smallest text, in px on screen: {sizes}"

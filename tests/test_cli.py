@@ -171,7 +171,7 @@ def test_a_port_taken_just_before_the_launch_is_one_plain_line_too(capsys):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert hub_app.serve(app, hub_app.parse_args(["--port", str(port)])) == 2
+        assert hub_app.serve(app, hub_app.parse_args(["--port", str(port)]), Settings()) == 2
     assert capsys.readouterr().err == in_use(port)
 
 
@@ -245,3 +245,15 @@ def test_download_without_network_says_what_could_not_be_reached(tmp_path):
 def test_download_takes_the_torchvision_sources_the_list_shows():
     source = "torchvision:mobilenet_v3_large:IMAGENET1K_V2"
     assert hub_app.parse_args(["--download", source]).download == [source]
+
+
+def test_help_names_every_batched_tab():
+    import demos
+    from demos.endpoints import BATCHED
+
+    words = {"image_classification": "image classification", "object_detection": "object detection",
+             "digits": "digits", "ner": "NER", "sentiment": "sentiment"}
+    batched = {endpoint.task for endpoint in demos.ENDPOINTS if endpoint.run == BATCHED}
+    text = next(action.help for action in command_line.build_parser()._actions
+                if "--max-batch-size" in action.option_strings)
+    assert batched <= set(words) and all(words[task] in text for task in batched), (batched, text)

@@ -16,10 +16,11 @@ from messages import LANGUAGES, Term, catalog, say
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted([*(ROOT / "demos").glob("*.py"), *(ROOT / "models").glob("*.py"), *(ROOT / "serve").glob("*.py"),
                   ROOT / "app.py",
-                  ROOT / "http_guard.py", ROOT / "request_shape.py", ROOT / "editor_blobs.py"])
+                  ROOT / "http_guard.py", ROOT / "request_shape.py", ROOT / "editor_blobs.py",
+                  ROOT / "upload_owners.py"])
 KEY = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # The calls that take a catalog key, and at which position.
-KEY_ARGUMENT = {"ui_text": 0, "every_language": 0, "refuse": 0, "Refusal": 0, "ModelLoadError": 0,
+KEY_ARGUMENT = {"ui_text": 0, "refuse": 0, "Refusal": 0, "ModelLoadError": 0,
                 "ModelUnavailableError": 0, "say": 0, "Term": 0, "seed_field": 0,
                 # an endpoint's declared inputs (demos/params.py) name themselves first
                 "Text": 0, "Name": 0, "OneOf": 0, "SomeOf": 0, "Whole": 0, "Real": 0, "Upload": 0, "Conversation": 0}
@@ -87,13 +88,16 @@ def test_a_dotted_key_is_an_error(own_folder):
 
 def test_every_key_is_used_in_the_code():
     """A key counts as used where the code writes it as a string. The tab titles are built from the tabs' and
-    the tasks' keys (f"tab_{...TASK}"), so those keys come from demos.TABS and the task records."""
+    the tasks' keys (f"tab_{...TASK}"), so those keys come from demos.TABS and the task records; Gradio's missing
+    texts from demos.i18n.GRADIO_GAPS."""
     import demos
+    from demos.i18n import GRADIO_GAPS
     from tasks import TASK_KEYS
 
     literals = {node.value for _, tree in parsed_sources() for node in ast.walk(tree)
                 if isinstance(node, ast.Constant) and isinstance(node.value, str)}
-    built = {f"tab_{key}" for key in [tab.TASK for tab in demos.TABS] + list(TASK_KEYS)}
+    built = {f"tab_{key}" for key in [tab.TASK for tab in demos.TABS] + list(TASK_KEYS)} | \
+        {f"gradio_{space}_{key}" for space, keys in GRADIO_GAPS.items() for key in keys}
     unused = set(catalog("en")) - literals - built
     assert not unused, f"keys no code uses: {sorted(unused)}"
 
@@ -219,3 +223,15 @@ def test_adding_a_language_is_one_file(own_folder):
     assert set(texts) == {"en", "xx", "zh"} and texts["xx"]["tab_ner"] == "Named entities"
     assert language_of(SimpleNamespace(headers={"accept-language": "xx"})) == "xx"
     assert refuse("refuse_no_text").text("xx") == "xx: enter text"
+
+
+def test_every_bundled_model_is_labelled_in_every_language():
+    from demos.common import BUNDLED_LABELS, choice
+    from tasks import MODEL_SPECS
+
+    bundled = {spec.source: spec for spec in MODEL_SPECS if spec.bundled}
+    assert set(BUNDLED_LABELS) == set(bundled)
+    for source, spec in bundled.items():
+        label, name = choice(spec, spec.label)
+        assert name == spec.name and messages.say(BUNDLED_LABELS[source], "en", size="") == spec.label
+        assert messages.say(BUNDLED_LABELS[source], "zh", size="") != spec.label

@@ -53,4 +53,5 @@ def test_the_readme_curl_examples_run(runtime, connect):
     events = re.findall(r"^event: (\w+)", out.stdout, flags=re.MULTILINE)
     assert events.count("error") == 0, out.stdout[-2000:]
     assert {"ner", "classify_image", "detect_objects", "classify_sentiment", "recognize_digit"} <= set(calls)
+    assert '"assets:dcgan-digits"' in block("bash"), "the GAN line works offline as written: our bundled model"
     assert events.count("complete") == len(calls), out.stdout[-2000:]

@@ -140,9 +140,21 @@ def test_an_engine_that_does_not_answer_in_time_is_given_up_on():
     assert error.key == "remote_timeout" and time.monotonic() - started < 4
 
 
-def chunk(text):
+def chunk(text, finish_reason=None):
     return {"id": "1", "object": "chat.completion.chunk", "created": 0, "model": "m",
-            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+            "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish_reason}]}
+
+
+@pytest.mark.parametrize("reason, said", [("length", "stopped at its 8 new tokens"), ("stop", None)])
+def test_a_remote_reply_cut_at_the_token_limit_says_so(reason, said, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(gr, "Warning", warnings.append)
+    listing = Answer(body={"object": "list", "data": [{"id": "tiny-qwen"}]})
+    stream = Answer(events=[chunk("Hel"), chunk("lo", reason)])
+    with scripted_engine(listing, stream) as engine:
+        replies, _ = chat_until_done(on_engine(engine.url + "/v1", "text_generation"))
+    assert replies[-1] == "Hello"
+    assert [said in warning for warning in warnings] == ([True] if said else [])
 
 
 def test_a_chat_stream_cut_short_ends_in_plain_words_after_what_came():
@@ -268,3 +280,10 @@ def test_a_redirect_is_not_followed_and_said_plainly_while_the_hub_downloads_sti
     with scripted_engine(Answer(302, b"", headers={"location": "/moved"}), Answer(body={})) as hub:
         assert get_session().get(f"{hub.url}/file").status_code == 200
         assert [sent["path"] for sent in hub.requests] == ["/file", "/moved"]
+
+
+def test_a_model_named_by_its_server_path_shows_as_its_file_name():
+    listing = Answer(body={"object": "list", "data": [{"id": "/srv/private/models/smollm2-135m.Q4_1.gguf"}]})
+    with scripted_engine(listing) as engine:
+        rows = backend_rows(on_engine(engine.url + "/v1", "text_generation"))
+    assert rows[0][2] == "answering" and rows[0][3] == "smollm2-135m.Q4_1.gguf" and "/srv" not in str(rows)

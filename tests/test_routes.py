@@ -195,12 +195,20 @@ def test_every_event_route_refuses_a_misshapen_request_in_plain_words(served, tm
 
 # --- Each visitor's share: uploads, streams, multipart bodies --------------------------------------------------
 
-def test_many_small_uploads_meet_the_visitors_count(served, tmp_path):
+def test_many_small_uploads_meet_the_visitors_count_of_new_files(served, tmp_path):
     _, base, _ = served
     visitor = {"X-Forwarded-For": "198.51.100.77"}
-    statuses = [httpx.post(f"{base}{API}/upload", files=[("files", (f"{i}.bin", b"x"))], headers=visitor,
-                           timeout=30).status_code for i in range(501)]
-    assert statuses[:500] == [200] * 500 and statuses[500] == 429, statuses[-3:]
+
+    def sent(name: str) -> int:
+        return httpx.post(f"{base}{API}/upload", files=[("files", (name, b"x"))], headers=visitor,
+                          timeout=30).status_code
+
+    # The page sends a pad's drawing again with every event, to the same path: no new file, no count.
+    assert {sent("layer_0.png") for _ in range(600)} == {200}
+    statuses = [sent(f"{i}.bin") for i in range(500)]
+    assert statuses[:499] == [200] * 499 and statuses[499] == 429, statuses[-3:]
+    refused = httpx.post(f"{base}{API}/upload", files=[("files", ("late.bin", b"x"))], headers=visitor, timeout=30)
+    assert refused.json()["detail"] == messages.say("http_upload_count", count=500)
     other = httpx.post(f"{base}{API}/upload", files=[("files", ("o.bin", b"y"))], headers=B, timeout=30)
     assert other.status_code == 200
 

@@ -96,3 +96,28 @@ def test_a_temperature_too_small_to_divide_by_picks_the_likeliest_tokens(tiny_gp
     rt = ModelRuntime(Settings(model_overrides={"text_generation": str(tiny_gpt2_dir)}))
     tiny, greedy = (list(tg.complete_text(rt, "hello", max_new_tokens=6, temperature=t))[-1] for t in (5e-324, 0))
     assert tiny == greedy
+
+
+def test_a_reply_cut_at_the_token_limit_says_so(chat_runtime, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(gr, "Warning", warnings.append)
+    parts = list(tg.chat(chat_runtime, "Tell me a story", [], max_new_tokens=3, temperature=0))
+    assert parts and warnings == ["The reply stopped at its 3 new tokens (the “Max new tokens” setting); raise it "
+                                  "for a longer one."]
+    warnings.clear()
+    stream = tg.chat(chat_runtime, "Tell me a story", [], max_new_tokens=50, temperature=0)
+    next(stream)
+    stream.close()  # Stop: the person knows why it ended
+    assert warnings == []
+
+
+def test_top_p_has_one_range_in_the_checks_the_slider_and_readme(chat_runtime):
+    from conftest import ROOT
+    from demos.generation import MIN_TOP_P
+
+    with gr.Blocks():
+        tg.build(chat_runtime)
+        slider = next(block for block in gr.context.Context.root_block.blocks.values()
+                      if isinstance(block, gr.Slider) and block.maximum == 1 and block.value == 0.9)
+    assert slider.minimum == SAMPLING_PARAMS["top_p"].low == MIN_TOP_P
+    assert f"top-p {MIN_TOP_P:g}–1" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models.digit_network import DigitCNN, ink_of, mnist_field  # noqa: E402
-from models.gan import load_generator  # noqa: E402
+from models.gan import load_network  # noqa: E402
 from models.gan_networks import DCGANGenerator, Pix2PixUNet, image_grid  # noqa: E402
 from tasks import task  # noqa: E402
 from training.confusion import confusion_matrix, draw_confusion  # noqa: E402
@@ -84,7 +84,7 @@ def dcgan_quality(weights: Path, samples: int = 1000, classifier_steps: int = 15
     held_out, labels = digits(2000, torch.Generator().manual_seed(EVAL_SEED))
     accuracy = float((probabilities(classifier, held_out).argmax(-1) == labels).float().mean())
 
-    generator = load_generator(DCGANGenerator, weights, "cpu", torch.float32)
+    generator = load_network(DCGANGenerator, weights, "cpu", torch.float32)
     noise = torch.randn(samples, generator.latent_dim, 1, 1, generator=torch.Generator().manual_seed(EVAL_SEED))
     with torch.inference_mode():
         generated = generator(noise)
@@ -104,7 +104,7 @@ def dcgan_quality(weights: Path, samples: int = 1000, classifier_steps: int = 15
 
 
 def pix2pix_quality(weights: Path, pairs: int = 200, baseline_pictures: int = 500, grids: Path = SAMPLES) -> dict:
-    generator = load_generator(Pix2PixUNet, weights, "cpu", torch.float32)
+    generator = load_network(Pix2PixUNet, weights, "cpu", torch.float32)
     _, training_pictures = scenes(baseline_pictures, np.random.default_rng(0))
     mean_picture = training_pictures.mean(0, keepdim=True)
     mean_colour = training_pictures.mean((0, 2, 3), keepdim=True)
