@@ -64,7 +64,9 @@ def backend_rows(runtime: ModelRuntime, ask: bool = True) -> list[list]:
 
 def refresh(runtime: ModelRuntime):
     names = [e.key.name for e in reversed(runtime.loaded())]
-    return (summary(runtime), loaded_rows(runtime), gr.Dropdown(choices=[all_loaded()] + names, value=ALL),
+    # An event's answer carries plain text (Gradio 6.31 cannot send a translated label in it): the visitor's language
+    all_models = (say("models_unload_all", current_language()), ALL)
+    return (summary(runtime), loaded_rows(runtime), gr.Dropdown(choices=[all_models] + names, value=ALL),
             backend_rows(runtime))
 
 
@@ -93,8 +95,8 @@ def build(runtime: ModelRuntime) -> gr.Tab:
                                elem_id="remote-engines")
         with gr.Row():
             operator = runtime.settings.operator_controls
-            which = gr.Dropdown(choices=[all_loaded()], value=ALL, label=ui_text("models_unload_which"), scale=3,
-                                visible=operator)
+            which = gr.Dropdown(choices=[(ui_text("models_unload_all"), ALL)], value=ALL,
+                                label=ui_text("models_unload_which"), scale=3, visible=operator)
             unload_button = gr.Button(ui_text("models_unload"), variant="stop", scale=1, visible=operator,
                                       elem_id="unload-models")
             refresh_button = gr.Button(ui_text("models_refresh"), scale=1)
@@ -104,7 +106,3 @@ def build(runtime: ModelRuntime) -> gr.Tab:
     unload_button.click(user_errors(lambda which: unload(runtime, which)), which, outputs, api_name="unload_models",
                         api_visibility="private")
     return tab
-
-
-def all_loaded() -> tuple:
-    return ui_text("models_unload_all"), ALL

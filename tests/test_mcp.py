@@ -1,9 +1,10 @@
 """The hub as an LLM agent sees it with --mcp: every listed tool, called by a real MCP client (the `mcp` package's
-ClientSession over streamable HTTP) with a typical input, answers; file-taking tools take a file as a data: URI or
-an http(s) URL at a public address, a drawing as its picture (demos/mcp_files.py)."""
+ClientSession over streamable HTTP) with a typical input, answers; file-taking tools take a file as a data: URI (never
+a URL: the server fetches nothing a client names), a drawing as its picture (demos/mcp_files.py)."""
 import asyncio
 import base64
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -68,14 +69,21 @@ def listed_tools(url: str) -> dict:
     async def tools(session):
         return {tool.name: tool for tool in (await session.list_tools()).tools}
 
-    return asyncio.run(in_session(url, tools))
+    return in_own_loop(in_session(url, tools))
 
 
 def calls(url: str, requests: list[tuple[str, dict]], headers: dict | None = None) -> list:
     async def answers(session):
         return [await session.call_tool(name, arguments) for name, arguments in requests]
 
-    return asyncio.run(in_session(url, answers, headers))
+    return in_own_loop(in_session(url, answers, headers))
+
+
+def in_own_loop(work):
+    """`work` run to its end on a thread of its own: the browser tests' Playwright keeps an event loop running on
+    this thread for the whole session, and asyncio.run() refuses to start beside it."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, work).result()
 
 
 def arguments_of(tool: str, runtime) -> dict:
