@@ -30,8 +30,10 @@ SHOWS_A_RESULT = """selector => {
 }"""
 
 def failures_said(page) -> str:
-    """What the shown tab says went wrong (its message area), and any error toast."""
-    said = page.locator(".tab-message:visible .prose").all_inner_texts() + page.locator(".toast-wrap").all_inner_texts()
+    """What the shown tab says went wrong (its message area), and any error toast (not a warning: a tiny random
+    chat model's reply may rightly stop at its token limit and say so)."""
+    said = page.locator(".tab-message:visible .prose").all_inner_texts() + \
+        page.locator(".toast-wrap .toast-body.error").all_inner_texts()
     return "\n".join(text for text in said if text.strip())
 
 
