@@ -439,6 +439,11 @@ def test_on_a_phone_the_pads_tools_and_the_labels_leave_the_pictures_clear(brows
     for output in ("#gan-output", "#gan-interpolation-output"):
         picture = page.locator(f"{output} img")
         picture.wait_for(timeout=60_000)
+        # measured once the picture is decoded and laid out at its size (before, its box is a placeholder's)
+        page.wait_for_function("selector => { const img = document.querySelector(selector);"
+                               " return img && img.complete && img.naturalWidth > 0; }", arg=f"{output} img",
+                               timeout=60_000)
+        page.wait_for_timeout(500)
         for part in ("[data-testid=block-label]", ".top-panel"):
             box = page.locator(f"{output} {part}").bounding_box()
             if box and overlaps(box, picture.bounding_box()):
