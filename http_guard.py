@@ -113,12 +113,14 @@ class HttpGuard:
             return await self.app(scope, receive, send)
         # The path as the router matches it (root_path removed only where it is a whole leading segment).
         path, client = get_route_path(scope) or "/", self.client_address(scope)
-        refusal = self._refusal(scope, path, client)
+        route = route_of(scope["method"], path)
+        kind = route.kind if route is not None else None
+        refusal = self._refusal(scope, path, kind, client)
         if refusal is not None:
             status, key, params = refusal
             return await refuse_in_words(send, status, say(key, language_of_scope(scope), **params))
         release = contextlib.ExitStack()
-        if self._counts_streams(scope, path):
+        if self.limits.public and kind == STREAM:
             self._hold_stream(client, release)
         if path == UPLOAD and scope["method"] == "POST":
             receive = self._counting_parts(scope, receive)
@@ -129,12 +131,11 @@ class HttpGuard:
         with release:
             await self.app(scope, receive, send)
 
-    def _refusal(self, scope: dict, path: str, client: str) -> tuple[int, str, dict] | None:
+    def _refusal(self, scope: dict, path: str, kind: str | None, client: str) -> tuple[int, str, dict] | None:
         """(HTTP status, catalog key, its parameters) of the plain words for a request refused before it reaches
         Gradio, else None. What a request is let in with (an upload's bytes) is counted here, before it runs."""
         limits, now = self.limits, time.monotonic()
-        route = route_of(scope["method"], path)
-        if route is not None and route.kind == CLOSED:
+        if kind == CLOSED:
             return 404, "http_closed_route", {}
         has_body = scope["method"] in ("POST", "PUT", "PATCH")
         if has_body and "chunked" in (_header(scope, b"transfer-encoding") or "").lower():
@@ -160,7 +161,7 @@ class HttpGuard:
             return 401, "http_mcp_login", {}
         if not limits.public:
             return None
-        if self._counts_streams(scope, path) and self._streams.get(client, 0) >= limits.max_streams_per_client:
+        if kind == STREAM and self._streams.get(client, 0) >= limits.max_streams_per_client:
             return 429, "http_too_many_streams", {"streams": limits.max_streams_per_client}
         if has_body and (path == UPLOAD or path.startswith(MCP)):
             uploads = self._recent(self._uploads, client, now - HOUR)
@@ -202,12 +203,6 @@ class HttpGuard:
             return True
         attempts.append([now, 1])
         return False
-
-    def _counts_streams(self, scope: dict, path: str) -> bool:
-        if not self.limits.public:
-            return False
-        route = route_of(scope["method"], path)
-        return route is not None and route.kind == STREAM
 
     def _hold_stream(self, client: str, release: contextlib.ExitStack) -> None:
         """Counts one of the client's open streams until its answer ends or the client goes."""
