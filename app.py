@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from command_line import AUTH_ENV, TITLE, is_public, parse_args, settings_from_args
-from models.availability import download_failure, models_list, startup_summary
+from engines.availability import download_failure, models_list, startup_summary
 from models.errors import ModelLoadError, ModelUnavailableError
 from models.registry import ModelSpec
 from models.settings import Settings
@@ -26,7 +26,7 @@ from tasks import TASK_KEYS, listed_spec
 if TYPE_CHECKING:
     import gradio as gr
 
-    from models.runtime import ModelRuntime
+    from engines.runtime import ModelRuntime
 
 # The hub's version: the one place it is written (--version prints it).
 __version__ = "0.1.0"
@@ -42,13 +42,13 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
     import demos
     from demos import models_panel
     from demos.i18n import translations, ui_text
-    from demos.login_page import LoginRefusalWords
-    from demos.mcp_files import with_mcp_file_tools
-    from editor_blobs import bound_editor_blobs
-    from http_guard import MB, GuardLimits, HttpGuard, mcp_tool_calls_log_in
-    from models.runtime import ModelRuntime
-    from request_shape import RequestShape
-    from upload_owners import OwnerBook, UploadOwners, example_files
+    from engines.runtime import ModelRuntime
+    from web.editor_blobs import bound_editor_blobs
+    from web.http_guard import MB, GuardLimits, HttpGuard, mcp_tool_calls_log_in
+    from web.login_page import LoginRefusalWords
+    from web.mcp_files import with_mcp_file_tools
+    from web.request_shape import RequestShape
+    from web.upload_owners import OwnerBook, UploadOwners, example_files
 
     runtime = runtime or ModelRuntime()
     with gr.Blocks(title=TITLE, delete_cache=CACHE_CLEANING) as app:
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         from huggingface_hub import constants
 
         constants.HF_HUB_OFFLINE = True  # read once at import, and something may have imported it already
-    from models.runtime import ModelRuntime
+    from engines.runtime import ModelRuntime
 
     try:
         runtime = ModelRuntime(settings_from_args(args))

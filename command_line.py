@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from models.backends import ALL_TASKS, DEFAULT_TOKEN_ENV, is_backend_url, task_urls
 from models.registry import TORCHVISION, is_hub_id, is_local_path
-from models.settings import DEVICE_CHOICES, Settings, zero_gpu
+from models.settings import DEVICE_CHOICES, REQUEST_TIMEOUT_S, Settings, zero_gpu
 from tasks import TASK_KEYS
 
 TITLE = "Deep Learning Demo Hub"
@@ -151,7 +151,7 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device-concurrency", type=int, default=1, metavar="N",
                         help="model requests that run at once on the device (default: %(default)s)")
     parser.add_argument(
-        "--request-timeout-s", type=_positive_seconds, default=120.0, metavar="S",
+        "--request-timeout-s", type=_positive_seconds, default=REQUEST_TIMEOUT_S, metavar="S",
         help="a request's model work stops after this long and says so: generation, translation, speech, editing "
         "(default: %(default)g s)",
     )

@@ -17,9 +17,9 @@ def batching(models, rounds: int, clients: int = 8, requests_per_client: int = 4
 
     import app as hub_app
     from benchmarks.http_client import HttpClient, burst
-    from demos import image_classification, ner
-    from demos.media import open_image
-    from models.runtime import ModelRuntime
+    from engines import image_classification, ner
+    from engines.media import open_image
+    from engines.runtime import ModelRuntime
 
     overrides = {task: str(models[task]) for task in ("ner", "image_classification")}
     image_path = image_classification.EXAMPLES[1]

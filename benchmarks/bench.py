@@ -91,8 +91,8 @@ def openmp(rounds: int = 3, forwards: int = 9) -> dict:
 
 
 def lifecycle(models) -> dict:
-    from demos import image_classification, ner
-    from models.runtime import ModelRuntime
+    from engines import image_classification, ner
+    from engines.runtime import ModelRuntime
 
     results = {}
     for task, request in [("ner", lambda rt: ner.ner(rt, TEXT)),
@@ -122,8 +122,8 @@ def result_cache(models, repeats: int) -> dict:
     """A tab's function on a repeated request (a hit) against the same request with the cache emptied (a miss),
     in turn, for the cached tabs whose model answers within a second here."""
     from benchmarks.per_request import request_cases
+    from engines.runtime import ModelRuntime
     from models.result_cache import ResultCache
-    from models.runtime import ModelRuntime
 
     quick = {task: models[task] for task in ("image_classification", "object_detection", "digits", "ner",
                                              "sentiment")}

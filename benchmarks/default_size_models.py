@@ -15,7 +15,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import tiny_detectors  # noqa: E402
 import tiny_media_models as tmm  # noqa: E402
-
 import tiny_models as tm  # noqa: E402
 
 
@@ -27,7 +26,7 @@ def ner_bert_base(directory: Path) -> Path:
     the first example into 57 tokens instead of 18, which made every forward three times too long.)"""
     from transformers import BertConfig, BertForTokenClassification
 
-    from demos.ner import EXAMPLES
+    from engines.ner import EXAMPLES
 
     corpus = [" ".join(words) for words, _ in tm.ner_sentences(200)] + EXAMPLES
     tokenizer = tm._wordpiece_tokenizer(corpus, 512, vocab_size=28_996)
@@ -43,7 +42,7 @@ def distilbert_sst2(directory: Path) -> Path:
     vocabulary), 2 labels; the tokenizer learns the tab's examples as whole words, as ner_bert_base's does."""
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
-    from demos.sentiment import EXAMPLES
+    from engines.sentiment import EXAMPLES
 
     tokenizer = tm._wordpiece_tokenizer([line for example in EXAMPLES for line in example.splitlines()] * 3, 512,
                                         vocab_size=30_522)

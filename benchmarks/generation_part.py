@@ -7,7 +7,7 @@ warms up and is left out; the order turns each round, as a shared 2-core machine
 - plain: the transformers docs' streaming recipe (TextIteratorStreamer, model.generate on a thread), in a
   process of its own as a user's script runs: in this one the hub's long-lived torch thread would keep its
   OpenMP team beside the recipe's and slow it (bench.py's `openmp`), flattering ours;
-- in_process: the chat endpoint's function (demos/text_generation.chat_reply) on a ModelRuntime, here;
+- in_process: the chat endpoint's function (engines/text_generation.chat_reply) on a ModelRuntime, here;
 - end_to_end: `python app.py --model text_generation=DIR`, its /chat over Gradio's HTTP streaming API.
 Time to first token is the time to the first non-empty text; tokens/s is the rate after it, over the same
 tokens for all three (the replies are compared). Targets (the issue's): ours' first text within 1.1x the plain
@@ -122,7 +122,7 @@ class PlainLoop:
 
 def in_process_reply(runtime, lm, new_tokens: int) -> dict:
     """The chat endpoint's function, greedy, timed from the call to its first non-empty text and to its end."""
-    from demos.text_generation import chat_reply
+    from engines.text_generation import chat_reply
 
     before = lm.tokens_generated
     started = time.perf_counter()
@@ -165,7 +165,7 @@ def generation(model_dir: Path, rounds: int, new_tokens: int = 64, end_to_end: b
     app, on `model_dir` (a chat model whose greedy reply streams words: see speaking()), interleaved."""
     from benchmarks.http_client import HttpClient
     from benchmarks.serving import free_port, serve, stop
-    from models.runtime import ModelRuntime
+    from engines.runtime import ModelRuntime
     from models.settings import Settings
 
     runtime = ModelRuntime(Settings(model_overrides={"text_generation": str(model_dir)},

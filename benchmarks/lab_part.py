@@ -13,7 +13,7 @@ import time
 
 def lab(models: dict, repeats: int) -> dict:
     from demos import optimisation
-    from models.runtime import ModelRuntime
+    from engines.runtime import ModelRuntime
     from models.settings import Settings
 
     runtime = ModelRuntime(Settings(model_overrides={task: str(models[task])

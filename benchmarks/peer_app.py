@@ -55,7 +55,7 @@ def translation_app(model_dir: str) -> gr.Interface:
 
     def translate(text):
         inputs = tokenizer(text, return_tensors="pt")
-        # The hub's decoding (demos/translation.py), so that both do the same work: 4 beams, and a length bound
+        # The hub's decoding (engines/translation.py), so that both do the same work: 4 beams, and a length bound
         # a random-weight model always reaches.
         output = model.generate(**inputs, num_beams=4, max_new_tokens=3 * inputs["input_ids"].shape[1] + 16)
         return tokenizer.decode(output[0], skip_special_tokens=True)

@@ -94,7 +94,7 @@ def per_request(models: dict, repeats: int) -> dict:
     """Per endpoint, in turn: the handler called here (raw model call and handler); the request through the
     hub, with the tab's function and the model call timed inside it; the same request to the plain app."""
     import app as hub_app
-    from models.runtime import ModelRuntime
+    from engines.runtime import ModelRuntime
 
     # Every model stays loaded (a reload would be a new object, its method no longer wrapped by the stopwatch),
     # and no result is kept (the cache would answer the same request sent again and again).
@@ -164,9 +164,10 @@ def layers(ner_model: str, repeats: int) -> dict:
     import gradio as gr
 
     import app as hub_app
-    from demos import ner
-    from demos.endpoints import BATCHED, Endpoint, bound, model_handler, on_device, user_errors
-    from models.runtime import ModelRuntime
+    from demos.endpoints import bound, model_handler, on_device, user_errors
+    from engines import ner
+    from engines.endpoint import BATCHED, Endpoint
+    from engines.runtime import ModelRuntime
 
     runtime = ModelRuntime(Settings(model_overrides={"ner": ner_model}, result_cache_mb=0))
     hub = hub_app.build_app(runtime)
@@ -179,22 +180,22 @@ def layers(ner_model: str, repeats: int) -> dict:
     def tracking_progress(text, model=None, custom_model=None, progress=gr.Progress(track_tqdm=True)):
         return answer
 
-    def given_on_torch_thread(runtime, text, model=None, custom_model=None, progress=None):
+    def given_on_torch_thread(runtime, text, model=None, custom_model=None, context=None):
         return answer
 
-    def given_by_batcher(runtime, text, model=None, custom_model=None, progress=None):
+    def given_by_batcher(runtime, text, model=None, custom_model=None, context=None):
         return runtime.run_batched(spec, text, lambda texts: [answer] * len(texts))
 
-    options = on_device(runtime, batched="ner")
+    options, params = on_device(runtime, batched="ner"), ner.ENDPOINTS[0].params
     variants = {
         "answer_given": (given, {}),
         "with_device_options": (given, options),
         "with_progress_tracker": (tracking_progress, options),
         "with_request_language_and_plain_errors": (user_errors(given), options),
         "with_endpoint_wrapping_on_torch_thread": (
-            model_handler(bound(Endpoint("given", given_on_torch_thread, "ner"), runtime)), options),
+            model_handler(bound(Endpoint("given", given_on_torch_thread, "ner", params), runtime)), options),
         "with_endpoint_wrapping_and_batcher": (
-            model_handler(bound(Endpoint("batched", given_by_batcher, "ner", run=BATCHED), runtime)), options),
+            model_handler(bound(Endpoint("batched", given_by_batcher, "ner", params, run=BATCHED), runtime)), options),
     }
     event = event_of(hub, "ner")
     with hub:

@@ -20,7 +20,7 @@ from models.settings import Settings
 
 
 def agreement(runtimes: dict, fp32_case, int8_case) -> dict:
-    from demos import ner, sentiment
+    from engines import ner, sentiment
 
     fp32, int8 = runtimes["none"], runtimes["int8"]
     if fp32_case.task == "ner":
@@ -39,7 +39,7 @@ def agreement(runtimes: dict, fp32_case, int8_case) -> dict:
 
 
 def quantize(models: dict, repeats: int) -> dict:
-    from models.runtime import ModelRuntime
+    from engines.runtime import ModelRuntime
 
     chosen = {task: str(models[task]) for task in QUANTIZED_TASKS if task in models}
     runtimes = {precision: ModelRuntime(Settings(model_overrides=chosen, quantize=precision, result_cache_mb=0,
@@ -76,7 +76,7 @@ def engines(models: dict, repeats: int) -> dict:
     from torchao.quantization import Int8DynamicActivationInt8WeightConfig, Int8WeightOnlyConfig, quantize_
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from demos.ner import EXAMPLES
+    from engines.ner import EXAMPLES
     from models.quantization import quantize_int8
 
     fp32 = AutoModelForTokenClassification.from_pretrained(models["ner"]).eval()

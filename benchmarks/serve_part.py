@@ -85,9 +85,9 @@ def worker_latency(url: str, text: str, rounds: int) -> float:
 
 
 def measure(urls: dict[str, str], worker_url: str, rounds: int, clients: int, requests_per_client: int) -> dict:
-    import demos
+    from engines import ner
 
-    endpoint = demos.ner.ENDPOINTS[0]
+    endpoint = ner.ENDPOINTS[0]
     call = ("/" + endpoint.api_name, endpoint.sample(""))
     single = {setup: HttpClient(url) for setup, url in urls.items()}
     pools = {setup: [HttpClient(url) for _ in range(clients)] for setup, url in urls.items()}

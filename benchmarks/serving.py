@@ -27,9 +27,8 @@ def build_tiny_models(directory: Path) -> dict[str, str]:
     """Every task's tiny model (tests/tiny_models.py), but a CTC one for speech: the tiny random Whisper's text
     is noise, which sets off the decoding's fallback at every temperature on every request, as no real model
     does on a clean clip."""
-    from tiny_media_models import make_wav2vec2_ctc_model
-
     import demos
+    from tiny_media_models import make_wav2vec2_ctc_model
     from tiny_models import tiny_source
 
     sampled = {endpoint.task for tab in demos.TABS for endpoint in tab.ENDPOINTS if endpoint.sample}

@@ -24,7 +24,7 @@ def guard(rounds: int, requests_per_round: int = 30) -> dict:
     from starlette.middleware import Middleware
 
     from benchmarks.http_client import HttpClient
-    from http_guard import GuardLimits, HttpGuard
+    from web.http_guard import GuardLimits, HttpGuard
 
     variants = {"no_guard": None, "guard": GuardLimits(), "guard_public": GuardLimits(public=True)}
     apps, clients = [], {}

@@ -1,27 +1,12 @@
-"""What every tab shares: the model picker, and refusals in plain words (demos/params.py: the checks of a
-request's inputs)."""
+"""What every tab shares: the model picker."""
 from __future__ import annotations
 
 import gradio as gr
 
-import messages
 from demos.i18n import ui_text
+from engines.runtime import ModelRuntime
 from models.registry import ModelSpec, download_size
-from models.runtime import ModelRuntime
 from tasks import example_hub_id, specs_for
-
-
-class Refusal(messages.Said, gr.Error):
-    """An error about the request itself, in plain words; shown to the user, not logged as a fault. Its message
-    is the English text; `text(language)` says it in any catalog language."""
-
-    def __init__(self, key: str, **params):
-        super().__init__(messages.say(key, **params), print_exception=False)
-        self.key, self.params = key, params
-
-
-def refuse(key: str, **params) -> Refusal:
-    return Refusal(key, **params)
 
 
 def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
@@ -31,7 +16,7 @@ def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:
         label=ui_text("picker_custom_model"),
         placeholder=ui_text("picker_custom_model_hint", variant=task, example=example_hub_id(task)),
         value="",
-        visible=runtime.settings.custom_models and runtime.remote(task) is None,
+        visible=runtime.offers_custom_ids(task),
         max_lines=1,
     )
 

@@ -1,107 +1,23 @@
-"""Handwritten digits: a digit drawn with the mouse or a finger (or a picture of one) -> which of 0-9 it is."""
+"""The handwritten digits tab: its layout and wiring (engines/digits.py does the work), and the drawing pads'
+page helpers (pix2pix's pad uses them too)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import gradio as gr
-import numpy as np
-import torch
 from gradio.context import get_blocks_context
-from PIL import Image
 
-from demos.common import model_dropdown, refuse
-from demos.endpoints import BATCHED, Endpoint, message_area, serve
+from demos.common import model_dropdown
+from demos.endpoints import message_area, serve
 from demos.i18n import ui_text
-from demos.media import MAX_IMAGE_PIXELS, drawing_file, open_image, upload_path
-from demos.params import PICKED_MODEL, Upload
-from models.digit_network import BOX, DIGITS, FIELD, ink_of, mnist_field
-from models.runtime import ModelRuntime
-from tasks import task
+from engines.digits import ENDPOINTS, EXAMPLES, SHOWN_SIDE, TASK
+from engines.media import MAX_IMAGE_PIXELS
+from engines.runtime import ModelRuntime
+from models.digit_network import BOX, DIGITS, FIELD
 
-TASK = "digits"
 RUN_BUTTON = "digits_run"  # the catalog key of the button that runs it
 RESULT = "#digits-output"  # where its result shows (a CSS selector)
-EXAMPLES = [str(path) for path in task(TASK).example_files()]
 PAD_SIDE = 280  # ten times MNIST's field: room to draw, and a stroke of the brush is a pen's width there
-# A picture is reduced to this before its ink is read: a digit needs no more, and it bounds the work.
-MAX_SIDE = 1024
-SHOWN_SIDE = 140  # the field as the page shows it, five times its size
-
-
-def field_of(upload) -> np.ndarray:
-    """The 28x28 field the network reads, made from the picture as MNIST made its digits; refuses a blank one."""
-    picture = open_image(upload, decode_at_least=MAX_SIDE // 2)  # a large JPEG is decoded at a fraction
-    picture.thumbnail((MAX_SIDE, MAX_SIDE))
-    field = mnist_field(ink_of(picture))
-    if field is None:
-        raise refuse("refuse_no_digit")
-    return field
-
-
-def read_digits(network, fields: list[np.ndarray]) -> list[dict[str, float]]:
-    """One forward pass over fields -> each one's {digit: probability} for the ten digits."""
-    batch = torch.from_numpy(np.stack(fields))[:, None].to(device=network.device, dtype=network.dtype)
-    with torch.inference_mode():
-        probabilities = network(batch).float().softmax(dim=-1).cpu()
-    return [{digit: round(p, 4) for digit, p in zip(DIGITS, row)} for row in probabilities.tolist()]
-
-
-def field_picture(field: np.ndarray) -> Image.Image:
-    return Image.fromarray((field * 255).astype(np.uint8)).resize((SHOWN_SIDE, SHOWN_SIDE), Image.Resampling.NEAREST)
-
-
-def recognize(runtime: ModelRuntime, upload, model=None, progress=None) -> tuple[dict[str, float], Image.Image]:
-    """The ten digits' probabilities and the field the network saw. Requests waiting together share one forward."""
-    if upload is None:
-        raise refuse("refuse_no_digit")
-    spec = runtime.spec(TASK, model)
-    backend = runtime.remote(TASK)
-    if backend is not None:
-        # The field is made here too: a blank drawing is refused before any request, and the page shows the field.
-        # The engine gets the picture as sent and makes the same field from it (a PNG of the field would round it).
-        field = field_of(upload)
-        drawing = upload_path(upload).read_bytes()
-        return backend.call(lambda client: digit_scores(client.image_classification(drawing, top_k=len(DIGITS))),
-                            progress), field_picture(field)
-
-    def answer():
-        field = field_of(upload)
-        return digits_here(runtime, spec, field, progress), field_picture(field)
-
-    return runtime.remembered(spec, ("recognize", upload_path(upload)), answer)
-
-
-def digits_here(runtime: ModelRuntime, spec, field: np.ndarray, progress=None) -> dict[str, float]:
-    """The ten digits' probabilities for a field, from the network in this process (with the requests that wait
-    with it)."""
-    network = runtime.load(spec, progress)
-    return runtime.run_batched(spec, field, lambda fields: read_digits(network, fields))
-
-
-def digit_scores(answer) -> dict[str, float]:
-    """The contract's [{label, score}] as {digit: probability}, in the digits' order."""
-    scores = {str(item.label): float(item.score) for item in answer}
-    return {digit: scores[digit] for digit in DIGITS}
-
-
-def recognize_digit(runtime: ModelRuntime, image: dict, model: str | None = None, progress=None):
-    """Read one handwritten digit (0-9); returns the ten digits' probabilities and the 28x28 field the network
-    saw.
-
-    Args:
-        image: the drawing as the Sketchpad sends it: {"background": null, "layers": [], "composite": file}; the
-            file may be any picture of one digit, dark on light or light on dark (at most 40 megapixels).
-        model: a listed model, e.g. assets:digits-cnn.
-    """
-    return recognize(runtime, drawing_file(image), model, progress)
-
-
-ENDPOINTS = (Endpoint("recognize_digit", recognize_digit, TASK,
-                      {"image": Upload("param_drawing"), "model": PICKED_MODEL},
-                      run=BATCHED,
-                      sample=lambda model: ({"background": None, "layers": [], "composite": Path(EXAMPLES[0])},
-                                            model)),)
 
 
 # The drawing pads (this tab's and pix2pix's), as Gradio 6.31 makes them, need three things from the page.

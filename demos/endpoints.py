@@ -1,78 +1,38 @@
-"""An endpoint is declared once, as an `Endpoint` record in its tab module; `serve()` makes everything else from
-it: the API's event (gradio_client, curl, MCP), the page's event, the concurrency group, progress, plain-word
-errors and the thread the model work runs on."""
+"""An endpoint is declared once, as an `Endpoint` record in its task's engine module (engines/endpoint.py);
+`serve()` makes everything else from it: the API's event (gradio_client, curl, MCP), the page's event, the
+concurrency group, the request's context, plain-word errors and the thread the model work runs on."""
 from __future__ import annotations
 
 import contextlib
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import gradio as gr
 
 import messages
-from demos.common import Refusal
-from demos.params import Param
+from engines.context import Context
+from engines.endpoint import BATCHED, STREAM, TORCH_THREAD, Endpoint
+from engines.kinds import LOCAL, REMOTE
+from engines.refusal import SOMETHING_WENT_WRONG, Refusal
+from engines.runtime import ModelRuntime
 from models.backends import REMOTE_CONCURRENCY, RemoteError
 from models.errors import ModelLoadError
-from models.runtime import ModelRuntime
 from models.settings import zero_gpu
 
 log = logging.getLogger("demo_hub")
 
-# How an endpoint's work runs.
-TORCH_THREAD = "torch_thread"  # the whole call on a torch thread (models/torch_threads.py says why)
-# On the request's thread; its forward goes through runtime.run_batched, so requests that wait together share one
-# forward. Its concurrency group is wide enough for a whole batch to wait together.
-BATCHED = "batched"
-# On the request's thread; it hands its model work to a torch thread one step at a time (a batch of sentences),
-# so that the batched tabs' requests take turns with a long one instead of waiting for all of it.
-STEPS = "steps"
-# A generator on the request's thread that hands its model work to a torch thread itself, so that closing the
-# stream (Stop) can stop the model.
-STREAM = "stream"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """fn(runtime, *inputs, progress=None), at module level, takes the API's inputs in the API's order. Its name
-    is the MCP tool's name and its docstring (with `Args:`) the tool's description. `progress`, when given, is a
-    callable (fraction, message). `params` says what each input may be (demos/params.py), one entry per input
-    of fn: fn receives the inputs as their checks return them. `sample` gives the API inputs of one typical
-    request for a model, named as clients name it (files as Paths): the load test and the benchmark send it."""
-
-    api_name: str
-    fn: Callable
-    task: str
-    params: Mapping[str, Param]
-    run: str = TORCH_THREAD
-    sample: Callable[[str], tuple] | None = None
-    track_tqdm: bool = True  # progress from libraries' tqdm bars (downloads, loads) reaches the page
-    # Calls at once in a group of its own (0: none, the device's group): a long run must not hold the slot the
-    # tabs' model requests share. Its model work must then take turns with theirs on the torch threads, step by step.
-    own_group: int = 0
-
-    def __post_init__(self):
-        inputs = [name for name in inspect.signature(self.fn).parameters if name not in ("runtime", "progress")]
-        if list(self.params) != inputs:
-            raise ValueError(f"{self.api_name}: params {list(self.params)} must declare fn's inputs {inputs}")
-        if self.run not in (TORCH_THREAD, BATCHED, STEPS, STREAM):
-            raise ValueError(f"{self.api_name}: unknown run mode {self.run!r}")
-        if self.run == STREAM and not inspect.isgeneratorfunction(self.fn):
-            raise ValueError(f"{self.api_name}: a streamed endpoint's function must be a generator")
-
-
 def bound(endpoint: Endpoint, runtime) -> Callable:
-    """The endpoint's function as Gradio calls it: the runtime bound, Gradio's progress tracker turned into a
-    callable, run on the thread its record says; same name, docstring and (API) parameters."""
+    """The endpoint's function as Gradio calls it: the runtime bound, the request's context made (its deadline,
+    Gradio's progress tracker, warnings as the page's toasts), run on the thread its record says; same name,
+    docstring and (API) parameters."""
     fn = endpoint.fn
     signature = inspect.signature(fn)
     tracker = inspect.Parameter("progress", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                 default=gr.Progress(track_tqdm=endpoint.track_tqdm))
     api = signature.replace(parameters=[*(p for name, p in signature.parameters.items()
-                                          if name not in ("runtime", "progress")), tracker])
+                                          if name not in ("runtime", "context")), tracker])
 
     def arguments(args, kwargs) -> tuple[tuple, dict]:
         call = api.bind(*args, **kwargs)
@@ -80,13 +40,15 @@ def bound(endpoint: Endpoint, runtime) -> Callable:
         progress = call.arguments.pop("progress")
         for name, param in endpoint.params.items():  # here, before any wait for a torch thread
             call.arguments[name] = param.check(call.arguments[name])
-        return call.args, {**call.kwargs, "progress": lambda fraction, message: progress(fraction, desc=message)}
+        context = Context.starting(runtime.settings.request_timeout_s,
+                                   lambda fraction, message: progress(fraction, desc=message), gr.Warning)
+        return call.args, {**call.kwargs, "context": context}
 
     if endpoint.run == STREAM:
         def handler(*args, **kwargs):
             args, kwargs = arguments(args, kwargs)
             yield from fn(runtime, *args, **kwargs)
-    elif endpoint.run == TORCH_THREAD and runtime.remote(endpoint.task) is None:
+    elif endpoint.run == TORCH_THREAD and runtime.kind(endpoint.task) == LOCAL:
         def handler(*args, **kwargs):
             args, kwargs = arguments(args, kwargs)
             return runtime.torch_threads.run(fn, runtime, *args, **kwargs)
@@ -97,11 +59,10 @@ def bound(endpoint: Endpoint, runtime) -> Callable:
 
     functools.update_wrapper(handler, fn)
     handler.__signature__ = api
-    handler.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k not in ("runtime", "progress")}
+    handler.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k not in ("runtime", "context")}
     return handler
 
 
-SOMETHING_WENT_WRONG = "error_something_went_wrong"
 LOAD_FAILED_TITLE = "error_load_failed_title"
 REMOTE_FAILED_TITLE = "error_remote_title"
 
@@ -114,7 +75,7 @@ def language_of(request: gr.Request | None) -> str:
 
 def _plain_error(error: Exception, language: str) -> gr.Error:
     if isinstance(error, Refusal):
-        return error if language == messages.DEFAULT else gr.Error(error.text(language), print_exception=False)
+        return gr.Error(error.text(language), print_exception=False)
     if isinstance(error, gr.Error):
         return error
     if isinstance(error, ModelLoadError):
@@ -277,7 +238,7 @@ def serve(endpoint: Endpoint, runtime: ModelRuntime, triggers, inputs: list, out
 def event_options(endpoint: Endpoint, runtime: ModelRuntime) -> dict:
     """The event options of an endpoint's events: its concurrency group, and preprocess=False (on_device)."""
     options = on_device(runtime, batched=endpoint.task if endpoint.run == BATCHED else None)
-    if runtime.remote(endpoint.task) is not None:  # its requests only wait for the engine, which queues them
+    if runtime.kind(endpoint.task) == REMOTE:  # its requests only wait for the engine, which queues them
         options.update(concurrency_id=f"remote-{endpoint.task}", concurrency_limit=REMOTE_CONCURRENCY)
     elif endpoint.own_group:
         options.update(concurrency_id=endpoint.api_name, concurrency_limit=endpoint.own_group)

@@ -6,7 +6,7 @@ import gradio as gr
 
 from demos import gan, image_editing, pix2pix
 from demos.i18n import ui_text
-from models.runtime import ModelRuntime
+from engines.runtime import ModelRuntime
 
 TASK = "image_generation"  # the tab; its tasks are its sections'
 SECTIONS = (gan, pix2pix, image_editing)

@@ -10,14 +10,14 @@ import pandas as pd
 import torch
 
 from demos.charts import Series, chart
-from demos.common import refuse
 from demos.lab_subjects import Subject, count, logits, take
+from engines.refusal import refuse
+from engines.runtime import ModelRuntime
 from messages import say
 from models.device import free_memory, module_bytes
 from models.measure import NO_DEADLINE, OutOfTime, disk_bytes, in_time, median_ms, parameter_count, zero_fraction
 from models.pruning import prune_channels, prune_unstructured
 from models.quantization import quantize_int8_in_parts
-from models.runtime import ModelRuntime
 
 log = logging.getLogger("demo_hub")
 
@@ -119,12 +119,12 @@ class Lab:
     included: what it did not reach is left out and said so (`out_of_time`, the rows' notes, `not_swept`)."""
 
     def __init__(self, runtime: ModelRuntime, lab: Subject, percent: int, repeats: int, started: float,
-                 budget_s: float, progress):
+                 budget_s: float, context):
         self.runtime, self.subject, self.percent, self.repeats = runtime, lab, percent, repeats
         self.started, self.deadline, self.out_of_time = started, started + budget_s, False
         spec = runtime.spec(lab.task, here=True)  # measured here, whatever engine serves the tab
         self.model_name = spec.label
-        loaded = runtime.load(spec, progress)
+        loaded = runtime.load(spec, context)
         self.network = lab.network(loaded)
         size_mb = module_bytes(self.network) / MB
         if size_mb > MAX_MODEL_MB:

@@ -5,12 +5,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import gradio as gr
 
-from demos.common import refuse
 from demos.endpoints import user_errors
 from demos.i18n import ui_text
+from engines.refusal import refuse
+from engines.runtime import ModelRuntime
 from messages import current_language, say
 from models.quantization import ENGINE, QUANTIZED_TASKS
-from models.runtime import ModelRuntime
 
 ALL = "All loaded models"  # the value the API sends; the page shows it in its language
 HEADERS = ["model", "device", "MB", "load s"]

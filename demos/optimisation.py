@@ -12,15 +12,16 @@ from gradio.context import LocalContext
 
 import messages
 from demos.charts import CSS
-from demos.common import refuse
-from demos.endpoints import STREAM, Endpoint, message_area, serve
+from demos.endpoints import message_area, serve
 from demos.i18n import ui_text
 from demos.lab_run import COLUMNS, NAMES, ORIGINAL, PRUNING, TECHNIQUES, Lab
 from demos.lab_subjects import SUBJECT_KEYS, SUBJECTS, subject
-from demos.params import OneOf, SomeOf, Whole
-from http_guard import client_address
+from engines.endpoint import STREAM, Endpoint
+from engines.params import OneOf, SomeOf, Whole
+from engines.refusal import refuse
+from engines.runtime import ModelRuntime
 from messages import current_language, say
-from models.runtime import ModelRuntime
+from web.http_guard import client_address
 
 TASK = "optimisation"
 RUN_BUTTON = "lab_run"  # the catalog key of the button that runs it
@@ -69,7 +70,7 @@ def requesting_visitor(runtime: ModelRuntime) -> str | None:
     return client_address(scope, runtime.settings.behind_proxy) if scope is not None else None
 
 
-def measured(runtime: ModelRuntime, model, techniques, sparsity, runs, progress=None) -> Iterator[Lab]:
+def measured(runtime: ModelRuntime, model, techniques, sparsity, runs, context=None) -> Iterator[Lab]:
     """A run, step by step (its inputs as PARAMS checked them): the lab after each step, its status saying what
     comes next, then done. Every step stops BUDGET_S after this call, the model's load included."""
     started = time.monotonic()
@@ -77,7 +78,7 @@ def measured(runtime: ModelRuntime, model, techniques, sparsity, runs, progress=
     if runtime.precision(lab_subject.task) == "int8":
         raise refuse("refuse_lab_int8_served", task=messages.Term(f"tab_{lab_subject.task}"))
     language = current_language()
-    lab = Lab(runtime, lab_subject, sparsity, runs, started, BUDGET_S, progress)
+    lab = Lab(runtime, lab_subject, sparsity, runs, started, BUDGET_S, context)
     variants = [ORIGINAL, *techniques]
     sweeps = [t for t in techniques if t in PRUNING]
     for step, technique in enumerate(variants, 1):
@@ -105,7 +106,7 @@ def ending(lab: Lab, language: str) -> str:
 
 
 def measure_optimisations(runtime: ModelRuntime, model: str = "digits", techniques: list[str] | None = None,
-                          sparsity: int = 50, runs: int = 5, progress=None):
+                          sparsity: int = 50, runs: int = 5, context=None):
     """Measure what pruning, int8, half precision and distillation do to one of the hub's models, on copies of it:
     parameters, share of zero weights, size on disk and in memory, ms per input at batch 1 and 8, agreement with
     the original (and accuracy, for the digits). Streams the table as each variant is measured.
@@ -123,7 +124,7 @@ def measure_optimisations(runtime: ModelRuntime, model: str = "digits", techniqu
     """
     language = current_language()
     with RUNNING.held(requesting_visitor(runtime)):
-        for lab in measured(runtime, model, techniques, sparsity, runs, progress):
+        for lab in measured(runtime, model, techniques, sparsity, runs, context):
             yield lab.outputs(language)
 
 

@@ -1,156 +1,18 @@
-"""Speech to text: Whisper (99 languages, timestamps, translation to English) or wav2vec 2.0 (English)."""
+"""The speech-to-text tab: its layout and wiring (engines/speech_to_text.py does the work)."""
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import gradio as gr
-import torch
 
-import tasks
-from demos.common import model_picker, refuse
-from demos.endpoints import Endpoint, message_area, serve
-from demos.generation import PastDeadline
+from demos.common import model_picker
+from demos.endpoints import message_area, serve
 from demos.i18n import ui_text
-from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, client_file, read_audio
-from demos.params import PICKED_MODEL, TYPED_MODEL, OneOf, Upload
-from messages import current_language, say
-from models.ctranslate2_whisper import FasterWhisper
-from models.runtime import ModelRuntime
+from engines.media import MAX_AUDIO_SECONDS
+from engines.runtime import ModelRuntime
+from engines.speech_to_text import CHUNK_SECONDS, ENDPOINTS, EXAMPLES, LANGUAGES, TASK, WHISPER_TASKS
 
-TASK = "speech_to_text"
 RUN_BUTTON = "speech_run"  # the catalog key of the button that runs it
 RESULT = "#speech-to-text-output"  # where its result shows (a CSS selector)
-CHUNK_SECONDS = 30  # Whisper's window: longer audio is read in 30 s chunks
-LANGUAGES = {"auto": "Detect", "en": "English", "zh": "Chinese", "de": "German", "fr": "French", "es": "Spanish",
-             "ja": "Japanese", "ru": "Russian", "it": "Italian", "pt": "Portuguese", "ko": "Korean", "ar": "Arabic"}
-WHISPER_TASKS = {"transcribe": "Transcribe", "translate": "Translate to English"}
 SEGMENT_HEADERS = ["start (s)", "end (s)", "text"]
-EXAMPLES = [str(path) for path in tasks.task(TASK).example_files()]
-
-
-# Decoding, chosen as OpenAI's Whisper chooses it, on both engines: a beam search of 5 at temperature 0, and
-# where its text repeats itself (compresses too well) or is too unlikely, decoded again at a higher temperature;
-# a window the model judges silent is skipped. The compression ratio is measured on the text by faster-whisper
-# (gzip) and on the token ids by transformers (zlib), hence two thresholds.
-BEAM_SIZE = 5
-TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-LOG_PROB_THRESHOLD = -1.0
-NO_SPEECH_THRESHOLD = 0.6
-TEXT_COMPRESSION_THRESHOLD = 2.4
-TOKEN_COMPRESSION_THRESHOLD = 1.35
-
-
-def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, language="auto", task="transcribe",
-               progress=None) -> tuple[str, list[list]]:
-    """The transcript and its timed segments (Whisper: phrases; CTC models: words)."""
-    samples = read_audio(audio)
-    spec = runtime.spec(TASK, model, custom_model)
-    backend = runtime.remote(TASK)
-    if backend is not None:  # the samples decoded here, as a float WAV (lossless): the engine reads these very ones
-        sent, options = wav_bytes(samples), {"language": language, "task": task}
-        text, chunks = backend.call(lambda client: heard(client.automatic_speech_recognition(sent, extra_body=options)),
-                                    progress)
-    else:
-        text, chunks = transcript_here(runtime, spec, samples, language, task, progress)
-    duration = len(samples) / SAMPLE_RATE
-    # The last segment may have no end, and a model can overshoot: times stay within the audio.
-    segments = [[round(min(float(start or 0.0), duration), 2),
-                 round(min(float(duration if end is None else end), duration), 2), words.strip()]
-                for start, end, words in chunks]
-    return text.strip(), segments
-
-
-def transcript_here(runtime: ModelRuntime, spec, samples, language: str, task: str, progress=None) -> tuple[str, list]:
-    """The text and its chunks (start, end or None, text), as the model in this process reads the samples within
-    the request's time; past it, refused rather than cut."""
-    recognizer = runtime.load(spec, progress)
-    timeout = runtime.settings.request_timeout_s
-    deadline = time.monotonic() + timeout
-    read = read_ctranslate2 if isinstance(recognizer, FasterWhisper) else read_transformers
-    text, chunks = read(recognizer, samples, None if language == "auto" else language, task, deadline, progress)
-    if time.monotonic() > deadline:  # its last part was cut short: no transcript rather than a wrong one
-        raise refuse("refuse_out_of_time_audio", seconds=timeout, minutes=len(samples) / SAMPLE_RATE / 60)
-    return text, chunks
-
-
-def wav_bytes(samples) -> bytes:
-    """16 kHz mono float32 samples as a WAV file of float32 samples: read back, the very same samples."""
-    import io
-
-    import soundfile
-
-    buffer = io.BytesIO()
-    soundfile.write(buffer, samples, SAMPLE_RATE, format="WAV", subtype="FLOAT")
-    return buffer.getvalue()
-
-
-def heard(answer) -> tuple[str, list]:
-    """The contract's {text, chunks: [{timestamp: [start, end], text}]} as (text, [(start, end, text)])."""
-    chunks = [(chunk.timestamp[0], chunk.timestamp[1], str(chunk.text)) for chunk in answer.chunks or []]
-    return str(answer.text), chunks
-
-
-def read_ctranslate2(whisper: FasterWhisper, samples, language, task, deadline, progress) -> tuple[str, list]:
-    """faster-whisper's segments: OpenAI's sequential decoding, window by window, each conditioned on the text
-    before it; the deadline is checked between windows."""
-    found, info = whisper.model.transcribe(
-        samples, language=language, task=task, beam_size=BEAM_SIZE, temperature=TEMPERATURES,
-        compression_ratio_threshold=TEXT_COMPRESSION_THRESHOLD, log_prob_threshold=LOG_PROB_THRESHOLD,
-        no_speech_threshold=NO_SPEECH_THRESHOLD, vad_filter=False)
-    segments = []
-    for segment in found:
-        segments.append((segment.start, segment.end, segment.text))
-        if progress is not None:
-            progress(min(1.0, segment.end / max(info.duration, 1e-3)),
-                     say("progress_transcribed", current_language(), seconds=segment.end, total=info.duration))
-        if time.monotonic() > deadline:
-            break
-    return "".join(text for _, _, text in segments), segments
-
-
-def read_transformers(recognizer, samples, language, task, deadline, progress) -> tuple[str, list]:
-    """The transformers pipeline's chunks: Whisper decodes long audio sequentially in its `generate` (given the
-    whole recording, no `chunk_length_s`), with OpenAI's fallback; CTC models give words."""
-    from transformers import StoppingCriteriaList
-
-    options = {"return_timestamps": "word"}
-    if recognizer.model.config.is_encoder_decoder:
-        options = {"return_timestamps": True, "generate_kwargs": {
-            "task": task, **({} if language is None else {"language": language}), "num_beams": BEAM_SIZE,
-            "temperature": TEMPERATURES, "compression_ratio_threshold": TOKEN_COMPRESSION_THRESHOLD,
-            "logprob_threshold": LOG_PROB_THRESHOLD, "no_speech_threshold": NO_SPEECH_THRESHOLD,
-            "condition_on_prev_tokens": True,
-            # One deadline across the windows of a long recording (and their fallbacks).
-            "stopping_criteria": StoppingCriteriaList([PastDeadline(deadline)])}}
-    elif len(samples) > CHUNK_SECONDS * SAMPLE_RATE:
-        options["chunk_length_s"] = CHUNK_SECONDS  # CTC models read long audio in overlapping chunks
-    with torch.inference_mode():
-        # a fresh dict per call: the pipeline pops its keys
-        result = recognizer({"raw": samples, "sampling_rate": SAMPLE_RATE}, **options)
-    return result["text"], [(*chunk["timestamp"], chunk["text"]) for chunk in result.get("chunks", [])]
-
-
-def transcribe_audio(runtime: ModelRuntime, audio: dict, model: str | None = None, custom_model: str | None = None,
-                     language: str = "auto", task: str = "transcribe", progress=None):
-    """Turn speech into text, with timestamped segments.
-
-    Args:
-        audio: the recording (WAV, FLAC, OGG or MP3; at most 10 minutes).
-        model: a listed model id, e.g. Systran/faster-whisper-base.
-        custom_model: optional Hugging Face id of another speech-recognition model.
-        language: "auto" to detect, or a language code such as "en" or "zh" (Whisper only).
-        task: "transcribe", or "translate" to English (Whisper only).
-    """
-    return transcribe(runtime, client_file(audio), model, custom_model, language, task, progress)
-
-
-ENDPOINTS = (Endpoint("transcribe", transcribe_audio, TASK,
-                      {"audio": Upload("param_audio", required=True), "model": PICKED_MODEL,
-                       "custom_model": TYPED_MODEL,
-                       "language": OneOf("param_language", tuple(LANGUAGES)),
-                       "task": OneOf("param_speech_task", tuple(WHISPER_TASKS))},
-                      sample=lambda model: (Path(EXAMPLES[0]), model, "", "en", "transcribe")),)
 
 
 def build(runtime: ModelRuntime) -> None:

@@ -29,13 +29,14 @@ from urllib.parse import urlsplit, urlunsplit
 from messages import current_language, say
 from models.errors import ModelLoadError, quoted
 from models.log_secrets import keep_out_of_logs, url_secrets
+from models.settings import REQUEST_TIMEOUT_S
 from models.timed_stream import ReadUntil
 
 log = logging.getLogger("demo_hub")
 T = TypeVar("T")
 
 OUT_OF_TIME = "out_of_time"  # how a chat stream ended when the request's time limit closed it
-ALL_TASKS = "all"  # --backend all=URL: every task at URL/<task> (how serve/config.yaml routes them)
+ALL_TASKS = "all"  # --backend all=URL: every task at URL/<task> (how serve/config.py routes them)
 DEFAULT_TOKEN_ENV = "HF_TOKEN"
 # Requests a remote task's tab sends at once: the engine queues and batches; the front end only waits.
 REMOTE_CONCURRENCY = 16
@@ -91,7 +92,7 @@ class Backend:
     task: str
     url: str
     token_env: str = DEFAULT_TOKEN_ENV
-    timeout_s: float = 120.0
+    timeout_s: float = REQUEST_TIMEOUT_S
     _asked: dict = field(default_factory=dict, compare=False, repr=False)  # what the engine said once for all
 
     def __post_init__(self):
@@ -152,12 +153,14 @@ class Backend:
                                       seconds=round(wait)))
                 time.sleep(min(wait, LOADING_POLL_S, left))
 
-    def chat_stream(self, messages: list[dict], **sampling) -> Generator[str, None, str]:
-        """The reply's text as it grows, within the request's time limit: one deadline spans the listing, the
-        request and the whole stream. Returns how the reply ended: OUT_OF_TIME at that limit (the stream is then
-        closed, so the engine stops, and what came is kept, as the local chat does), else the engine's
-        finish_reason ("stop", "length" at the token limit...). Closing the iterator closes it too."""
-        deadline = time.monotonic() + self.timeout_s
+    def chat_stream(self, messages: list[dict], deadline: float | None = None,
+                    **sampling) -> Generator[str, None, str]:
+        """The reply's text as it grows, within the request's time limit (or `deadline`, the request's
+        time.monotonic() one): one deadline spans the listing, the request and the whole stream. Returns how the
+        reply ended: OUT_OF_TIME at that limit (the stream is then closed, so the engine stops, and what came is
+        kept, as the local chat does), else the engine's finish_reason ("stop", "length" at the token limit...).
+        Closing the iterator closes it too."""
+        deadline = time.monotonic() + self.timeout_s if deadline is None else deadline
         model = self.call(lambda client: self.served_model(deadline), deadline=deadline)  # (no client needed)
         clients = []
 

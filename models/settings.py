@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+# A request's model work stops after this long, whatever it asked for (--request-timeout-s; a worker's args).
+REQUEST_TIMEOUT_S = 120.0
 
 
 def zero_gpu():
@@ -37,8 +39,7 @@ class Settings:
     device_concurrency: int = 1
     # Image classification and NER run the requests that wait together as one batch of up to this many (1: off).
     max_batch_size: int = 8
-    # A request's model work stops after this long, whatever it asked for (--request-timeout-s).
-    request_timeout_s: float = 120.0
+    request_timeout_s: float = REQUEST_TIMEOUT_S
     # Served to strangers: --share, a Hugging Face Space, or bound to an address beyond this machine.
     public: bool = False
     behind_proxy: bool = False  # the share tunnel or the Spaces front end: it reports each visitor's address

@@ -24,7 +24,7 @@ class ImageClassifier:
     preprocess: Callable[[list], torch.Tensor]  # PIL RGB images -> a batch the model takes
     labels: list[str]
     # The shorter side preprocessing scales a picture to (None: not known), so that a large JPEG can be
-    # decoded at a fraction of its size (demos.media.open_image).
+    # decoded at a fraction of its size (engines.media.open_image).
     input_side: int | None = None
 
     @property

@@ -1,71 +1,24 @@
-"""What each task's worker answers, as the Hugging Face Inference API's contract has it: a request's body (JSON
-`{"inputs", "parameters"}`, or the raw bytes of an image or a recording) in, JSON (or PNG bytes) out. Each answer
-is computed by the same function the hub's tab runs in-process, so the hub gives the same answers either way.
-
-A request is checked with the tab's own parameter checks: a worker is a server anyone on its network can call.
+"""The workers' side of the remote contract, over HTTP: a request's body to its task's engine (engines/<task>.py:
+`answer`, what its worker answers, checked with the endpoint's own params) and the answer, or the failure, to a
+reply. Text generation speaks OpenAI's chat completions instead, with the hub's own chat behind it.
 """
 from __future__ import annotations
 
-import base64
-import binascii
+import importlib
 import json
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
-from demos.common import Refusal
-from demos.endpoints import SOMETHING_WENT_WRONG
+from engines.contract import JSON, BadRequest, Reply, Request  # noqa: F401 (JSON: the workers' media type)
+from engines.refusal import SOMETHING_WENT_WRONG, Refusal
+from engines.runtime import ModelRuntime
 from messages import say
 from models.errors import ModelLoadError
-from models.runtime import ModelRuntime
-from serve.media_answers import MEDIA_ANSWERS
+from tasks import TASK_KEYS
 
+TEXT_GENERATION = "text_generation"
 log = logging.getLogger("demo_hub")
-JSON = "application/json"
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes
-    media_type: str = JSON
-
-
-class BadRequest(Exception):
-    """The request's shape is not the contract's."""
-
-
-@dataclass(frozen=True)
-class Request:
-    """A contract request: its inputs (text, decoded bytes, or any JSON value) and parameters."""
-
-    inputs: Any
-    parameters: dict
-
-    @classmethod
-    def parse(cls, body: bytes, media_type: str, binary: bool) -> Request:
-        """JSON `{"inputs", "parameters"}`; for a task on media, also the raw bytes, or JSON with base64 inputs."""
-        if binary and not media_type.startswith(JSON):
-            return cls(body, {})
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("the body is not JSON") from None
-        if not isinstance(payload, dict) or "inputs" not in payload:
-            raise BadRequest('expected a JSON object with "inputs"')
-        parameters = payload.get("parameters") or {}
-        if not isinstance(parameters, dict):
-            raise BadRequest('"parameters" must be an object')
-        inputs = payload["inputs"]
-        if binary:
-            if not isinstance(inputs, str):
-                raise BadRequest('"inputs" must be base64 text')
-            try:
-                inputs = base64.b64decode(inputs, validate=True)
-            except binascii.Error:
-                raise BadRequest('"inputs" is not base64') from None
-        return cls(inputs, parameters)
 
 
 def as_json(value: Any) -> Any:
@@ -94,44 +47,18 @@ def error_reply(error: Exception) -> Reply:
     return json_reply({"error": say(SOMETHING_WENT_WRONG)}, 500)
 
 
-# --- each task's answer: (runtime, request) -> the contract's JSON value (or a Reply for media) ---
-
-def _ner(runtime: ModelRuntime, request: Request):
-    from demos.ner import ENDPOINTS, entities_here
-
-    text = ENDPOINTS[0].params["text"].check(request.inputs)
-    return entities_here(runtime, runtime.default("ner"), text)
-
-
-def _sentiment(runtime: ModelRuntime, request: Request):
-    """Contract's text-classification: one text's classes, likeliest first, at most top_k of them (in a list of
-    one: the contract's answer lists one ranking per input)."""
-    from demos.params import Text, Whole
-    from demos.sentiment import MAX_CHARS, scores_here
-
-    text = Text("param_text", MAX_CHARS).check(request.inputs)
-    top_k = Whole("param_top_k", 1, 1000).check(request.parameters.get("top_k", 1))
-    scores = scores_here(runtime, runtime.default("sentiment"), [text])[0]
-    ranked = sorted(scores.items(), key=lambda item: -item[1])[:top_k]
-    return [[{"label": label, "score": score} for label, score in ranked]]
-
-
-ANSWERS: dict[str, tuple[Callable[[ModelRuntime, Request], Any], bool]] = {
-    # task: (answer, whether its inputs are media bytes)
-    "ner": (_ner, False),
-    "sentiment": (_sentiment, False),
-    **MEDIA_ANSWERS,  # the media tasks', translation's and the GAN's (serve/media_answers.py)
-}
-
-
 def answer(runtime: ModelRuntime, task: str, body: bytes, media_type: str) -> Reply:
     """The reply to one contract request for `task`, whatever it holds."""
-    function, binary = ANSWERS[task]
+    engine = importlib.import_module(f"engines.{task}")
     try:
-        result = function(runtime, Request.parse(body, media_type, binary))
+        request = Request.parse(body, media_type, engine.MEDIA_INPUTS)
+        result = engine.answer(runtime, request, runtime.context())
     except Exception as error:
         return error_reply(error)
     return result if isinstance(result, Reply) else json_reply(result)
+
+
+CONTRACT_TASKS = tuple(task for task in TASK_KEYS if task != TEXT_GENERATION)  # those that answer `answer`
 
 
 # --- text generation: OpenAI's chat completions ---
@@ -139,8 +66,8 @@ def answer(runtime: ModelRuntime, task: str, body: bytes, media_type: str) -> Re
 def chat_request(body: bytes) -> tuple[str, list[dict], dict, bool]:
     """(the last user message, the conversation before it, the sampling settings, whether to stream) of a chat
     completion request, checked as the hub's chat checks them."""
-    from demos.generation import SAMPLING_PARAMS
-    from demos.text_generation import MESSAGE
+    from engines.generation import DEFAULT_SAMPLING, SAMPLING_PARAMS
+    from engines.text_generation import MESSAGE
 
     try:
         payload = json.loads(body)
@@ -151,18 +78,19 @@ def chat_request(body: bytes) -> tuple[str, list[dict], dict, bool]:
             or messages[-1].get("role") != "user":
         raise BadRequest('"messages" must be a list that ends with a user message')
     message = MESSAGE.check(messages[-1].get("content"))
-    given = {"max_new_tokens": payload.get("max_tokens", 256), "temperature": payload.get("temperature", 0.7),
-             "top_p": payload.get("top_p", 0.9), "seed": payload.get("seed", 0)}
+    given = {"max_new_tokens": payload.get("max_tokens", DEFAULT_SAMPLING.max_new_tokens),
+             "temperature": payload.get("temperature", DEFAULT_SAMPLING.temperature),
+             "top_p": payload.get("top_p", DEFAULT_SAMPLING.top_p), "seed": payload.get("seed", DEFAULT_SAMPLING.seed)}
     settings = {name: SAMPLING_PARAMS[name].check(value) for name, value in given.items()}
     return message, messages[:-1], settings, payload.get("stream") is True
 
 
 def chat_stream(runtime: ModelRuntime, message: str, history: list[dict], settings: dict) -> Iterator[str]:
     """The reply's new text, piece by piece: the hub's own chat, run here."""
-    from demos.text_generation import chat
+    from engines.text_generation import chat
 
     sent = ""
-    for text in chat(runtime, message, history, **settings):
+    for text in chat(runtime, message, history, **settings, context=runtime.context()):
         if len(text) > len(sent):
             yield text[len(sent):]
             sent = text

@@ -1,4 +1,4 @@
-"""Ray Serve deployments of the hub's tasks: one application per task, routed at /<task> (serve/config.yaml), so
+"""Ray Serve deployments of the hub's tasks: one application per task, routed at /<task> (serve/config.py), so
 that `--backend all=URL` reaches every task at URL/<task>.
 
 Each replica holds a ModelRuntime of its own (the same loaders, cache, torch threads and dynamic batching as the
@@ -16,6 +16,7 @@ from ray import serve
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from models.settings import REQUEST_TIMEOUT_S, Settings
 from serve import contract
 
 TEXT_GENERATION = "text_generation"
@@ -28,9 +29,8 @@ class TaskWorker:
     GET /<task>/v1/models); GET /<task>/health says it is up once its model is loaded."""
 
     def __init__(self, task: str, model: str | None = None, device: str = "auto", max_batch_size: int = 8,
-                 request_timeout_s: float = 120.0, preload: bool = True):
-        from models.runtime import ModelRuntime
-        from models.settings import Settings
+                 request_timeout_s: float = REQUEST_TIMEOUT_S, preload: bool = True):
+        from engines.runtime import ModelRuntime
 
         self.task = task
         self.runtime = ModelRuntime(Settings(
@@ -76,7 +76,7 @@ class TaskWorker:
 
 async def _events(pieces, model: str, created: int):
     """The pieces as server-sent events, each produced on a thread. When the client goes away Serve cancels this;
-    the generator is then closed after the step it is in, which stops the model (demos/generation.py)."""
+    the generator is then closed after the step it is in, which stops the model (engines/generation.py)."""
     loop = asyncio.get_running_loop()
     pending = None
     try:
@@ -103,9 +103,10 @@ def _response(reply: contract.Reply) -> Response:
 
 
 def build(args: dict) -> serve.Application:
-    """The application of one task, from serve/config.yaml's `args` (or `serve run serve.workers:build task=ner`):
-    task, and optionally model (a Hub id or a directory), device, max_batch_size, request_timeout_s; and for
-    Serve, num_replicas (a number or "auto"), num_cpus and num_gpus (per replica; fractions share a device)."""
+    """The application of one task, from the Serve config's `args` (serve/config.py; or `serve run
+    serve.workers:build task=ner`): task, and optionally model (a Hub id or a directory), device,
+    max_batch_size, request_timeout_s; and for Serve, num_replicas (a number or "auto"), num_cpus and num_gpus
+    (per replica; fractions share a device)."""
     options = {key: args[key] for key in ("model", "device") if key in args}
     for key, kind in (("max_batch_size", int), ("request_timeout_s", float)):
         if key in args:

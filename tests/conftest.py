@@ -1,20 +1,18 @@
 """Tests run offline: no Hub, no analytics. Tiny models are built once per session and loaded by path."""
 import os
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pytest  # noqa: E402
-from tiny_media_models import make_whisper_model  # noqa: E402
 
-from models.runtime import ModelRuntime  # noqa: E402
+from engines.runtime import ModelRuntime  # noqa: E402
 from models.settings import Settings  # noqa: E402
 from tasks import TASK_KEYS  # noqa: E402
+from tiny_media_models import make_whisper_model  # noqa: E402
 from tiny_models import tiny_source  # noqa: E402
 
 # A test that asks for one of these (or for any tiny_* model) builds tiny models or launches a server: the fast

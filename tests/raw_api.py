@@ -8,7 +8,7 @@ import httpx
 from PIL import Image
 
 import app as hub_app
-from models.runtime import ModelRuntime
+from engines.runtime import ModelRuntime
 from models.settings import Settings
 
 

@@ -232,7 +232,7 @@ def test_one_client_cannot_fill_the_queue(tiny_overrides):
 
 
 def test_a_client_cannot_choose_its_address_unless_our_proxy_reports_it():
-    from http_guard import GuardLimits, HttpGuard
+    from web.http_guard import GuardLimits, HttpGuard
 
     def address(behind_proxy, peer, forwarded):
         scope = {"client": (peer, 5000), "headers": [(b"x-forwarded-for", forwarded.encode())]}

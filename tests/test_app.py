@@ -10,7 +10,7 @@ from gradio_client.exceptions import AppError
 import app as hub_app
 import demos
 from conftest import ROOT
-from models.runtime import ModelRuntime
+from engines.runtime import ModelRuntime
 from models.settings import Settings
 
 ENDPOINTS = demos.ENDPOINTS
@@ -67,7 +67,7 @@ def test_bad_inputs_through_the_api_are_plain_errors(runtime, connect):
 
 def test_models_panel_lists_and_unloads(runtime):
     from demos import models_panel
-    from demos.ner import ner
+    from engines.ner import ner
 
     ner(runtime, "Alice in Paris")
     summary, rows, _, _ = models_panel.refresh(runtime)

@@ -13,7 +13,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import app as hub_app
-from models.runtime import ModelRuntime
+from engines.runtime import ModelRuntime
 from models.settings import Settings
 
 MB_OF_TEXT = "word " * 200_000

@@ -3,11 +3,11 @@ import time
 
 import pytest
 
-from demos import image_classification as ic
-from demos import ner
 from demos.endpoints import on_device
+from engines import image_classification as ic
+from engines import ner
+from engines.runtime import ModelRuntime
 from models.batching import DynamicBatcher
-from models.runtime import ModelRuntime
 from models.settings import Settings
 
 
@@ -109,7 +109,7 @@ def test_batched_ner_finds_what_single_requests_find(tiny_ner_dir):
 def test_batched_images_get_the_classes_they_get_alone(tiny_resnet_dir):
     rt = ModelRuntime(Settings(model_overrides={"image_classification": str(tiny_resnet_dir)}))
     classifier = rt.load(rt.default("image_classification"))
-    from demos.media import open_image
+    from engines.media import open_image
 
     pictures = [open_image(path) for path in ic.EXAMPLES]
     together = ic.top_classes(classifier, pictures)

@@ -13,9 +13,9 @@ import app as hub_app
 import command_line
 from benchmarks.serving import free_port
 from conftest import ROOT
+from engines.runtime import ModelRuntime
 from models.errors import ModelUnavailableError
 from models.registry import TORCHVISION_CHECKPOINTS
-from models.runtime import ModelRuntime
 from models.settings import Settings
 from tasks import MODEL_SPECS, TASK_KEYS, default_spec, specs_for
 
@@ -200,7 +200,7 @@ def test_offline_advice_names_where_the_weights_come_from(hf_cache, torch_cache,
 def test_torchvision_weights_are_looked_for_where_torch_keeps_them(monkeypatch, tmp_path):
     import torch.hub
 
-    from models.availability import torch_hub_dir
+    from engines.availability import torch_hub_dir
     from models.vision import weights_url
 
     for source, file_name in TORCHVISION_CHECKPOINTS.items():

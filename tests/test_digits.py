@@ -1,11 +1,12 @@
-import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
 from conftest import SCREENSHOTS
-from demos import digits
-from demos.media import drawing_file
+from demos.digits import RUN_BUTTON
+from engines import digits
+from engines.media import drawing_file
+from engines.refusal import Refusal
 from messages import say
 from models.digit_network import DIGITS, FIELD, ink_of, mnist_field
 
@@ -97,14 +98,14 @@ def test_sketchpad_values_and_plain_uploads_are_read(tmp_path, monkeypatch):
     ({"composite": ["a"]}, "not an upload"), (42, "not an upload"),
 ])
 def test_no_drawing_is_refused_in_plain_words(runtime, value, message):
-    with pytest.raises(gr.Error, match=message):
+    with pytest.raises(Refusal, match=message):
         digits.recognize_digit(runtime, value)
 
 
 def test_an_empty_drawing_is_refused(runtime, tmp_path):
     blank = tmp_path / "blank.png"
     Image.new("RGB", (280, 280), "white").save(blank)
-    with pytest.raises(gr.Error, match="drawing is empty"):
+    with pytest.raises(Refusal, match="drawing is empty"):
         digits.recognize(runtime, str(blank))
 
 
@@ -136,7 +137,7 @@ def test_a_digit_drawn_with_the_mouse_is_read(browser, url):
                 page.mouse.move(x + point[0] * side, y + point[1] * side, steps=15)
             page.mouse.up()
         page.wait_for_timeout(500)  # the pad hands its strokes over when the button is pressed
-        page.get_by_role("button", name=say(digits.RUN_BUTTON), exact=True).click()
+        page.get_by_role("button", name=say(RUN_BUTTON), exact=True).click()
         page.locator("#digits-output .output-class").filter(has_text=digit).wait_for(timeout=30_000)
         page.screenshot(path=str(SCREENSHOTS / f"digits-drawn-{digit}.png"), full_page=True)
         page.locator("#digits-pad button[aria-label='Clear canvas']").click()

@@ -4,8 +4,8 @@ import pytest
 from gradio_client.exceptions import AppError
 
 import app as hub_app
-from demos import text_generation as tg
-from models.runtime import ModelRuntime
+from engines import text_generation as tg
+from engines.runtime import ModelRuntime
 from models.settings import Settings
 
 

@@ -14,7 +14,7 @@ import demos
 import messages
 from demos.endpoints import SOMETHING_WENT_WRONG
 from demos.image_classification import EXAMPLES as PHOTOS
-from demos.params import Conversation, Name, OneOf, Real, SomeOf, Text, Upload, Whole
+from engines.params import Conversation, Name, OneOf, Real, SomeOf, Text, Upload, Whole
 
 CASES = 300
 UPLOADED = "an uploaded file"  # in a generated request: the test puts a real upload there

@@ -1,14 +1,14 @@
 import io
 
-import gradio as gr
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from demos import image_classification as ic
-from demos.media import check_image_size, open_image, to_rgb
-from models.runtime import ModelRuntime
+from engines import image_classification as ic
+from engines.media import check_image_size, open_image, to_rgb
+from engines.refusal import Refusal
+from engines.runtime import ModelRuntime
 from models.settings import Settings
 
 
@@ -107,9 +107,9 @@ def test_corrupt_empty_and_non_image_files_are_refused(tmp_path):
     cases["cut.png"] = buffer.getvalue()[:40]
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
-        with pytest.raises(gr.Error, match="not an image that can be read"):
+        with pytest.raises(Refusal, match="not an image that can be read"):
             open_image(str(tmp_path / name))
-    with pytest.raises(gr.Error, match="upload a file"):
+    with pytest.raises(Refusal, match="upload a file"):
         open_image(None)
 
 
@@ -127,20 +127,20 @@ def png_claiming(width, height):
 
 def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     (tmp_path / "bomb.png").write_bytes(png_claiming(30000, 30000))  # past Pillow's own bomb limit
-    with pytest.raises(gr.Error, match="too large; at most 40 megapixels"):
+    with pytest.raises(Refusal, match="too large; at most 40 megapixels"):
         open_image(str(tmp_path / "bomb.png"))
 
 
 def test_image_over_our_pixel_limit_is_refused_with_its_size(tmp_path):
     (tmp_path / "big.png").write_bytes(png_claiming(7000, 6000))  # 42 MP: under Pillow's limit, over ours
-    with pytest.raises(gr.Error, match="7,000×6,000 pixels; at most 40 megapixels"):
+    with pytest.raises(Refusal, match="7,000×6,000 pixels; at most 40 megapixels"):
         open_image(str(tmp_path / "big.png"))
 
 
 def test_strips_and_pictures_too_large_once_scaled_are_refused_before_decoding(tmp_path):
     (tmp_path / "strip.png").write_bytes(png_claiming(100_000, 1))  # 19.7 GB once its short side is 256 px
-    with pytest.raises(gr.Error, match="100,000×1 pixels: a strip, not a picture"):
+    with pytest.raises(Refusal, match="100,000×1 pixels: a strip, not a picture"):
         open_image(str(tmp_path / "strip.png"))
     check_image_size(4_000, 200)  # a 20:1 panorama is a picture
-    with pytest.raises(gr.Error, match="scaled to this model's input it would be over 40"):
+    with pytest.raises(Refusal, match="scaled to this model's input it would be over 40"):
         check_image_size(4_000, 200, scaled_side=2_000)  # 2,000 x 40,000 pixels

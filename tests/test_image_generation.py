@@ -6,13 +6,14 @@ import pytest
 import torch
 from PIL import Image
 
-from demos import gan, image_editing, pix2pix
-from demos.common import Refusal
 from demos.endpoints import bound
 from demos.image_classification import EXAMPLES as PHOTOS
+from engines import gan, image_editing, pix2pix
+from engines.context import Context
+from engines.refusal import Refusal
+from engines.runtime import ModelRuntime
 from models.diffusion import needs_offload
 from models.gan_networks import DCGANGenerator, Pix2PixUNet
-from models.runtime import ModelRuntime
 from models.settings import Settings
 
 # The huggan checkpoints' parameter names and shapes, written out from their published layout (not from our
@@ -168,7 +169,8 @@ def test_instruct_pix2pix_runs_two_steps_with_progress(tiny_instruct_pix2pix_dir
     rt = ModelRuntime(Settings(model_overrides={"image_editing": str(tiny_instruct_pix2pix_dir)}))
     steps = []
     photo = Image.new("RGB", (900, 600), (30, 120, 200))
-    result = image_editing.edit(rt, photo, "make it red", steps=2, seed=1, progress=lambda f, m: steps.append(m))
+    context = Context.starting(rt.settings.request_timeout_s, progress=lambda f, m: steps.append(m))
+    result = image_editing.edit(rt, photo, "make it red", steps=2, seed=1, context=context)
     assert result.size == image_editing.edit_size(900, 600) == (512, 344)
     assert [m for m in steps if m.startswith("Step")] == ["Step 1 of 2", "Step 2 of 2"]
     again = image_editing.edit(rt, photo, "make it red", steps=2, seed=1)

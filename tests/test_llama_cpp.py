@@ -6,12 +6,12 @@ import pytest
 from huggingface_hub import constants
 from llama_cpp_engine import engine_missing, llama_server, make_gguf
 
-from demos.common import Refusal
 from demos.endpoints import bound
 from demos.models_panel import backend_rows
-from demos.text_generation import ENDPOINTS, chat_reply
+from engines.refusal import Refusal
+from engines.runtime import ModelRuntime
+from engines.text_generation import ENDPOINTS, chat_reply
 from models.backends import RemoteError
-from models.runtime import ModelRuntime
 from models.settings import Settings
 
 CTX = 2048

@@ -14,10 +14,8 @@ import messages
 from messages import LANGUAGES, Term, catalog, say
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = sorted([*(ROOT / "demos").glob("*.py"), *(ROOT / "models").glob("*.py"), *(ROOT / "serve").glob("*.py"),
-                  ROOT / "app.py",
-                  ROOT / "http_guard.py", ROOT / "request_shape.py", ROOT / "editor_blobs.py",
-                  ROOT / "upload_owners.py"])
+SOURCES = sorted([*(path for package in ("demos", "engines", "models", "serve", "web")
+                    for path in (ROOT / package).glob("*.py")), ROOT / "app.py", ROOT / "command_line.py"])
 KEY = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # The calls that take a catalog key, and at which position.
 KEY_ARGUMENT = {"ui_text": 0, "refuse": 0, "Refusal": 0, "ModelLoadError": 0,
@@ -152,12 +150,12 @@ def test_the_browsers_first_language_is_the_one_spoken():
 
 
 def test_errors_keep_their_key_and_say_it_in_any_language():
-    from demos.common import Refusal, refuse
+    from engines.refusal import Refusal, refuse
     from models.errors import ModelLoadError, unavailable
 
     refusal = refuse("refuse_not_a_whole_number", name=Term("param_frame_count"), low=2, high=16)
     assert isinstance(refusal, Refusal)
-    assert refusal.message == "The number of frames must be a whole number from 2 to 16."
+    assert str(refusal) == "The number of frames must be a whole number from 2 to 16."
     assert refusal.text("zh") == "帧数必须是 2 到 16 之间的整数。"
     error = ModelLoadError("load_no_such_model", name="owner/model")
     assert str(error) == "There is no model named 'owner/model' on the Hugging Face Hub."
@@ -169,8 +167,8 @@ def test_errors_keep_their_key_and_say_it_in_any_language():
 
 
 def test_handlers_run_in_the_request_language_and_fail_in_it():
-    from demos.common import refuse
     from demos.endpoints import shown_error, user_errors
+    from engines.refusal import refuse
 
     chinese = SimpleNamespace(headers={"accept-language": "zh-CN,zh;q=0.9"})
 
@@ -195,7 +193,7 @@ def test_handlers_run_in_the_request_language_and_fail_in_it():
 def test_translations_have_the_same_keys_in_every_language():
     import app
     from demos.i18n import translations
-    from models.runtime import ModelRuntime
+    from engines.runtime import ModelRuntime
     from models.settings import Settings
 
     app.build_app(ModelRuntime(Settings(device="cpu")))
@@ -209,9 +207,9 @@ def test_translations_have_the_same_keys_in_every_language():
 
 def test_adding_a_language_is_one_file(own_folder):
     """A third catalog, xx.toml, and nothing else: the page, the errors and the browser's choice know it."""
-    from demos.common import refuse
     from demos.endpoints import language_of
     from demos.i18n import translations, ui_text
+    from engines.refusal import refuse
 
     english = (own_folder / "en.toml").read_text("utf-8")
     (own_folder / "xx.toml").write_text(english.replace('refuse_no_text = "Please enter some text first."',

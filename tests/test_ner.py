@@ -1,13 +1,13 @@
 import shutil
 
-import gradio as gr
 import pytest
 import torch
 
-from demos import ner
 from demos.endpoints import bound
+from engines import ner
+from engines.refusal import Refusal
+from engines.runtime import ModelRuntime
 from models.errors import ModelLoadError
-from models.runtime import ModelRuntime
 from models.settings import Settings
 from tiny_models import NER_LABELS
 
@@ -78,12 +78,12 @@ def test_a_model_without_a_fast_tokenizer_is_refused_at_load(tmp_path, tiny_ner_
 
 @pytest.mark.parametrize("bad", [None, "", "   \n\t ", "\x00\x01\x02"])
 def test_empty_text_is_refused_in_plain_words(runtime, bad):
-    with pytest.raises(gr.Error, match="enter some text"):
+    with pytest.raises(Refusal, match="enter some text"):
         bound(ner.ENDPOINTS[0], runtime)(bad)  # as both the API and the page call it
 
 
 def test_too_long_text_is_refused_with_the_limit(runtime):
-    with pytest.raises(gr.Error, match="at most 10,000"):
+    with pytest.raises(Refusal, match="at most 10,000"):
         bound(ner.ENDPOINTS[0], runtime)("a" * (ner.MAX_CHARS + 1))
     assert runtime.cache.load_count == 0  # refused before any model work
 

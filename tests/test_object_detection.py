@@ -1,13 +1,14 @@
-import gradio as gr
 import pytest
 from PIL import Image
-from tiny_detectors import coco_categories, make_rtdetr_detector
 
-from demos import object_detection as od
 from demos.endpoints import bound
+from demos.object_detection import TABLE_HEADERS
+from engines import object_detection as od
+from engines.refusal import Refusal
+from engines.runtime import ModelRuntime
 from models.detection import MAX_DETECTIONS
-from models.runtime import ModelRuntime
 from models.settings import Settings
+from tiny_detectors import coco_categories, make_rtdetr_detector
 
 COCO_CLASSES = set(coco_categories()) - {"__background__", "N/A"}
 
@@ -77,19 +78,19 @@ def test_rt_detr_from_transformers(tiny_rtdetr_dir):
     (0.5, 2.5, "whole number"), (0.5, 10**400, "whole number"), (0.5, None, "number of boxes must be a number"),
 ])
 def test_bad_settings_are_refused_in_plain_words_before_any_load(runtime, threshold, max_boxes, message):
-    with pytest.raises(gr.Error, match=message):
+    with pytest.raises(Refusal, match=message):
         # as both the API and the page call it
         bound(od.ENDPOINTS[0], runtime)({"path": od.EXAMPLES[0]}, threshold=threshold, max_boxes=max_boxes)
     assert runtime.cache.load_count == 0
 
 
 def test_no_photo_and_a_non_image_are_refused(runtime, tmp_path):
-    with pytest.raises(gr.Error, match="upload a file"):
+    with pytest.raises(Refusal, match="upload a file"):
         od.detect(runtime, None)
     assert runtime.cache.load_count == 0, "no photo is refused before any load"
     text = tmp_path / "notes.jpg"
     text.write_text("not a picture")
-    with pytest.raises(gr.Error, match="not an image"):
+    with pytest.raises(Refusal, match="not an image"):
         od.detect(runtime, str(text))
 
 
@@ -111,7 +112,7 @@ def test_detect_objects_through_the_api(runtime, connect):
     model = runtime.default("object_detection").name
     picture, table = client.predict(handle_file(od.EXAMPLES[1]), model, "", 0.05, 5, api_name="/detect_objects")
     assert Image.open(picture["path"]).size == Image.open(od.EXAMPLES[1]).size
-    assert table["headers"] == od.TABLE_HEADERS and 0 < len(table["data"]) <= 5
+    assert table["headers"] == TABLE_HEADERS and 0 < len(table["data"]) <= 5
     assert {row[0] for row in table["data"]} <= COCO_CLASSES
     with pytest.raises(AppError, match="between 0.05 and 1"):
         client.predict(handle_file(od.EXAMPLES[1]), model, "", 7, 5, api_name="/detect_objects")

@@ -26,16 +26,16 @@ from transformers import (
 import app as hub_app
 from conftest import ROOT
 from demos import optimisation
-from demos.common import Refusal
 from demos.endpoints import bound
 from demos.lab_run import COLUMNS, MEASURED, SWEEP, TECHNIQUES
 from demos.lab_subjects import UCI_HELD_OUT
 from demos.optimisation import measure_optimisations
+from engines.refusal import Refusal
+from engines.runtime import ModelRuntime
 from models.digit_network import DigitCNN
 from models.measure import OutOfTime, disk_bytes, median_ms, parameter_count, zero_fraction
 from models.pruning import kept_channels, prune_channels, prune_unstructured
 from models.quantization import quantize_int8, quantize_int8_in_parts
-from models.runtime import ModelRuntime
 from models.settings import Settings
 from tasks import task
 

@@ -2,10 +2,10 @@ import pytest
 from torch import nn
 
 from command_line import parse_args, settings_from_args
-from demos import ner, sentiment, speech_to_text, text_generation, translation
+from engines import ner, sentiment, speech_to_text, text_generation, translation
+from engines.runtime import ModelRuntime
 from models.device import module_bytes
 from models.quantization import QUANTIZED_TASKS
-from models.runtime import ModelRuntime
 from models.settings import Settings
 from tasks import TASK_KEYS
 

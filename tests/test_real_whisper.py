@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from demos import speech_to_text as stt
-from models.runtime import ModelRuntime
+from engines import speech_to_text as stt
+from engines.runtime import ModelRuntime
 from models.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

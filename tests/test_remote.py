@@ -8,20 +8,20 @@ import logging
 import time
 from types import MappingProxyType
 
-import gradio as gr
 import pytest
 from huggingface_hub import constants
 from huggingface_hub.utils import get_session
 from scripted_engine import Answer, closed_port_url, scripted_engine
 
 from command_line import parse_args, settings_from_args
-from demos.common import Refusal
 from demos.models_panel import backend_rows
-from demos.ner import ner
-from demos.text_generation import chat_reply, complete_text
+from engines.context import Context
+from engines.ner import ner
+from engines.refusal import Refusal
+from engines.runtime import ModelRuntime
+from engines.text_generation import chat_reply, complete_text
 from models import backends
 from models.backends import RemoteError
-from models.runtime import ModelRuntime
 from models.settings import Settings
 from tasks import TASK_KEYS
 
@@ -111,7 +111,8 @@ def test_a_loading_model_is_waited_for_with_its_estimated_time_as_progress():
     said = []
     with scripted_engine(Answer(503, {"error": "Model is loading", "estimated_time": 1.5}), Answer(body=ALICE)) \
             as engine:
-        highlighted, _ = ner(on_engine(engine.url), TEXT, progress=lambda fraction, message: said.append(message))
+        highlighted, _ = ner(on_engine(engine.url), TEXT,
+                             context=Context.starting(10.0, progress=lambda fraction, message: said.append(message)))
     assert highlighted["entities"] and len(engine.requests) == 2
     assert said == [f"The engine at {engine.url} is loading its model (about 2 s more)…"]
 
@@ -146,13 +147,12 @@ def chunk(text, finish_reason=None):
 
 
 @pytest.mark.parametrize("reason, said", [("length", "stopped at its 8 new tokens"), ("stop", None)])
-def test_a_remote_reply_cut_at_the_token_limit_says_so(reason, said, monkeypatch):
+def test_a_remote_reply_cut_at_the_token_limit_says_so(reason, said):
     warnings = []
-    monkeypatch.setattr(gr, "Warning", warnings.append)
     listing = Answer(body={"object": "list", "data": [{"id": "tiny-qwen"}]})
     stream = Answer(events=[chunk("Hel"), chunk("lo", reason)])
     with scripted_engine(listing, stream) as engine:
-        replies, _ = chat_until_done(on_engine(engine.url + "/v1", "text_generation"))
+        replies, _ = chat_until_done(on_engine(engine.url + "/v1", "text_generation"), warn=warnings.append)
     assert replies[-1] == "Hello"
     assert [said in warning for warning in warnings] == ([True] if said else [])
 
@@ -229,10 +229,12 @@ def test_an_engines_login_key_and_token_never_reach_the_log_at_any_level(caplog)
         (f"/v1/chat/completions?api_key={KEY}", f"Bearer {TOKEN}")]
 
 
-def chat_until_done(runtime, give_up_s=10.0) -> tuple[list[str], float]:
-    """The chat's replies and how long it took; given up on after give_up_s (an endless chat would never end)."""
+def chat_until_done(runtime, give_up_s=10.0, warn=None) -> tuple[list[str], float]:
+    """The chat's replies and how long it took; given up on after give_up_s (an endless chat would never end).
+    `warn` hears the chat's warnings."""
     started, replies = time.monotonic(), []
-    for text in chat_reply(runtime, "Hi", max_new_tokens=8):
+    context = Context.starting(runtime.settings.request_timeout_s, warn=warn)
+    for text in chat_reply(runtime, "Hi", max_new_tokens=8, context=context):
         replies.append(text)
         if time.monotonic() - started > give_up_s:
             break
@@ -243,12 +245,12 @@ def chat_until_done(runtime, give_up_s=10.0) -> tuple[list[str], float]:
     Answer(events=[chunk("la ")], endless=True, every_s=0.01),  # a token every 10 ms, forever
     Answer(events=[chunk("la ")], then_wait_s=30),  # one token, then silence
 ], ids=["endless", "stalled"])
-def test_a_chat_stream_stops_at_the_time_limit_keeps_its_reply_and_says_so(stream, monkeypatch):
+def test_a_chat_stream_stops_at_the_time_limit_keeps_its_reply_and_says_so(stream):
     warnings = []
-    monkeypatch.setattr(gr, "Warning", warnings.append)
     listing = Answer(body={"object": "list", "data": [{"id": "tiny-qwen"}]})
     with scripted_engine(listing, stream) as engine:
-        replies, took = chat_until_done(on_engine(engine.url + "/v1", "text_generation", timeout_s=2))
+        replies, took = chat_until_done(on_engine(engine.url + "/v1", "text_generation", timeout_s=2),
+                                        warn=warnings.append)
         assert 2 <= took < 3.5
         assert replies and replies[-1].startswith("la ")
         assert warnings == ["The reply stopped at the server's 2 s limit on a request's model time."]

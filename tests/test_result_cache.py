@@ -4,11 +4,12 @@ import pytest
 from PIL import Image
 
 from command_line import parse_args, settings_from_args
-from demos import gan, models_panel, ner
-from demos import object_detection as od
+from demos import models_panel
 from demos.endpoints import bound
+from engines import gan, ner
+from engines import object_detection as od
+from engines.runtime import ModelRuntime
 from models.result_cache import ResultCache, approximate_bytes
-from models.runtime import ModelRuntime
 from models.settings import Settings
 from tasks import TASK_KEYS
 

@@ -19,8 +19,8 @@ from test_generated_inputs import accepted
 import demos
 import messages
 from benchmarks.serving import map_files
-from demos.params import Upload
-from gradio_routes import API, BLOBS, CLOSED, EVENT, FILE, ROUTES, route_of
+from engines.params import Upload
+from web.gradio_routes import API, BLOBS, CLOSED, EVENT, FILE, ROUTES, route_of
 
 A, B = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "203.0.113.9"}
 JSON = {"Content-Type": "application/json"}

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from engines.runtime import ModelRuntime
 from models.errors import ModelLoadError, ModelUnavailableError
 from models.registry import is_hub_id
-from models.runtime import ModelRuntime
 from models.settings import Settings
 from tasks import MODEL_SPECS, TASK_KEYS, default_spec
 

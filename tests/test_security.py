@@ -117,15 +117,16 @@ def test_a_lone_surrogate_in_any_field_gets_plain_words(served):
 # --- 4. History and body bombs ---------------------------------------------------------------------------------
 
 def test_a_huge_chat_history_is_cut_before_any_tokenizer_sees_it():
-    from demos import text_generation as tg
-    from demos.params import Conversation
+    from engines import text_generation as tg
+    from engines.context import Context
+    from engines.params import Conversation
 
     history = [{"role": "user" if i % 2 else "assistant", "content": f"turn {i} " + "x" * 5_000} for i in range(1_000)]
-    kept = tg.recent_turns(history)
+    kept = tg.recent_turns(history, Context.starting(60))
     assert len(kept) <= tg.MAX_HISTORY_MESSAGES
     assert sum(len(turn["content"]) for turn in kept) <= tg.MAX_HISTORY_CHARS
     assert kept[-1]["content"].startswith("turn 999 "), "the latest turns are the ones kept"
-    assert tg.recent_turns(history[-4:]) == [{"role": t["role"], "content": t["content"]} for t in history[-4:]]
+    assert tg.recent_turns(history[-4:], Context.starting(60)) == [{"role": t["role"], "content": t["content"]} for t in history[-4:]]
     with pytest.raises(Exception, match="must be a list of messages"):
         Conversation("param_history").check({"role": "user", "content": "hi"})
 
@@ -154,7 +155,7 @@ def test_no_server_path_reaches_a_client(served, tiny_overrides):
 
 
 def test_unloading_is_the_operators_and_is_checked_on_the_server(tiny_overrides):
-    from demos.ner import ner
+    from engines.ner import ner
 
     public_app, public_runtime, public_base = launch(tiny_overrides, public=True)
     local_app, local_runtime, local_base = launch(tiny_overrides)

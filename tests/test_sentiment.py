@@ -1,8 +1,9 @@
-import gradio as gr
 import pytest
 
-from demos import sentiment
 from demos.endpoints import bound
+from demos.sentiment import TABLE_HEADERS
+from engines import sentiment
+from engines.refusal import Refusal
 from tiny_models import SENTIMENT_LABELS
 
 
@@ -43,7 +44,7 @@ def test_lines_of_requests_waiting_together_are_classified_as_alone(runtime):
                                            ({"text": "hi"}, "The text must be sent as a string"), ("\ud800 hi", "invalid characters"),
                                            ("x" * 5001, "at most 5,000"), ("ok\n" * 65, "at most 64")])
 def test_bad_text_is_refused_before_any_load(runtime, bad, message):
-    with pytest.raises(gr.Error, match=message):
+    with pytest.raises(Refusal, match=message):
         bound(sentiment.ENDPOINTS[0], runtime)(bad)  # as both the API and the page call it
     assert runtime.cache.load_count == 0
 
@@ -62,6 +63,6 @@ def test_classify_sentiment_through_the_api(runtime, connect):
     model = runtime.default("sentiment").name
     label, table = client.predict("Great!\nAwful.", model, "", api_name="/classify_sentiment")
     assert label["label"] in SENTIMENT_LABELS and {c["label"] for c in label["confidences"]} == set(SENTIMENT_LABELS)
-    assert table["headers"] == sentiment.TABLE_HEADERS and [row[0] for row in table["data"]] == ["Great!", "Awful."]
+    assert table["headers"] == TABLE_HEADERS and [row[0] for row in table["data"]] == ["Great!", "Awful."]
     with pytest.raises(AppError, match="at most 64"):
         client.predict("ok\n" * 65, model, "", api_name="/classify_sentiment")

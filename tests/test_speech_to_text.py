@@ -1,13 +1,13 @@
-import gradio as gr
 import numpy as np
 import pytest
 import soundfile as sf
 
-from demos import speech_to_text as stt
-from demos.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, check_audio_size, read_audio, to_mono_16k
 from demos.models_panel import loaded_rows
+from engines import speech_to_text as stt
+from engines.media import MAX_AUDIO_SECONDS, SAMPLE_RATE, check_audio_size, read_audio, to_mono_16k
+from engines.refusal import Refusal
+from engines.runtime import ModelRuntime
 from models.ctranslate2_whisper import FasterWhisper
-from models.runtime import ModelRuntime
 from models.settings import Settings
 
 
@@ -60,7 +60,7 @@ def test_audio_files_are_decoded(tmp_path):
     ],
 )
 def test_empty_silent_invalid_and_too_long_audio_are_refused(audio, words):
-    with pytest.raises(gr.Error, match=words):
+    with pytest.raises(Refusal, match=words):
         read_audio(audio)
 
 
@@ -68,7 +68,7 @@ def test_corrupt_and_non_audio_files_are_refused(tmp_path):
     (tmp_path / "notes.wav").write_bytes(b"these are not samples")
     (tmp_path / "empty.mp3").write_bytes(b"")
     for name in ("notes.wav", "empty.mp3"):
-        with pytest.raises(gr.Error, match="not audio that can be read"):
+        with pytest.raises(Refusal, match="not audio that can be read"):
             read_audio(str(tmp_path / name))
 
 
@@ -136,9 +136,9 @@ def test_ctc_model_gives_word_segments(tiny_ctc_dir):
 
 def test_unknown_language_or_task_is_refused():
     params = stt.ENDPOINTS[0].params
-    with pytest.raises(gr.Error, match="The language must be one of: auto, en"):
+    with pytest.raises(Refusal, match="The language must be one of: auto, en"):
         params["language"].check("xx")
-    with pytest.raises(gr.Error, match="The task must be one of: transcribe, translate"):
+    with pytest.raises(Refusal, match="The task must be one of: transcribe, translate"):
         params["task"].check({"task": "summarise"})
 
 
@@ -148,9 +148,9 @@ def test_audio_over_the_limit_is_refused_from_its_header_before_it_is_decoded(tm
         for _ in range(11):
             file.write(np.zeros(8_000 * 60, dtype=np.float32))
     monkeypatch.setattr(sf, "read", lambda *a, **k: pytest.fail("decoded before it was refused"))
-    with pytest.raises(gr.Error, match="11.0 minutes long; at most 10 minutes"):
+    with pytest.raises(Refusal, match="11.0 minutes long; at most 10 minutes"):
         read_audio(long_flac)
-    with pytest.raises(gr.Error, match=r"1,055 MB once decoded \(8 channels at 96,000 Hz\); at most 256 MB"):
+    with pytest.raises(Refusal, match=r"1,055 MB once decoded \(8 channels at 96,000 Hz\); at most 256 MB"):
         check_audio_size(96_000 * 60 * 6, 96_000, 8)
     check_audio_size(48_000 * 600, 48_000, 2)  # ten minutes of 48 kHz stereo are accepted
 
@@ -159,5 +159,5 @@ def test_audio_over_the_limit_is_refused_from_its_header_before_it_is_decoded(tm
 def test_a_transcription_past_its_time_is_refused_in_plain_words(engine, request):
     model = str(request.getfixturevalue(engine))
     rt = ModelRuntime(Settings(model_overrides={"speech_to_text": model}, request_timeout_s=1e-6))
-    with pytest.raises(gr.Error, match="took longer than the server's 1e-06 s of model time"):
+    with pytest.raises(Refusal, match="took longer than the server's 1e-06 s of model time"):
         stt.transcribe(rt, stt.EXAMPLES[0], language="en")

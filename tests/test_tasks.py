@@ -1,12 +1,15 @@
 """Every task record (tasks.py) is whole: what a new task needs is checked here, not found missing in use."""
+import importlib
 import inspect
 import json
 
 import gradio as gr
 import pytest
+import yaml
 
 import demos
-from demos.endpoints import Endpoint
+from engines.endpoint import Endpoint
+from engines.kinds import LOCAL, REMOTE, Engine
 from tasks import TASK_KEYS, TASKS
 from tiny_models import TINY
 
@@ -55,3 +58,31 @@ def test_each_tiny_model_loads_through_its_tasks_loader(runtime):
         spec = runtime.default(task.key)
         assert runtime.load(spec) is runtime.load(spec), task.key
     assert runtime.cache.load_count == len(TASKS) or runtime.settings.max_loaded_models < len(TASKS)
+
+
+def test_each_task_has_an_engine_of_every_kind():
+    """engines/<task>.py: one class per kind (the runtime picks one), the endpoints the tabs serve, and a worker's
+    answer (text generation's workers speak OpenAI's chat instead: serve/contract.py)."""
+    for key in TASK_KEYS:
+        engine = importlib.import_module(f"engines.{key}")
+        assert set(engine.KINDS) == {LOCAL, REMOTE}, key
+        assert all(issubclass(cls, Engine) and cls.kind == kind for kind, cls in engine.KINDS.items()), key
+        assert engine.ENDPOINTS and all(endpoint.task == key for endpoint in engine.ENDPOINTS), key
+        if key != "text_generation":
+            assert callable(engine.answer) and isinstance(engine.MEDIA_INPUTS, bool), key
+
+
+def test_the_ray_config_serves_every_task_as_its_record_says():
+    """`python -m serve.config` writes Ray Serve's config from the records: valid for Ray's own schema."""
+    from ray.serve.schema import ServeDeploySchema
+
+    from serve.config import config_yaml
+
+    config = yaml.safe_load(config_yaml())
+    ServeDeploySchema.model_validate(config)
+    applications = config["applications"]
+    assert [application["name"] for application in applications] == list(TASK_KEYS)
+    for application in applications:
+        task = application["name"]
+        assert application["route_prefix"] == f"/{task}" and application["args"]["task"] == task
+        assert application["import_path"] == "serve.workers:build"

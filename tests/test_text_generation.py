@@ -1,11 +1,12 @@
 import math
 
-import gradio as gr
 import pytest
 
-from demos import text_generation as tg
-from demos.generation import SAMPLING_PARAMS, sampling
-from models.runtime import ModelRuntime
+from engines import text_generation as tg
+from engines.context import Context
+from engines.generation import SAMPLING_PARAMS, sampling
+from engines.refusal import Refusal
+from engines.runtime import ModelRuntime
 from models.settings import Settings
 
 HISTORY = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": [{"type": "text", "text": "hello"}]}]
@@ -25,7 +26,7 @@ def test_chat_streams_growing_partial_replies(chat_runtime):
 
 def test_history_goes_through_the_chat_template(chat_runtime):
     lm = chat_runtime.load(chat_runtime.default("text_generation"))
-    ids = tg.chat_input_ids(lm, "and now?", HISTORY)
+    ids = tg.chat_input_ids(lm, "and now?", HISTORY, Context.starting(60))
     text = lm.tokenizer.decode(ids[0])
     assert text.index("hi") < text.index("hello") < text.index("and now?")
     assert text.endswith("<|im_start|>assistant\n")
@@ -52,17 +53,17 @@ def test_completion_with_a_plain_language_model(tiny_gpt2_dir):
     rt = ModelRuntime(Settings(model_overrides={"text_generation": str(tiny_gpt2_dir)}))
     parts = list(tg.complete_text(rt, "Once upon a time", max_new_tokens=12, temperature=0))
     assert len(parts) >= 2 and all(p.startswith("Once upon a time") for p in parts)
-    with pytest.raises(gr.Error, match="no chat template"):
+    with pytest.raises(Refusal, match="no chat template"):
         list(tg.chat(rt, "hi", []))
 
 
-def test_overlong_prompt_keeps_its_end_and_says_so(tiny_gpt2_dir, monkeypatch):
+def test_overlong_prompt_keeps_its_end_and_says_so(tiny_gpt2_dir):
     rt = ModelRuntime(Settings(model_overrides={"text_generation": str(tiny_gpt2_dir)}))
     warnings = []
-    monkeypatch.setattr(gr, "Warning", warnings.append)
-    parts = list(tg.complete_text(rt, "hello world " * 200, max_new_tokens=8))  # context is 128 tokens
+    parts = list(tg.complete_text(rt, "hello world " * 200, max_new_tokens=8,  # context is 128 tokens
+                                  context=Context.starting(60, warn=warnings.append)))
     assert parts and warnings and "left out" in warnings[0]
-    with pytest.raises(gr.Error, match="context is 128 tokens"):
+    with pytest.raises(Refusal, match="context is 128 tokens"):
         list(tg.complete_text(rt, "hello", max_new_tokens=500))
 
 
@@ -82,7 +83,7 @@ def test_overlong_prompt_keeps_its_end_and_says_so(tiny_gpt2_dir, monkeypatch):
     ],
 )
 def test_out_of_range_settings_are_refused(settings, words):
-    with pytest.raises(gr.Error, match=words):
+    with pytest.raises(Refusal, match=words):
         for param, value in zip(SAMPLING_PARAMS.values(), settings):
             param.check(value)
 
@@ -98,25 +99,28 @@ def test_a_temperature_too_small_to_divide_by_picks_the_likeliest_tokens(tiny_gp
     assert tiny == greedy
 
 
-def test_a_reply_cut_at_the_token_limit_says_so(chat_runtime, monkeypatch):
+def test_a_reply_cut_at_the_token_limit_says_so(chat_runtime):
     warnings = []
-    monkeypatch.setattr(gr, "Warning", warnings.append)
-    parts = list(tg.chat(chat_runtime, "Tell me a story", [], max_new_tokens=3, temperature=0))
+    context = Context.starting(60, warn=warnings.append)
+    parts = list(tg.chat(chat_runtime, "Tell me a story", [], max_new_tokens=3, temperature=0, context=context))
     assert parts and warnings == ["The reply stopped at its 3 new tokens (the “Max new tokens” setting); raise it "
                                   "for a longer one."]
     warnings.clear()
-    stream = tg.chat(chat_runtime, "Tell me a story", [], max_new_tokens=50, temperature=0)
+    stream = tg.chat(chat_runtime, "Tell me a story", [], max_new_tokens=50, temperature=0, context=context)
     next(stream)
     stream.close()  # Stop: the person knows why it ended
     assert warnings == []
 
 
 def test_top_p_has_one_range_in_the_checks_the_slider_and_readme(chat_runtime):
+    import gradio as gr
+
     from conftest import ROOT
-    from demos.generation import MIN_TOP_P
+    from demos import text_generation as tab
+    from engines.generation import MIN_TOP_P
 
     with gr.Blocks():
-        tg.build(chat_runtime)
+        tab.build(chat_runtime)
         slider = next(block for block in gr.context.Context.root_block.blocks.values()
                       if isinstance(block, gr.Slider) and block.maximum == 1 and block.value == 0.9)
     assert slider.minimum == SAMPLING_PARAMS["top_p"].low == MIN_TOP_P

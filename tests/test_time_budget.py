@@ -3,16 +3,16 @@ takes turns with other tabs' requests instead of holding the device until it end
 import threading
 import time
 
-import gradio as gr
 import pytest
 from PIL import Image
 from raw_api import call, launch
 
 from command_line import parse_args, settings_from_args
-from demos import image_editing, translation
-from demos import text_generation as tg
-from demos.common import Refusal
-from models.runtime import ModelRuntime
+from engines import image_editing, translation
+from engines import text_generation as tg
+from engines.context import Context
+from engines.refusal import Refusal
+from engines.runtime import ModelRuntime
 from models.settings import Settings
 
 HEAVIEST_TRANSLATION = "a. " * (translation.MAX_CHARS // 3)  # 1,666 one-word sentences: the most batches a request may cause
@@ -32,12 +32,12 @@ def test_a_translation_past_its_time_is_refused_with_how_far_it_got(tiny_marian_
         translation.translate_text(rt, "Hello. " * 40, "en", "zh", rt.default("translation").name)
 
 
-def test_a_reply_past_its_time_stops_and_says_so(tiny_gpt2_dir, monkeypatch):
+def test_a_reply_past_its_time_stops_and_says_so(tiny_gpt2_dir):
     rt = ModelRuntime(Settings(model_overrides={"text_generation": str(tiny_gpt2_dir)}, request_timeout_s=1e-6))
     warnings = []
-    monkeypatch.setattr(gr, "Warning", warnings.append)
     steps_before = rt.load(rt.default("text_generation")).tokens_generated
-    list(tg.complete_text(rt, "hello", max_new_tokens=100))  # the tiny model's context is 128 tokens
+    context = Context.starting(rt.settings.request_timeout_s, warn=warnings.append)
+    list(tg.complete_text(rt, "hello", max_new_tokens=100, context=context))  # the tiny model's context is 128 tokens
     assert rt.load(rt.default("text_generation")).tokens_generated - steps_before < 100, "stopped before its 100"
     assert any("stopped at the server's 1e-06 s limit" in w for w in warnings)
 

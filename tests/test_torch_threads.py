@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from models.runtime import ModelRuntime
+from engines.runtime import ModelRuntime
 from models.torch_threads import TorchThreads, on_torch_thread
 
 

@@ -1,9 +1,9 @@
-import gradio as gr
 import pytest
 
-from demos import translation
 from demos.endpoints import bound
-from models.runtime import ModelRuntime
+from engines import translation
+from engines.refusal import Refusal
+from engines.runtime import ModelRuntime
 from models.settings import Settings
 
 TEXT = "The cat sleeps. We read books!\n\nGood morning."
@@ -23,7 +23,7 @@ def test_marian_en_zh_gets_its_target_token(tiny_marian_dir):
     assert prepared == [">>cmn_Hans<< the cat sleeps ."] and kwargs == {}
     ids = seq2seq.tokenizer(prepared)["input_ids"][0]
     assert ids[0] == seq2seq.tokenizer.convert_tokens_to_ids(">>cmn_Hans<<")
-    with pytest.raises(gr.Error, match="no target-language token"):
+    with pytest.raises(Refusal, match="no target-language token"):
         translation.language_setup(seq2seq.tokenizer, ["x"], "en", "de")
 
 
@@ -64,13 +64,25 @@ def test_m2m100_sets_source_and_forces_the_target_language(tiny_m2m100_dir):
     ],
 )
 def test_bad_requests_are_refused_in_plain_words(text, source, target, words):
-    with pytest.raises(gr.Error, match=words):
+    with pytest.raises(Refusal, match=words):
         bound(translation.ENDPOINTS[0], ModelRuntime())(text, source, target, translation.OPUS_MT, "")
+
+
+@pytest.mark.parametrize("source, target, pair, words", [
+    ("en", "en", None, "the same"),
+    ("en", "en", ("en", "en"), "the same"),
+    ("en", "de", ("en", "zh"), "does not translate en → de"),
+])
+def test_the_endpoint_and_the_worker_refuse_the_same_languages(source, target, pair, words):
+    with pytest.raises(Refusal, match=words):
+        translation.refuse_languages(source, target, pair)
+    translation.refuse_languages("en", "zh", ("en", "zh"))
+    translation.refuse_languages("de", "fr")
 
 
 def test_too_long_sentence_is_refused_not_truncated(tiny_marian_dir):
     rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
-    with pytest.raises(gr.Error, match="too long"):
+    with pytest.raises(Refusal, match="too long"):
         translation.translate_text(rt, "cat " * 400, "en", "zh", rt.default("translation").name)
 
 

@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import torch
+
 from tiny_detectors import make_ssdlite_detector
 from tiny_media_models import make_ctranslate2_whisper, make_instruct_pix2pix_pipeline, make_torchvision_classifier
 

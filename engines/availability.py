@@ -15,7 +15,7 @@ from models.settings import Settings
 from tasks import TASK_KEYS, default_spec, listed_spec, override_spec, specs_for
 
 if TYPE_CHECKING:
-    from models.runtime import ModelRuntime
+    from engines.runtime import ModelRuntime
 
 
 def torch_hub_dir() -> Path:

@@ -23,8 +23,8 @@ from python_multipart.multipart import parse_options_header
 from starlette._utils import get_route_path
 from starlette.requests import cookie_parser
 
-from gradio_routes import API, CLOSED, STREAM, route_of
 from messages import language_of_header, say
+from web.gradio_routes import API, CLOSED, STREAM, route_of
 
 MCP = f"{API}/mcp"
 UPLOAD = f"{API}/upload"
@@ -39,7 +39,7 @@ MAX_TRACKED_CLIENTS = 10_000  # past this many addresses with history, those wit
 @dataclass(frozen=True)
 class GuardLimits:
     # A JSON request: a 20,000-character prompt is at most 240 KB even with every character escaped
-    # as \uXXXX\uXXXX, and a chat's history is cut to twice that (demos/text_generation.py).
+    # as \uXXXX\uXXXX, and a chat's history is cut to twice that (engines/text_generation.py).
     max_body_bytes: int = 2 * MB
     max_upload_bytes: int = 50 * MB  # one upload request, all its files together (--max-upload-mb)
     max_files_per_upload: int = 4  # every input takes one file; the page uploads them one request each

@@ -32,7 +32,7 @@ import anyio
 from gradio.processing_utils import save_base64_to_cache
 from gradio_client.utils import handle_file
 
-from demos.common import Refusal
+from engines.refusal import Refusal
 from messages import language_of_header
 
 FILE_SCHEMA = {"type": "string", "format": "uri"}

@@ -1,19 +1,25 @@
 """Uploaded files -> model-ready inputs, with the checks that keep bad files from reaching a model."""
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
-from gradio.utils import get_upload_folder
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from demos.common import refuse
+from engines.refusal import refuse
 
 MAX_IMAGE_PIXELS = 40_000_000  # 40 megapixels: any real photo; refuses decompression bombs before decoding
 # A 360° panorama is about 8:1. Beyond 20:1 a picture is a strip, and scaling its short side up to a model's
 # input asks for its long side times that scale: a 100,000x1 PNG (300 KB) would become 19.7 GB at 256 px.
 MAX_ASPECT_RATIO = 20
+
+
+def upload_folder() -> Path:
+    """Where Gradio keeps uploads (its gradio.utils.get_upload_folder, without importing gradio here)."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio").resolve()
 
 
 def client_file(value) -> Path | None:
@@ -28,7 +34,7 @@ def client_file(value) -> Path | None:
     if not isinstance(value, str):
         raise not_an_upload
     try:  # resolve() follows symbolic links: a link inside the folder to a file outside it is not an upload
-        path, uploads = Path(value).resolve(), Path(get_upload_folder()).resolve()
+        path, uploads = Path(value).resolve(), upload_folder()
     except (ValueError, OSError):  # NUL bytes, lone surrogates, names too long
         raise not_an_upload from None
     if not path.is_relative_to(uploads):

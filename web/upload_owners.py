@@ -24,9 +24,9 @@ from urllib.parse import unquote
 
 from starlette._utils import get_route_path
 
-from gradio_routes import FILE, UPLOAD, route_of
-from http_guard import HOUR, client_address, language_of_scope, refuse_in_words
 from messages import say
+from web.gradio_routes import FILE, UPLOAD, route_of
+from web.http_guard import HOUR, client_address, language_of_scope, refuse_in_words
 
 MAX_TRACKED_UPLOADS = 100_000  # past this many, the oldest uploads are deleted: an untracked upload would be public
 

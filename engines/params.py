@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import messages
-from demos.common import refuse
+from engines.refusal import refuse
 
 # C0/C1 control characters other than tab and newline: they only confuse tokenizers and displays.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -6,7 +6,7 @@ plain-text 500, and a list one input short, a file object in a text input or a p
 error whose message is null; here each gets a 422 in plain words that say what the endpoint takes. Every route that
 starts an event (gradio_routes.EVENT) is checked, with the endpoint resolved as Gradio resolves it (by `fn_index`
 where Gradio's model reads one, "27" and 27.0 included; by name otherwise; `/call/v2/` by keyword). What each value
-may be is the endpoint's own check (demos/params.py). An ASGI middleware, inside HttpGuard: bodies it reads are
+may be is the endpoint's own check (engines/params.py). An ASGI middleware, inside HttpGuard: bodies it reads are
 already capped in size. The null messages and the 500s are Gradio's (6.31.0: routes.py and blocks.preprocess_data);
 its tracker has no issue for them as of 2026-12: to report upstream, with these requests (tests/test_routes.py).
 """
@@ -21,12 +21,12 @@ from gradio_client.utils import construct_args, is_file_obj_with_meta
 from pydantic import ValidationError
 from starlette._utils import get_route_path
 
-from demos.common import Refusal
-from demos.media import client_file
-from gradio_routes import EVENT, route_of
-from http_guard import client_address, language_of_scope, refuse_in_words
+from engines.media import client_file
+from engines.refusal import Refusal
 from messages import say
-from upload_owners import OwnerBook
+from web.gradio_routes import EVENT, route_of
+from web.http_guard import client_address, language_of_scope, refuse_in_words
+from web.upload_owners import OwnerBook
 
 V2 = "/call/v2/"
 CALL = "/call/"

@@ -7,14 +7,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import gradio as gr
 import torch
 
-from demos.common import refuse
-from demos.params import Real, Whole
-from messages import current_language, say
+from engines.context import Context
+from engines.params import Real, Whole
+from engines.refusal import refuse
+from engines.runtime import ModelRuntime
 from models.backends import OUT_OF_TIME
-from models.runtime import ModelRuntime
 from tasks import MAX_SEED
 
 MAX_NEW_TOKENS = 1024
@@ -34,6 +33,9 @@ class Sampling:
     temperature: float = 0.7
     top_p: float = 0.9
     seed: int = 0
+
+
+DEFAULT_SAMPLING = Sampling()  # the one place the defaults are: the endpoints, the sliders and the workers read it
 
 
 def sampling(max_new_tokens: int, temperature: float, top_p: float, seed: int) -> Sampling:
@@ -67,33 +69,34 @@ class PastDeadline:
                           device=input_ids.device)
 
 
-def fit_context(lm, input_ids: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
+def fit_context(lm, input_ids: torch.Tensor, max_new_tokens: int, context: Context) -> torch.Tensor:
     """Keep the prompt's last tokens when prompt and reply would not fit the model's context; say so."""
     budget = lm.context_length - max_new_tokens
     if budget < 1:
         raise refuse("refuse_context_too_short", context=lm.context_length)
     if input_ids.shape[1] > budget:
-        gr.Warning(say("warning_prompt_cut", current_language(), tokens=input_ids.shape[1] - budget))
+        context.warning("warning_prompt_cut", tokens=input_ids.shape[1] - budget)
         input_ids = input_ids[:, -budget:]
     return input_ids
 
 
-def say_how_it_ended(reason: str, seconds: float, max_new_tokens: int) -> None:
+def say_how_it_ended(reason: str, max_new_tokens: int, context: Context) -> None:
     """A reply that stopped before its end says why, under it, as a warning; the text so far stays. `reason`: a
     finish reason as OpenAI's API names them ("length": at the token limit), or OUT_OF_TIME."""
     if reason == OUT_OF_TIME:
-        gr.Warning(say("warning_reply_out_of_time", current_language(), seconds=seconds))
+        context.warning("warning_reply_out_of_time", seconds=context.timeout_s)
     elif reason == "length":
-        gr.Warning(say("warning_reply_token_limit", current_language(), tokens=max_new_tokens))
+        context.warning("warning_reply_token_limit", tokens=max_new_tokens)
 
 
 def _ids(value) -> list:
     return [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling: Sampling) -> Iterator[str]:
+def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling: Sampling,
+                    context: Context) -> Iterator[str]:
     """Yield the growing generated text, generated on a torch thread. Closing the iterator stops the model
-    within one step; so does running longer than the server's limit."""
+    within one step; so does the request's deadline."""
     from transformers import StoppingCriteriaList, TextIteratorStreamer
 
     stop = StopSignal()
@@ -106,25 +109,23 @@ def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling
     )
     input_ids = input_ids.to(lm.model.device)
     failures: list[BaseException] = []
-    timeout = runtime.settings.request_timeout_s
     out_of_time = threading.Event()
 
     def generate():
         try:
             with _SAMPLING_LOCK, torch.inference_mode():
                 torch.manual_seed(sampling.seed)
-                started = time.monotonic()
                 lm.model.generate(
                     input_ids=input_ids,
                     attention_mask=torch.ones_like(input_ids),
                     max_new_tokens=sampling.max_new_tokens,
                     streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([stop]),
-                    max_time=timeout,
+                    max_time=max(0.0, context.left()),
                     pad_token_id=tokenizer.eos_token_id if tokenizer.pad_token_id is None else tokenizer.pad_token_id,
                     **sampling_kwargs,
                 )
-                if time.monotonic() - started >= timeout:
+                if context.out_of_time():
                     out_of_time.set()
         except BaseException as error:  # handed to the consumer, which raises it in the request
             failures.append(error)
@@ -143,7 +144,7 @@ def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling
         ends = {lm.tokenizer.eos_token_id, *_ids(lm.model.generation_config.eos_token_id)}
         at_token_limit = stop.steps >= sampling.max_new_tokens and stop.last_token not in ends
         say_how_it_ended(OUT_OF_TIME if out_of_time.is_set() else "length" if at_token_limit else "stop",
-                         timeout, sampling.max_new_tokens)
+                         sampling.max_new_tokens, context)
         if not text:
             yield text
     finally:

@@ -10,7 +10,8 @@ from typing import Any, NamedTuple
 
 import torch
 
-from messages import current_language, say
+from engines.context import Context
+from engines.kinds import LOCAL, REMOTE, Engine
 from models.backends import Backend, RemoteError
 from models.batching import DynamicBatcher
 from models.cache import CachedModel, ModelCache
@@ -19,13 +20,13 @@ from models.errors import ModelLoadError, load_failure, quoted
 from models.hub_files import in_local_cache
 from models.loaders import locate, refuse_other_kinds
 from models.quantization import QUANTIZED_TASKS, quantize_int8
-from models.registry import REMOTE, ModelSpec, is_hub_id
+from models.registry import REMOTE as REMOTE_SOURCE
+from models.registry import ModelSpec, is_hub_id
 from models.result_cache import ResultCache, content_hash
 from models.settings import Settings
 from models.torch_threads import shared_torch_threads
 from tasks import custom_spec, default_spec, example_hub_id, override_spec, specs_for, task
 
-ProgressFn = Callable[[float, str], None]
 log = logging.getLogger("demo_hub")
 
 
@@ -62,14 +63,34 @@ class ModelRuntime:
         """The engine elsewhere that runs the task's model (--backend), or None: it runs here."""
         return self.backends.get(task)
 
+    def kind(self, task: str) -> str:
+        """Where the task's model runs (engines/kinds.py), from its settings: chosen here, once."""
+        return REMOTE if task in self.backends else LOCAL
+
+    def engine(self, task: str, model: str | None = None, custom_id: str | None = None) -> Engine:
+        """The engine that runs the model a request asks for (`spec`'s arguments), of the task's kind."""
+        import importlib
+
+        kinds = importlib.import_module(f"engines.{task}").KINDS
+        return kinds[self.kind(task)](self, self.spec(task, model, custom_id))
+
+    def context(self, context: Context | None = None) -> Context:
+        """The request's context, or one for a call made without (a test, the load test): the server's time."""
+        return context or Context.starting(self.settings.request_timeout_s)
+
+    def offers_custom_ids(self, task: str) -> bool:
+        """Whether a tab offers a field for any Hub id: not where the operator turned them off, nor where the task
+        runs on a remote engine (which serves its one model)."""
+        return self.settings.custom_models and self.kind(task) == LOCAL
+
     def choices(self, task: str, here: bool = False) -> list[ModelSpec]:
         """The models a tab offers, the one it uses by default first: the operator's --model if given, else the
         task record's default, unless that is not downloaded yet and the project ships weights that work offline.
         A task on a remote engine offers that engine alone, unless the model must run `here` (the lab measures it)."""
         backend = None if here else self.remote(task)
         if backend is not None:
-            return [replace(default_spec(task), source=f"{REMOTE}{backend.shown}", label=f"{backend.shown} · remote",
-                            size_mb=0, revision=None, pair=None)]
+            return [replace(default_spec(task), source=f"{REMOTE_SOURCE}{backend.shown}",
+                            label=f"{backend.shown} · remote", size_mb=0, revision=None, pair=None)]
         specs = sorted(specs_for(task), key=lambda s: not s.default)
         override = self._overrides.get(task)
         if override:
@@ -112,14 +133,17 @@ class ModelRuntime:
     def cache_key(self, spec: ModelSpec) -> ModelKey:
         return ModelKey(spec.task, spec.source, spec.revision, self.device, self.precision(spec.task), spec.name)
 
-    def load(self, spec: ModelSpec, progress: ProgressFn | None = None) -> Any:
+    def load(self, spec: ModelSpec, context: Context | None = None) -> Any:
         """The ready model for `spec`, loaded once and then shared by every request and tab (on a torch thread,
         like all model work: see models/torch_threads.py)."""
         key = self.cache_key(spec)
         loaded = self.cache.get_loaded(key)
         if loaded is not None:  # the usual case needs no trip to a torch thread
             return loaded
-        return self.torch_threads.run(self._load, spec, key, progress)
+        loaded = self.torch_threads.run(self._load, spec, key, context)
+        if context is not None:
+            context.loaded_a_model()
+        return loaded
 
     def remembered(self, spec: ModelSpec, request: tuple, answer: Callable[[], Any]) -> Any:
         """answer()'s result for `request` (what the tab read from it; a Path stands for its file's content) on
@@ -138,9 +162,9 @@ class ModelRuntime:
         (models/batching.py), on a torch thread."""
         return self.batcher.run(self.cache_key(spec), item, lambda items: self.torch_threads.run(forward, items))
 
-    def _load(self, spec: ModelSpec, key: ModelKey, progress: ProgressFn | None) -> Any:
-        if progress is not None and key not in self.cache:
-            progress(0.0, say("progress_loading", current_language(), name=spec.name))
+    def _load(self, spec: ModelSpec, key: ModelKey, context: Context | None) -> Any:
+        if context is not None and key not in self.cache:
+            context.report(0.0, "progress_loading", name=spec.name)
         return self.cache.get(key, lambda: self._build(spec))
 
     def _build(self, spec: ModelSpec) -> Any:

@@ -19,8 +19,8 @@ import gradio as gr
 from fastapi import HTTPException
 from gradio.components.image_editor import EditorDataBlobs
 
-from http_guard import client_address, language_of_scope
 from messages import say
+from web.http_guard import client_address, language_of_scope
 
 MAX_LAYERS = 16  # a pad's layers (the page sends one blob for each, numbered from 0)
 MAX_SETS_PER_VISITOR = 8  # drawings sent and not yet read

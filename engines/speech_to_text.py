@@ -1,0 +1,176 @@
+"""Speech to text: Whisper (99 languages, timestamps, translation to English) or wav2vec 2.0 (English)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+import tasks
+from engines import contract
+from engines.context import Context
+from engines.endpoint import Endpoint
+from engines.generation import PastDeadline
+from engines.kinds import LOCAL, REMOTE, Engine
+from engines.media import SAMPLE_RATE, client_file, read_audio
+from engines.params import PICKED_MODEL, TYPED_MODEL, OneOf, Upload
+from engines.refusal import refuse
+from engines.runtime import ModelRuntime
+from models.ctranslate2_whisper import FasterWhisper
+
+TASK = "speech_to_text"
+CHUNK_SECONDS = 30  # Whisper's window: longer audio is read in 30 s chunks
+LANGUAGES = {"auto": "Detect", "en": "English", "zh": "Chinese", "de": "German", "fr": "French", "es": "Spanish",
+             "ja": "Japanese", "ru": "Russian", "it": "Italian", "pt": "Portuguese", "ko": "Korean", "ar": "Arabic"}
+WHISPER_TASKS = {"transcribe": "Transcribe", "translate": "Translate to English"}
+EXAMPLES = [str(path) for path in tasks.task(TASK).example_files()]
+
+
+# Decoding, chosen as OpenAI's Whisper chooses it, on both engines: a beam search of 5 at temperature 0, and
+# where its text repeats itself (compresses too well) or is too unlikely, decoded again at a higher temperature;
+# a window the model judges silent is skipped. The compression ratio is measured on the text by faster-whisper
+# (gzip) and on the token ids by transformers (zlib), hence two thresholds.
+BEAM_SIZE = 5
+TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+LOG_PROB_THRESHOLD = -1.0
+NO_SPEECH_THRESHOLD = 0.6
+TEXT_COMPRESSION_THRESHOLD = 2.4
+TOKEN_COMPRESSION_THRESHOLD = 1.35
+
+
+def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, language="auto", task="transcribe",
+               context: Context | None = None) -> tuple[str, list[list]]:
+    """The transcript and its timed segments (Whisper: phrases; CTC models: words)."""
+    samples = read_audio(audio)
+    engine = runtime.engine(TASK, model, custom_model)
+    text, chunks = engine.transcript(samples, language, task, runtime.context(context))
+    duration = len(samples) / SAMPLE_RATE
+    # The last segment may have no end, and a model can overshoot: times stay within the audio.
+    segments = [[round(min(float(start or 0.0), duration), 2),
+                 round(min(float(duration if end is None else end), duration), 2), words.strip()]
+                for start, end, words in chunks]
+    return text.strip(), segments
+
+
+class SpeechToTextHere(Engine):
+    kind = LOCAL
+
+    def transcript(self, samples, language: str, task: str, context: Context) -> tuple[str, list]:
+        """The text and its chunks (start, end or None, text), as the model in this process reads the samples
+        within the request's time; past it, refused rather than cut."""
+        recognizer = self.runtime.load(self.spec, context)
+        read = read_ctranslate2 if isinstance(recognizer, FasterWhisper) else read_transformers
+        text, chunks = read(recognizer, samples, None if language == "auto" else language, task, context)
+        if context.out_of_time():  # its last part was cut short: no transcript rather than a wrong one
+            raise refuse("refuse_out_of_time_audio", seconds=context.timeout_s,
+                         minutes=len(samples) / SAMPLE_RATE / 60)
+        return text, chunks
+
+
+class SpeechToTextRemote(Engine):
+    kind = REMOTE
+
+    def transcript(self, samples, language: str, task: str, context: Context) -> tuple[str, list]:
+        """The samples decoded here, sent as a float WAV (lossless): the engine reads these very ones."""
+        sent, options = wav_bytes(samples), {"language": language, "task": task}
+        return self.backend.call(lambda client: heard(client.automatic_speech_recognition(sent, extra_body=options)),
+                                 context.progress, context.deadline)
+
+
+KINDS = {LOCAL: SpeechToTextHere, REMOTE: SpeechToTextRemote}
+
+
+def wav_bytes(samples) -> bytes:
+    """16 kHz mono float32 samples as a WAV file of float32 samples: read back, the very same samples."""
+    import io
+
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, SAMPLE_RATE, format="WAV", subtype="FLOAT")
+    return buffer.getvalue()
+
+
+def heard(answer) -> tuple[str, list]:
+    """The contract's {text, chunks: [{timestamp: [start, end], text}]} as (text, [(start, end, text)])."""
+    chunks = [(chunk.timestamp[0], chunk.timestamp[1], str(chunk.text)) for chunk in answer.chunks or []]
+    return str(answer.text), chunks
+
+
+def read_ctranslate2(whisper: FasterWhisper, samples, language, task, context: Context) -> tuple[str, list]:
+    """faster-whisper's segments: OpenAI's sequential decoding, window by window, each conditioned on the text
+    before it; the deadline is checked between windows."""
+    found, info = whisper.model.transcribe(
+        samples, language=language, task=task, beam_size=BEAM_SIZE, temperature=TEMPERATURES,
+        compression_ratio_threshold=TEXT_COMPRESSION_THRESHOLD, log_prob_threshold=LOG_PROB_THRESHOLD,
+        no_speech_threshold=NO_SPEECH_THRESHOLD, vad_filter=False)
+    segments = []
+    for segment in found:
+        segments.append((segment.start, segment.end, segment.text))
+        context.report(min(1.0, segment.end / max(info.duration, 1e-3)), "progress_transcribed",
+                       seconds=segment.end, total=info.duration)
+        if context.out_of_time():
+            break
+    return "".join(text for _, _, text in segments), segments
+
+
+def read_transformers(recognizer, samples, language, task, context: Context) -> tuple[str, list]:
+    """The transformers pipeline's chunks: Whisper decodes long audio sequentially in its `generate` (given the
+    whole recording, no `chunk_length_s`), with OpenAI's fallback; CTC models give words."""
+    from transformers import StoppingCriteriaList
+
+    options = {"return_timestamps": "word"}
+    if recognizer.model.config.is_encoder_decoder:
+        options = {"return_timestamps": True, "generate_kwargs": {
+            "task": task, **({} if language is None else {"language": language}), "num_beams": BEAM_SIZE,
+            "temperature": TEMPERATURES, "compression_ratio_threshold": TOKEN_COMPRESSION_THRESHOLD,
+            "logprob_threshold": LOG_PROB_THRESHOLD, "no_speech_threshold": NO_SPEECH_THRESHOLD,
+            "condition_on_prev_tokens": True,
+            # One deadline across the windows of a long recording (and their fallbacks).
+            "stopping_criteria": StoppingCriteriaList([PastDeadline(context.deadline)])}}
+    elif len(samples) > CHUNK_SECONDS * SAMPLE_RATE:
+        options["chunk_length_s"] = CHUNK_SECONDS  # CTC models read long audio in overlapping chunks
+    with torch.inference_mode():
+        # a fresh dict per call: the pipeline pops its keys
+        result = recognizer({"raw": samples, "sampling_rate": SAMPLE_RATE}, **options)
+    return result["text"], [(*chunk["timestamp"], chunk["text"]) for chunk in result.get("chunks", [])]
+
+
+def transcribe_audio(runtime: ModelRuntime, audio: dict, model: str | None = None, custom_model: str | None = None,
+                     language: str = "auto", task: str = "transcribe", context: Context | None = None):
+    """Turn speech into text, with timestamped segments.
+
+    Args:
+        audio: the recording (WAV, FLAC, OGG or MP3; at most 10 minutes).
+        model: a listed model id, e.g. Systran/faster-whisper-base.
+        custom_model: optional Hugging Face id of another speech-recognition model.
+        language: "auto" to detect, or a language code such as "en" or "zh" (Whisper only).
+        task: "transcribe", or "translate" to English (Whisper only).
+    """
+    return transcribe(runtime, client_file(audio), model, custom_model, language, task, context)
+
+
+ENDPOINTS = (Endpoint("transcribe", transcribe_audio, TASK,
+                      {"audio": Upload("param_audio", required=True), "model": PICKED_MODEL,
+                       "custom_model": TYPED_MODEL,
+                       "language": OneOf("param_language", tuple(LANGUAGES)),
+                       "task": OneOf("param_speech_task", tuple(WHISPER_TASKS))},
+                      sample=lambda model: (Path(EXAMPLES[0]), model, "", "en", "transcribe")),)
+
+
+MEDIA_INPUTS = True
+
+
+def answer(runtime: ModelRuntime, request: contract.Request, context: Context):
+    """Contract's automatic-speech-recognition: {text, chunks: [{timestamp: [start, end or null], text}]}, the
+    model's own text and chunks (the tab rounds and bounds their times). Parameters: `language` ("auto" or one
+    of the tab's codes) and `task` ("transcribe" or "translate"), given as such or, as Hugging Face's Whisper
+    endpoints take them, in `generate_kwargs`."""
+    options = request.parameters.get("generate_kwargs") or {}
+    if not isinstance(options, dict):
+        raise contract.BadRequest('"generate_kwargs" must be an object')
+    language, task = contract.checked(ENDPOINTS[0], {**options, **request.parameters}, {"language": "language",
+                                                                                         "task": "task"})
+    with contract.media_file(request.inputs) as path:
+        samples = read_audio(path)
+    text, chunks = runtime.torch_threads.run(runtime.engine(TASK).transcript, samples, language, task, context)
+    return {"text": text, "chunks": [{"timestamp": [start, end], "text": words} for start, end, words in chunks]}
