@@ -1,12 +1,19 @@
 """What every tab shares: the model picker."""
 from __future__ import annotations
 
+import inspect
+
 import gradio as gr
 
 from demos.i18n import ui_text
 from engines.runtime import ModelRuntime
 from models.registry import ModelSpec, download_size
 from tasks import example_hub_id, specs_for
+
+
+def default_of(endpoint, name: str):
+    """An input's default, where the endpoint's function declares it (the API's, the workers' and the page's)."""
+    return inspect.signature(endpoint.fn).parameters[name].default
 
 
 def custom_model_field(runtime: ModelRuntime, task: str) -> gr.Textbox:

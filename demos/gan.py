@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import model_picker
+from demos.common import default_of, model_picker
 from demos.endpoints import message_area, serve
 from demos.i18n import ui_text
 from engines.gan import ENDPOINTS, MAX_FRAMES, MAX_IMAGES, TASK
@@ -32,17 +32,19 @@ def build(runtime: ModelRuntime) -> None:
     with gr.Row():
         with gr.Column():
             model, custom_model = model_picker(runtime, TASK)
-            seed = seed_field("gan_seed", 0)
-            count = gr.Slider(1, MAX_IMAGES, value=16, step=1, label=ui_text("gan_count"))
+            seed = seed_field("gan_seed", default_of(ENDPOINTS[0], "seed"))
+            count = gr.Slider(1, MAX_IMAGES, value=default_of(ENDPOINTS[0], "count"), step=1,
+                              label=ui_text("gan_count"))
             sample = gr.Button(ui_text(RUN_BUTTON), variant="primary")
         with gr.Column():
             grid = gr.Image(label=ui_text("gan_samples"), type="pil", format="png", elem_id="gan-output")
     with gr.Row():
         with gr.Column():
             with gr.Row():
-                seed_a = seed_field("gan_seed_a", 1)
-                seed_b = seed_field("gan_seed_b", 2)
-            frames = gr.Slider(2, MAX_FRAMES, value=8, step=1, label=ui_text("gan_frames"))
+                seed_a = seed_field("gan_seed_a", default_of(ENDPOINTS[1], "seed_a"))
+                seed_b = seed_field("gan_seed_b", default_of(ENDPOINTS[1], "seed_b"))
+            frames = gr.Slider(2, MAX_FRAMES, value=default_of(ENDPOINTS[1], "frames"), step=1,
+                               label=ui_text("gan_frames"))
             interpolate = gr.Button(ui_text("gan_interpolate"))
         with gr.Column():
             strip = gr.Image(label=ui_text("gan_strip"), type="pil", format="png", elem_id="gan-interpolation-output")

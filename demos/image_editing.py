@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import model_picker
+from demos.common import default_of, model_picker
 from demos.endpoints import message_area, serve
 from demos.gan import seed_field
 from demos.i18n import ui_text
@@ -25,10 +25,13 @@ def build(runtime: ModelRuntime) -> None:
                                      max_lines=3)
             model, custom_model = model_picker(runtime, TASK)
             with gr.Accordion(ui_text("editing_settings"), open=False):
-                steps = gr.Slider(1, MAX_STEPS, value=20, step=1, label=ui_text("editing_steps"))
-                image_guidance = gr.Slider(1.0, 5.0, value=1.5, step=0.1, label=ui_text("editing_image_guidance"))
-                text_guidance = gr.Slider(1.0, 20.0, value=7.5, step=0.5, label=ui_text("editing_text_guidance"))
-                seed = seed_field("editing_seed", 0)
+                steps = gr.Slider(1, MAX_STEPS, value=default_of(ENDPOINTS[0], "steps"), step=1,
+                                  label=ui_text("editing_steps"))
+                image_guidance = gr.Slider(1.0, 5.0, value=default_of(ENDPOINTS[0], "image_guidance"), step=0.1,
+                                           label=ui_text("editing_image_guidance"))
+                text_guidance = gr.Slider(1.0, 20.0, value=default_of(ENDPOINTS[0], "text_guidance"), step=0.5,
+                                          label=ui_text("editing_text_guidance"))
+                seed = seed_field("editing_seed", default_of(ENDPOINTS[0], "seed"))
             run = gr.Button(ui_text(RUN_BUTTON), variant="primary")
         with gr.Column():
             output = gr.Image(label=ui_text("editing_output"), type="pil", format="png",

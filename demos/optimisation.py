@@ -12,6 +12,7 @@ from gradio.context import LocalContext
 
 import messages
 from demos.charts import CSS
+from demos.common import default_of
 from demos.endpoints import message_area, serve
 from demos.i18n import ui_text
 from demos.lab_run import COLUMNS, NAMES, ORIGINAL, PRUNING, TECHNIQUES, Lab
@@ -143,8 +144,10 @@ def build(runtime: ModelRuntime) -> None:
             techniques = gr.CheckboxGroup(choices=[(ui_text(NAMES[t]), t) for t in TECHNIQUES], value=list(TECHNIQUES),
                                           label=ui_text("lab_techniques"), elem_id="lab-techniques")
         with gr.Column(scale=1):
-            sparsity = gr.Slider(*SPARSITY_RANGE, value=50, step=5, label=ui_text("lab_sparsity"))
-            runs = gr.Slider(*REPEATS_RANGE, value=5, step=1, label=ui_text("lab_repeats"))
+            sparsity = gr.Slider(*SPARSITY_RANGE, value=default_of(ENDPOINTS[0], "sparsity"), step=5,
+                                 label=ui_text("lab_sparsity"))
+            runs = gr.Slider(*REPEATS_RANGE, value=default_of(ENDPOINTS[0], "runs"), step=1,
+                             label=ui_text("lab_repeats"))
             run = gr.Button(ui_text(RUN_BUTTON), variant="primary")
     summary = gr.Markdown("")
     message = message_area()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common import model_picker
+from demos.common import default_of, model_picker
 from demos.endpoints import message_area, serve
 from demos.i18n import ui_text
 from engines.media import MAX_AUDIO_SECONDS
@@ -22,9 +22,11 @@ def build(runtime: ModelRuntime) -> None:
         with gr.Column():
             audio = gr.Audio(label=ui_text("speech_audio"), sources=["microphone", "upload"], type="filepath")
             with gr.Row():
-                language = gr.Dropdown([(name, code) for code, name in LANGUAGES.items()], value="auto",
+                language = gr.Dropdown([(name, code) for code, name in LANGUAGES.items()],
+                                       value=default_of(ENDPOINTS[0], "language"),
                                        label=ui_text("speech_language"))
-                whisper_task = gr.Radio([(name, key) for key, name in WHISPER_TASKS.items()], value="transcribe",
+                whisper_task = gr.Radio([(name, key) for key, name in WHISPER_TASKS.items()],
+                                        value=default_of(ENDPOINTS[0], "task"),
                                         label=ui_text("speech_task"))
             model, custom_model = model_picker(runtime, TASK)
             run = gr.Button(ui_text(RUN_BUTTON), variant="primary")

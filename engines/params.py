@@ -142,7 +142,7 @@ class Whole(Real):
 @dataclass(frozen=True)
 class Upload:
     """A file the client uploaded (Gradio's file object, or its path), or, unless `required`, nothing. That it is
-    one of Gradio's uploads and no other file is checked where it is opened (demos/media.py): reading it is the
+    one of Gradio's uploads and no other file is checked where it is opened (engines/media.py): reading it is the
     only way to know what it holds."""
 
     name: str
@@ -168,6 +168,6 @@ class Conversation:
         return value
 
 
-# The two inputs of every model picker (demos/common.py): a listed model, and an id typed in.
+# The two inputs of every model picker (demos/common.py draws it): a listed model, and an id typed in.
 PICKED_MODEL = Name("param_model")
 TYPED_MODEL = Name("param_custom_model")

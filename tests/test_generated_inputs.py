@@ -1,4 +1,4 @@
-"""Hostile requests generated from each endpoint's declared inputs (demos/params.py), sent as raw JSON: one input
+"""Hostile requests generated from each endpoint's declared inputs (engines/params.py), sent as raw JSON: one input
 broken at a time, the others as the checks accept them. Each is refused in plain words, never with HTTP 5xx, an
 empty message or the generic one; a wrong type is refused in words that name the input; and the server answers a
 good request right after. Also the shape of a request itself (request_shape.py)."""
@@ -16,7 +16,7 @@ from demos.endpoints import SOMETHING_WENT_WRONG
 from demos.image_classification import EXAMPLES as PHOTOS
 from engines.params import Conversation, Name, OneOf, Real, SomeOf, Text, Upload, Whole
 
-CASES = 300
+CASES = 150
 UPLOADED = "an uploaded file"  # in a generated request: the test puts a real upload there
 NOT_TEXT = st.one_of(st.booleans(), st.integers(), st.floats(), st.lists(st.integers(), max_size=3),
                      st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))

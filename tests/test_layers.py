@@ -107,3 +107,25 @@ def test_a_ray_worker_imports_no_gradio():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+def numbers_in(path: Path) -> list[tuple[float, int]]:
+    return [(node.value, node.lineno) for node in ast.walk(ast.parse(path.read_text("utf-8")))
+            if isinstance(node, ast.Constant) and type(node.value) in (int, float)]
+
+
+def test_the_time_limit_and_the_sampling_defaults_are_defined_once():
+    """120 s (models/settings.py) and 0.7 / 0.9 (engines/generation.py's Sampling) are written once; argparse, the
+    sliders, the endpoints, the remote engines and the workers read them. (256 tokens is checked where it is
+    used: no function writes a default of its own for max_new_tokens.)"""
+    found = {value: [f"{name}:{line}" for name, path in FILES.items() for number, line in numbers_in(path)
+                     if number == value] for value in (120, 0.7, 0.9)}
+    assert {value: len(places) for value, places in found.items()} == {120: 1, 0.7: 1, 0.9: 1}, found
+    for name, path in FILES.items():
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                positional = node.args.args[len(node.args.args) - len(node.args.defaults):]
+                pairs = [*zip(positional, node.args.defaults), *zip(node.args.kwonlyargs, node.args.kw_defaults)]
+                for argument, default in pairs:
+                    if argument.arg in ("max_new_tokens", "temperature", "top_p", "request_timeout_s", "timeout_s"):
+                        assert not isinstance(default, ast.Constant), f"{name}:{node.lineno} {argument.arg}"

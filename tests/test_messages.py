@@ -20,7 +20,7 @@ KEY = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 # The calls that take a catalog key, and at which position.
 KEY_ARGUMENT = {"ui_text": 0, "refuse": 0, "Refusal": 0, "ModelLoadError": 0,
                 "ModelUnavailableError": 0, "say": 0, "Term": 0, "seed_field": 0,
-                # an endpoint's declared inputs (demos/params.py) name themselves first
+                # an endpoint's declared inputs (engines/params.py) name themselves first
                 "Text": 0, "Name": 0, "OneOf": 0, "SomeOf": 0, "Whole": 0, "Real": 0, "Upload": 0, "Conversation": 0}
 
 
