@@ -9,9 +9,10 @@ from pathlib import Path
 from types import MappingProxyType
 
 from models.backends import ALL_TASKS, DEFAULT_TOKEN_ENV, is_backend_url, task_urls
+from models.quantization import QUANTIZED_TASKS
 from models.registry import TORCHVISION, is_hub_id, is_local_path
 from models.settings import DEVICE_CHOICES, REQUEST_TIMEOUT_S, Settings, zero_gpu
-from tasks import TASK_KEYS
+from tasks import TASK_KEYS, TASKS
 
 TITLE = "Deep Learning Demo Hub"
 AUTH_ENV = "DEMO_HUB_AUTH"
@@ -152,24 +153,22 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
                         help="model requests that run at once on the device (default: %(default)s)")
     parser.add_argument(
         "--request-timeout-s", type=_positive_seconds, default=REQUEST_TIMEOUT_S, metavar="S",
-        help="a request's model work stops after this long and says so: generation, translation, speech, editing "
-        "(default: %(default)g s)",
+        help="a request's model work stops after this long and says so (default: %(default)g s)",
     )
     parser.add_argument(
         "--max-batch-size", type=int, default=8, metavar="N",
-        help="requests of a batched tab (image classification, object detection, digits, NER, sentiment) "
+        help=f"requests of a batched tab ({', '.join(task.key for task in TASKS if task.batched)}) "
         "waiting together run as one batch of up to N (default: %(default)s; 1: off)",
     )
     parser.add_argument(
         "--quantize", choices=["none", "int8"], default="none",
-        help="int8: on a CPU, the NER, sentiment, translation, speech and text-generation models run with int8 "
-        "weights (faster, smaller; see README for how much and how close); a GPU keeps half precision "
-        "(default: %(default)s)",
+        help=f"int8: on a CPU, the models of {', '.join(QUANTIZED_TASKS)} run with int8 weights (faster, smaller; "
+        "see README for how much and how close); a GPU keeps half precision (default: %(default)s)",
     )
     parser.add_argument(
         "--result-cache-mb", type=_megabytes, default=None, metavar="MB",
-        help="keep the answers of repeated identical requests (classification, detection, digits, NER, sentiment, "
-        "translation, GAN samples) in this much memory, and answer them without the model (default: 64; "
+        help="keep the answers of repeated identical requests (of the tabs whose answer is the same for the same "
+        "input) in this much memory, and answer them without the model (default: 64; "
         "0 when served publicly, where a fast answer tells a visitor that someone sent the same input; 0: off)",
     )
 

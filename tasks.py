@@ -32,6 +32,9 @@ class Task:
     # How the class names in a model's config.json ("architectures") end when its loader can run it; a model
     # naming others is refused as of another kind before it loads. Empty: our own networks, not checked.
     kinds: tuple[str, ...] = ()
+    # Its requests that wait together share one forward (its endpoint runs BATCHED: tests/test_tasks.py checks),
+    # which --max-batch-size sizes: the command line names these tasks without importing their engines.
+    batched: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "models", tuple(replace(spec, task=self.key) for spec in self.models))
@@ -59,28 +62,28 @@ TASKS: tuple[Task, ...] = (
         ModelSpec("torchvision:resnet50:IMAGENET1K_V2", "ResNet-50 · 80.9% top-1", size_mb=98, default=True),
         ModelSpec("torchvision:mobilenet_v3_large:IMAGENET1K_V2", "MobileNet V3 · 75.3% top-1", size_mb=21),
         ModelSpec("google/vit-base-patch16-224", "ViT-Base/16 · Hugging Face", size_mb=346),
-    ), tab="image_classification", examples="images/*.jpg", kinds=("ForImageClassification",)),
+    ), tab="image_classification", examples="images/*.jpg", kinds=("ForImageClassification",), batched=True),
     Task("object_detection", detection.load_object_detector, (
         ModelSpec("torchvision:ssdlite320_mobilenet_v3_large:COCO_V1", "SSDlite · MobileNet V3 · fastest", size_mb=14,
                   default=True),
         ModelSpec("torchvision:fasterrcnn_mobilenet_v3_large_fpn:COCO_V1", "Faster R-CNN · MobileNet V3",
                   size_mb=74),
         ModelSpec("PekingU/rtdetr_r18vd", "RT-DETR R18 · Hugging Face", size_mb=81),
-    ), tab="object_detection", examples="images/*.jpg", kinds=("ForObjectDetection",)),
+    ), tab="object_detection", examples="images/*.jpg", kinds=("ForObjectDetection",), batched=True),
     Task("digits", digits.load_digit_classifier, (
         ModelSpec(f"{BUNDLED}digits-cnn", "LeNet-5-style CNN · ours, offline", size_mb=1, default=True),
         ModelSpec(f"{BUNDLED}digits-cnn-student", "Distilled · 7× smaller, offline", size_mb=1),
-    ), tab="digits", examples="digits/*.png"),
+    ), tab="digits", examples="digits/*.png", batched=True),
     Task("ner", hf.load_token_classification, (
         ModelSpec("dslim/bert-base-NER", "BERT base NER · English", size_mb=430, default=True),
         ModelSpec("Davlan/bert-base-multilingual-cased-ner-hrl", "mBERT NER · 10 languages", size_mb=710),
-    ), tab="ner", examples="ner.json", kinds=("ForTokenClassification",)),
+    ), tab="ner", examples="ner.json", kinds=("ForTokenClassification",), batched=True),
     Task("sentiment", hf.load_text_classification, (
         ModelSpec("distilbert/distilbert-base-uncased-finetuned-sst-2-english", "DistilBERT SST-2 · English",
                   size_mb=268, default=True),
         ModelSpec("lxyuan/distilbert-base-multilingual-cased-sentiments-student",
                   "DistilBERT · multilingual", size_mb=541),
-    ), tab="sentiment", examples="sentiment.json", kinds=("ForSequenceClassification",)),
+    ), tab="sentiment", examples="sentiment.json", kinds=("ForSequenceClassification",), batched=True),
     Task("translation", hf.load_seq2seq, (
         *(_opus_mt(source, target) for source, target in
           [("en", "de"), ("de", "en"), ("en", "zh"), ("zh", "en"), ("en", "fr"), ("fr", "en")]),

@@ -51,7 +51,8 @@ class Request:
             raise BadRequest("the body is not JSON") from None
         if not isinstance(payload, dict) or "inputs" not in payload:
             raise BadRequest('expected a JSON object with "inputs"')
-        parameters = payload.get("parameters") or {}
+        parameters = payload.get("parameters")
+        parameters = {} if parameters is None else parameters
         if not isinstance(parameters, dict):
             raise BadRequest('"parameters" must be an object')
         inputs = payload["inputs"]

@@ -44,18 +44,18 @@ class TaskWorker:
         path = request.url.path.rstrip("/")
         if request.method == "GET" and path.endswith("/health"):
             return Response(b'{"status": "ok"}', media_type=contract.JSON)
-        declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        body = await _bounded_body(request)
+        if body is None:
             return _response(contract.json_reply({"error": f"at most {MAX_BODY_BYTES >> 20} MB a request"}, 413))
         if self.task == TEXT_GENERATION:
             if request.method == "GET" and path.endswith("/v1/models"):
                 return _response(contract.models_listing(self.runtime))
             if request.method == "POST" and path.endswith("/chat/completions"):
-                return await self._chat(await request.body())
+                return await self._chat(body)
             return _response(contract.json_reply({"error": "not found"}, 404))
         if request.method != "POST":
             return _response(contract.json_reply({"error": "POST the contract's JSON or the raw input"}, 405))
-        body, media_type = await request.body(), request.headers.get("content-type", "")
+        media_type = request.headers.get("content-type", "")
         return _response(await asyncio.to_thread(contract.answer, self.runtime, self.task, body, media_type))
 
     async def _chat(self, body: bytes) -> Response:
@@ -96,6 +96,20 @@ async def _events(pieces, model: str, created: int):
         if pending is not None:
             await asyncio.wait([pending])
         await loop.run_in_executor(None, pieces.close)
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The request's body, or None past MAX_BODY_BYTES: counted as it arrives, so a body sent in chunks, which
+    declares no length, is held to the limit too."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return bytes(body)
 
 
 def _response(reply: contract.Reply) -> Response:

@@ -241,10 +241,10 @@ def test_mcp_server_lists_every_tab_as_a_tool(runtime):
         tools = {tool["name"] for tool in schema}
         # tools are named after the endpoints' functions, described by their docstrings
         assert tools == {endpoint.fn.__name__ for endpoint in ENDPOINTS}
-        assert tools == {"ner", "translate_text", "chat_reply", "complete_text", "classify_image", "transcribe_audio",
+        assert tools >= {"ner", "translate_text", "chat_reply", "complete_text", "classify_image", "transcribe_audio",
                          "generate_gan", "interpolate_gan", "pix2pix", "edit_image", "detect_objects",
                          "classify_sentiment", "recognize_digit", "measure_optimisations"}, \
-            "MCP clients know them by name"
+            "MCP clients know them by name: a tool may be added, none renamed or removed"
         described = {tool["name"]: tool["description"] for tool in schema}
         assert "named entities" in described["ner"]
     finally:

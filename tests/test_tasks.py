@@ -8,9 +8,10 @@ import pytest
 import yaml
 
 import demos
-from engines.endpoint import Endpoint
+from engines.endpoint import BATCHED, Endpoint
 from engines.kinds import LOCAL, REMOTE, Engine
 from tasks import TASK_KEYS, TASKS
+from tasks import task as record
 from tiny_models import TINY
 
 
@@ -68,6 +69,7 @@ def test_each_task_has_an_engine_of_every_kind():
         assert set(engine.KINDS) == {LOCAL, REMOTE}, key
         assert all(issubclass(cls, Engine) and cls.kind == kind for kind, cls in engine.KINDS.items()), key
         assert engine.ENDPOINTS and all(endpoint.task == key for endpoint in engine.ENDPOINTS), key
+        assert record(key).batched == any(endpoint.run == BATCHED for endpoint in engine.ENDPOINTS), key
         if key != "text_generation":
             assert callable(engine.answer) and isinstance(engine.MEDIA_INPUTS, bool), key
 
