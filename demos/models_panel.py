@@ -88,7 +88,7 @@ def build(runtime: ModelRuntime) -> gr.Tab:
     with gr.Tab(ui_text("tab_models"), id="models") as tab:
         info = gr.Markdown(summary(runtime))
         table = gr.Dataframe(headers=HEADERS, value=loaded_rows(runtime), label=ui_text("models_loaded"),
-                             interactive=False)
+                             interactive=False, elem_id="loaded-models")
         # Asked when the tab is opened or refreshed, never while the app is built.
         engines = gr.Dataframe(headers=BACKEND_HEADERS, value=backend_rows(runtime, ask=False),
                                label=ui_text("models_backends"), interactive=False, visible=bool(runtime.backends),

@@ -1,6 +1,5 @@
 """Tests run offline: no Hub, no analytics. Tiny models are built once per session and loaded by path."""
 import os
-from dataclasses import replace
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -96,14 +95,16 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def url(runtime, tiny_m2m100_dir):
-    """The whole hub on the tiny models, served on 127.0.0.1; its address."""
+@pytest.fixture(scope="module")
+def url(tiny_model, tiny_m2m100_dir):
+    """The whole hub on the tiny models, served on 127.0.0.1; its address. One app per test module, on a runtime
+    of its own made as `runtime` makes one: each test opens a page of its own, and none needs a fresh app (models
+    are loaded or not, answers cached or not, alike for what the tests check)."""
     import app as hub_app
 
     # M2M100 translates any pair, so the first example (English to German) works on the tiny model too
-    settings = replace(runtime.settings, model_overrides={**runtime.settings.model_overrides,
-                                                          "translation": str(tiny_m2m100_dir)})
+    settings = Settings(model_overrides={**{task: tiny_model(task) for task in TASK_KEYS},
+                                         "translation": str(tiny_m2m100_dir)})
     app = hub_app.build_app(ModelRuntime(settings))
     app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     yield app.local_url

@@ -134,7 +134,7 @@ def test_a_digit_drawn_with_the_mouse_is_read(browser, url):
             page.mouse.move(x + stroke[0][0] * side, y + stroke[0][1] * side)
             page.mouse.down()
             for point in stroke[1:]:
-                page.mouse.move(x + point[0] * side, y + point[1] * side, steps=15)
+                page.mouse.move(x + point[0] * side, y + point[1] * side, steps=3)  # as test_browser.DRAG_STEPS
             page.mouse.up()
         page.wait_for_timeout(500)  # the pad hands its strokes over when the button is pressed
         page.get_by_role("button", name=say(RUN_BUTTON), exact=True).click()
