@@ -436,6 +436,7 @@ def test_a_remote_engine_continues_no_text_and_says_so(remote):
 def test_a_worker_holds_a_body_sent_in_chunks_to_its_limit(monkeypatch):
     """A body without a declared length (Transfer-Encoding: chunked) is counted as it arrives: past the limit, 413."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from starlette.requests import Request
 
@@ -450,7 +451,9 @@ def test_a_worker_holds_a_body_sent_in_chunks_to_its_limit(monkeypatch):
 
         scope = {"type": "http", "method": "POST", "path": "/ner", "headers": headers, "query_string": b"",
                  "server": ("127.0.0.1", 8000), "scheme": "http", "root_path": ""}
-        return asyncio.run(worker(Request(scope, receive))).status_code
+        # on a thread of its own: the browser tests' Playwright keeps an event loop running on this one
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, worker(Request(scope, receive))).result().status_code
 
     chunked = [(b"transfer-encoding", b"chunked"), (b"content-type", b"application/json")]
     assert sent(json_body("x" * 50), chunked) == 413
