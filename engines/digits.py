@@ -10,6 +10,7 @@ from PIL import Image
 from engines import contract
 from engines.context import Context
 from engines.endpoint import BATCHED, Endpoint
+from engines.image_classification import scores_of
 from engines.kinds import LOCAL, REMOTE, Engine
 from engines.media import drawing_file, open_image, upload_path
 from engines.params import PICKED_MODEL, Upload, Whole
@@ -73,7 +74,7 @@ class DigitsRemote(Engine):
 
 def digit_scores(answer) -> dict[str, float]:
     """The contract's [{label, score}] as {digit: probability}, in the digits' order."""
-    scores = {str(item.label): float(item.score) for item in answer}
+    scores = scores_of(answer)
     return {digit: scores[digit] for digit in DIGITS}
 
 
