@@ -166,6 +166,12 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
         "see README for how much and how close); a GPU keeps half precision (default: %(default)s)",
     )
     parser.add_argument(
+        "--no-ctranslate2", action="store_true",
+        help=f"run the models of {', '.join(task.key for task in TASKS if task.converts)} on PyTorch, as published, "
+        "instead of converting them once to CTranslate2 (int8 on a CPU, float16 on a GPU; several times faster on a "
+        "CPU: see README)",
+    )
+    parser.add_argument(
         "--result-cache-mb", type=_megabytes, default=None, metavar="MB",
         help="keep the answers of repeated identical requests (of the tabs whose answer is the same for the same "
         "input) in this much memory, and answer them without the model (default: 64; "
@@ -241,6 +247,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         login_required=args.auth is not None,
         result_cache_mb=args.result_cache_mb,
         quantize=args.quantize,
+        ctranslate2=not args.no_ctranslate2,
         backends=MappingProxyType(task_urls(dict(args.backend), TASK_KEYS)),
         backend_token_env=args.backend_token_env,
     )

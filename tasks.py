@@ -35,6 +35,9 @@ class Task:
     # Its requests that wait together share one forward (its endpoint runs BATCHED: tests/test_tasks.py checks),
     # which --max-batch-size sizes: the command line names these tasks without importing their engines.
     batched: bool = False
+    # Its checkpoints of an architecture CTranslate2 runs are converted to it on first load (unless the operator
+    # turned that off: --no-ctranslate2); its loader then loads the converted folder.
+    converts: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "models", tuple(replace(spec, task=self.key) for spec in self.models))
@@ -88,7 +91,8 @@ TASKS: tuple[Task, ...] = (
         *(_opus_mt(source, target) for source, target in
           [("en", "de"), ("de", "en"), ("en", "zh"), ("zh", "en"), ("en", "fr"), ("fr", "en")]),
         ModelSpec("facebook/m2m100_418M", "M2M100 418M · any pair", size_mb=1940),
-    ), tab="translation", examples="translation.json", kinds=("ForConditionalGeneration", "MTModel")),
+    ), tab="translation", examples="translation.json", kinds=("ForConditionalGeneration", "MTModel"),
+       converts=True),
     Task("speech_to_text", hf.load_speech_recognition, (
         # CTranslate2 (faster-whisper) reads speech several times faster than PyTorch on a CPU; PyTorch's Whisper
         # serves a GPU (half precision) and any Whisper on the Hub.
@@ -118,7 +122,8 @@ TASKS: tuple[Task, ...] = (
         ModelSpec("Qwen/Qwen2.5-0.5B-Instruct", "Qwen2.5 0.5B chat · en, zh", size_mb=990, default=True),
         ModelSpec("HuggingFaceTB/SmolLM2-360M-Instruct", "SmolLM2 360M chat · en", size_mb=720),
         ModelSpec("distilbert/distilgpt2", "DistilGPT-2 · completion only", size_mb=350),
-    ), tab="text_generation", examples="text_generation.json", kinds=("ForCausalLM", "LMHeadModel")),
+    ), tab="text_generation", examples="text_generation.json", kinds=("ForCausalLM", "LMHeadModel"),
+       converts=True),
 )
 TASK_KEYS = tuple(task.key for task in TASKS)
 MODEL_SPECS = tuple(spec for task in TASKS for spec in task.models)

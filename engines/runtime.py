@@ -15,6 +15,7 @@ from engines.kinds import LOCAL, REMOTE, Engine
 from models.backends import Backend, RemoteError
 from models.batching import DynamicBatcher
 from models.cache import CachedModel, ModelCache
+from models.ctranslate2_models import converted_dir, converts
 from models.device import pick_device, pick_dtype
 from models.errors import ModelLoadError, load_failure, quoted
 from models.hub_files import in_local_cache
@@ -165,9 +166,9 @@ class ModelRuntime:
     def _load(self, spec: ModelSpec, key: ModelKey, context: Context | None) -> Any:
         if context is not None and key not in self.cache:
             context.report(0.0, "progress_loading", name=spec.name)
-        return self.cache.get(key, lambda: self._build(spec))
+        return self.cache.get(key, lambda: self._build(spec, context))
 
-    def _build(self, spec: ModelSpec) -> Any:
+    def _build(self, spec: ModelSpec, context: Context | None) -> Any:
         # One load at a time, whichever tabs ask: first imports of transformers/diffusers are not thread-safe
         # (with several torch threads), and one at a time also bounds the memory peak.
         with self._load_lock:
@@ -175,9 +176,11 @@ class ModelRuntime:
                           max_download_bytes=int(self.settings.max_custom_model_gb * 2**30))
             refuse_other_kinds(spec, path, task(spec.task).kinds)
             try:
+                if self.settings.ctranslate2 and task(spec.task).converts and converts(path):
+                    path = self._converted(spec, path, context)
                 loaded = task(spec.task).loader(spec, path, self.device, self.dtype)
-                if self.precision(spec.task) == "int8" and isinstance(loaded.model, torch.nn.Module):
-                    quantize_int8(loaded.model)  # (CTranslate2's Whisper is int8 on a CPU of its own accord)
+                if self.precision(spec.task) == "int8" and isinstance(getattr(loaded, "model", None), torch.nn.Module):
+                    quantize_int8(loaded.model)  # (CTranslate2's models are int8 on a CPU of their own accord)
                 return loaded
             except ModelLoadError:  # the loader's own plain words
                 raise
@@ -185,6 +188,18 @@ class ModelRuntime:
                 # The details stay in the server log: they can name files on the server.
                 log.error("loading %s from %s failed", spec.name, path, exc_info=error)
                 raise load_failure(error, spec.name) from error
+
+    def _converted(self, spec: ModelSpec, path: Path, context: Context | None) -> Path:
+        """The checkpoint in CTranslate2's format (converted on its first load), or as it is where the conversion
+        fails: PyTorch runs it then, and the Models tab's precision says which ran."""
+        if context is not None:
+            context.report(0.0, "progress_converting", name=spec.name)
+        try:
+            return converted_dir(path, spec.name, self.device)
+        except Exception as error:  # whatever the converter met: the model still answers, on PyTorch
+            log.warning("CTranslate2 could not convert %s (%s: %s); it runs on PyTorch", spec.name,
+                        type(error).__name__, error)
+            return path
 
     def loaded(self) -> list[CachedModel]:
         return self.cache.loaded()

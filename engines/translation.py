@@ -13,12 +13,14 @@ from engines.kinds import LOCAL, REMOTE, Engine
 from engines.params import PICKED_MODEL, TYPED_MODEL, OneOf, Text
 from engines.refusal import refuse
 from engines.runtime import ModelRuntime
+from models.ctranslate2_models import Translator
 from tasks import specs_for, task
 
 TASK = "translation"
 MAX_CHARS = 5_000
 MAX_SENTENCE_TOKENS = 256
 BATCH_SIZE = 16
+BEAMS = 4
 OPUS_MT = "opus-mt"  # the picker's entry for "the Opus-MT model of the chosen pair"
 LANGUAGES = {
     "en": "English", "de": "German", "fr": "French", "zh": "Chinese", "es": "Spanish", "it": "Italian",
@@ -69,59 +71,85 @@ def refuse_languages(source: str, target: str, pair: tuple[str, str] | None = No
         raise refuse("refuse_model_lacks_pair", source=source, target=target)
 
 
-def language_setup(tokenizer, sentences: list[str], source: str, target: str) -> tuple[list[str], dict]:
-    """The sentences as the model expects them, and the generate() arguments that pick the target language."""
+def language_setup(tokenizer, sentences: list[str], source: str, target: str) -> tuple[list[str], str | None]:
+    """The sentences as the model expects them, and the token its translation must start with (M2M100's target
+    language code), if any."""
     if hasattr(tokenizer, "get_lang_id"):  # M2M100-style: source code on the tokenizer, target as first token
         if source not in tokenizer.lang_code_to_id or target not in tokenizer.lang_code_to_id:
             raise refuse("refuse_model_lacks_pair", source=source, target=target)
         tokenizer.src_lang = source
-        return sentences, {"forced_bos_token_id": tokenizer.get_lang_id(target)}
+        return sentences, tokenizer.convert_ids_to_tokens(tokenizer.get_lang_id(target))
     vocab = tokenizer.get_vocab()
     if any(token.startswith(">>") and token.endswith("<<") for token in vocab):  # multi-target Marian
         prefix = MARIAN_TARGET_TOKENS.get(target)
         if prefix not in vocab:
             raise refuse("refuse_no_target_token", target_name=LANGUAGES.get(target, target))
-        return [f"{prefix} {sentence}" for sentence in sentences], {}
-    return sentences, {}
+        return [f"{prefix} {sentence}" for sentence in sentences], None
+    return sentences, None
 
 
-def translate_batch(seq2seq, prepared: list[str], language_kwargs: dict, max_seconds: float) -> list[str]:
-    tokenizer, model = seq2seq.tokenizer, seq2seq.model
-    # M2M100's language codes are not always marked special; they must not show in the text.
-    language_ids = set(getattr(tokenizer, "lang_code_to_id", {}).values())
-    positions = getattr(model.config, "max_position_embeddings", 512)
-    sentence_limit = min(MAX_SENTENCE_TOKENS, positions)
+def _encoded(tokenizer, prepared: list[str], max_positions: int) -> tuple[dict, int]:
+    """The batch as the tokenizer encodes it, and its longest sentence's token count; refused beyond the limit."""
+    sentence_limit = min(MAX_SENTENCE_TOKENS, max_positions)
     batch = tokenizer(prepared, return_tensors="pt", padding=True)
     longest = int(batch["attention_mask"].sum(dim=1).max())
     if longest > sentence_limit:
         raise refuse("refuse_sentence_too_long", tokens=longest, max_tokens=sentence_limit)
-    with torch.inference_mode():
-        output = model.generate(
-            **batch.to(model.device),
-            num_beams=4,
-            # bounded by the input (no runaway output) and by the decoder's position table
-            max_new_tokens=min(3 * longest + 16, positions - 1),
-            max_time=max_seconds,
-            **language_kwargs,
-        )
-    decoded = tokenizer.batch_decode([[i for i in row if i not in language_ids] for row in output.tolist()],
+    return batch, longest
+
+
+def _decoded(tokenizer, rows: list[list[int]]) -> list[str]:
+    # M2M100's language codes are not always marked special; they must not show in the text.
+    language_ids = set(getattr(tokenizer, "lang_code_to_id", {}).values())
+    decoded = tokenizer.batch_decode([[i for i in row if i not in language_ids] for row in rows],
                                      skip_special_tokens=True)
     return [t.strip() for t in decoded]
+
+
+def _output_bound(longest: int, max_positions: int) -> int:
+    """Bounded by the input (no runaway output) and by the decoder's position table."""
+    return min(3 * longest + 16, max_positions - 1)
+
+
+def translate_batch(seq2seq, prepared: list[str], target_token: str | None, max_seconds: float) -> list[str]:
+    """On PyTorch: beam search, stopped at `max_seconds`."""
+    tokenizer, model = seq2seq.tokenizer, seq2seq.model
+    positions = getattr(model.config, "max_position_embeddings", 512)
+    batch, longest = _encoded(tokenizer, prepared, positions)
+    language = {} if target_token is None else {"forced_bos_token_id": tokenizer.convert_tokens_to_ids(target_token)}
+    with torch.inference_mode():
+        output = model.generate(**batch.to(model.device), num_beams=BEAMS,
+                                max_new_tokens=_output_bound(longest, positions), max_time=max_seconds, **language)
+    return _decoded(tokenizer, output.tolist())
+
+
+def translate_batch_ctranslate2(translator: Translator, prepared: list[str], target_token: str | None,
+                                max_seconds: float) -> list[str]:
+    """On CTranslate2: the same beam search on the same tokens (a batch runs whole: BATCH_SIZE bounds it)."""
+    tokenizer = translator.tokenizer
+    batch, longest = _encoded(tokenizer, prepared, translator.max_positions)
+    sources = [tokenizer.convert_ids_to_tokens([i for i, kept in zip(row, mask) if kept])
+               for row, mask in zip(batch["input_ids"].tolist(), batch["attention_mask"].tolist())]
+    results = translator.translator.translate_batch(
+        sources, beam_size=BEAMS, max_decoding_length=_output_bound(longest, translator.max_positions),
+        max_input_length=0, target_prefix=None if target_token is None else [[target_token]] * len(sources))
+    return _decoded(tokenizer, [tokenizer.convert_tokens_to_ids(result.hypotheses[0]) for result in results])
 
 
 def translate_sentences(runtime: ModelRuntime, seq2seq, sentences: list[str], source: str, target: str,
                         context: Context) -> list[str]:
     """Batch by batch, each on a torch thread (other tabs' requests take their turns in between), within the
     request's time: past it, refused in plain words rather than cut."""
-    prepared, language_kwargs = language_setup(seq2seq.tokenizer, sentences, source, target)
+    prepared, target_token = language_setup(seq2seq.tokenizer, sentences, source, target)
+    forward = translate_batch_ctranslate2 if isinstance(seq2seq, Translator) else translate_batch
     translations = []
     for start in range(0, len(prepared), BATCH_SIZE):
         left = context.left()
         if left <= 0:
             raise refuse("refuse_out_of_time_sentences", seconds=context.timeout_s, done=len(translations),
                          total=len(prepared))
-        translations += runtime.torch_threads.run(translate_batch, seq2seq, prepared[start:start + BATCH_SIZE],
-                                                  language_kwargs, left)
+        translations += runtime.torch_threads.run(forward, seq2seq, prepared[start:start + BATCH_SIZE],
+                                                  target_token, left)
     return translations
 
 

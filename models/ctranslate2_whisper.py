@@ -3,16 +3,11 @@ models (and any directory in CTranslate2's format), int8 on a CPU, where it read
 PyTorch's Whisper on the same weights (README, How fast)."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# CTranslate2 keeps a model's weights in one file of its own flat tensor format: read by its C++ loader, not a
-# pickle, so nothing in it runs. PyTorch's pickles are named pytorch_model.bin, never this.
-CTRANSLATE2_WEIGHTS = "model.bin"
-
-log = logging.getLogger(__name__)
+from models.ctranslate2_models import CTRANSLATE2_WEIGHTS, open_on_device
 
 
 @dataclass
@@ -22,22 +17,10 @@ class FasterWhisper:
     precision: str  # as the Models tab shows it
 
 
-def is_ctranslate2_dir(directory: Path) -> bool:
-    return (directory / CTRANSLATE2_WEIGHTS).is_file()
-
-
 def load_faster_whisper(model_dir: Path, device: str) -> FasterWhisper:
-    """float16 on a CUDA GPU that CTranslate2 can use; else int8 on the CPU, on as many threads as torch's."""
-    import ctranslate2
-    import torch
     from faster_whisper import WhisperModel
 
-    size = (model_dir / CTRANSLATE2_WEIGHTS).stat().st_size
-    if device.startswith("cuda") and ctranslate2.get_cuda_device_count() > 0:
-        try:
-            model = WhisperModel(str(model_dir), device="cuda", compute_type="float16")
-            return FasterWhisper(model, size, "float16 · CTranslate2")
-        except (RuntimeError, ValueError) as error:  # e.g. the CUDA libraries it was built for are missing
-            log.warning("CTranslate2 cannot use the GPU (%s); its Whisper runs on the CPU", error)
-    model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=torch.get_num_threads())
-    return FasterWhisper(model, size, "int8 · CTranslate2")
+    model, precision = open_on_device(
+        lambda path, on, compute, threads: WhisperModel(path, device=on, compute_type=compute, cpu_threads=threads),
+        model_dir, device)
+    return FasterWhisper(model, (model_dir / CTRANSLATE2_WEIGHTS).stat().st_size, precision)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.ctranslate2_whisper import is_ctranslate2_dir, load_faster_whisper
+from models.ctranslate2_models import Generator, Translator, is_ctranslate2_dir, load_generator, load_translator
+from models.ctranslate2_whisper import load_faster_whisper
 from models.errors import ModelLoadError
 
 if TYPE_CHECKING:
@@ -63,8 +64,11 @@ class Seq2Seq:
     tokenizer: Any
 
 
-def load_seq2seq(spec, model_dir: Path, device: str, dtype: torch.dtype) -> Seq2Seq:
-    """An encoder-decoder (Marian, M2M100...) and its tokenizer; the caller runs generate()."""
+def load_seq2seq(spec, model_dir: Path, device: str, dtype: torch.dtype) -> Seq2Seq | Translator:
+    """An encoder-decoder (Marian, M2M100...) and its tokenizer, on CTranslate2 where the directory is in its
+    format (models/ctranslate2_models.py), else on PyTorch (the caller runs generate())."""
+    if is_ctranslate2_dir(model_dir):
+        return load_translator(model_dir, device)
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -88,8 +92,11 @@ class CausalLM:
         return getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None) or 2048
 
 
-def load_causal_lm(spec, model_dir: Path, device: str, dtype: torch.dtype) -> CausalLM:
-    """A decoder-only language model and its tokenizer; the caller runs generate()."""
+def load_causal_lm(spec, model_dir: Path, device: str, dtype: torch.dtype) -> CausalLM | Generator:
+    """A decoder-only language model and its tokenizer, on CTranslate2 where the directory is in its format, else
+    on PyTorch (the caller runs generate())."""
+    if is_ctranslate2_dir(model_dir):
+        return load_generator(model_dir, device)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)

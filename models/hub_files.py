@@ -5,7 +5,7 @@ import contextlib
 from dataclasses import replace
 from pathlib import Path
 
-from models.ctranslate2_whisper import CTRANSLATE2_WEIGHTS
+from models.ctranslate2_models import CTRANSLATE2_WEIGHTS
 from models.errors import ModelLoadError, ModelUnavailableError, unavailable
 from models.registry import BUNDLED, ModelSpec, is_local_path
 

@@ -45,6 +45,7 @@ class Settings:
     behind_proxy: bool = False  # the share tunnel or the Spaces front end: it reports each visitor's address
     login_required: bool = False  # --auth: only the operator's login gets in
     quantize: str = "none"  # "int8": the transformer tabs' weights on a CPU (models/quantization.py)
+    ctranslate2: bool = True  # chat and translation checkpoints converted to CTranslate2 (models/ctranslate2_models.py)
     # Answers kept for repeated requests (models/result_cache.py); None: the default, which depends on `public`.
     result_cache_mb: float | None = None
     # task -> the URL of the remote engine that runs its model (--backend; models/backends.py)

@@ -1,8 +1,15 @@
 """Tests run offline: no Hub, no analytics. Tiny models are built once per session and loaded by path."""
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
+# A Hugging Face home of the session's own: what the tests convert to CTranslate2 (kept beside the Hub cache) goes
+# there, and the user's downloads do not change which model a tab starts on.
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="demo-hub-tests-hf-")
+atexit.register(shutil.rmtree, os.environ["HF_HOME"], ignore_errors=True)
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -323,8 +323,7 @@ def test_a_chat_request_is_read_and_checked_as_the_hubs_chat_checks_it():
 
 
 def test_a_chat_stream_is_the_hubs_chat_piece_by_piece(here):
-    settings = {"max_new_tokens": 8, "temperature": DEFAULT_SAMPLING.temperature, "top_p": DEFAULT_SAMPLING.top_p,
-                "seed": 0}
+    settings = {"max_new_tokens": 8, "temperature": 0.0, "top_p": DEFAULT_SAMPLING.top_p, "seed": 0}  # repeats
     pieces = list(contract.chat_stream(here, "Hello!", [], settings))
     assert pieces and all(pieces)
     assert "".join(pieces) == answered(here, "chat", "Hello!", "", "", *settings.values())

@@ -12,7 +12,8 @@ from tasks import TASK_KEYS
 
 @pytest.fixture
 def int8_runtime(tiny_overrides) -> ModelRuntime:
-    return ModelRuntime(Settings(model_overrides=tiny_overrides, quantize="int8"))
+    """PyTorch's int8 (chat and translation would otherwise run on CTranslate2, int8 of its own: test_ctranslate2)."""
+    return ModelRuntime(Settings(model_overrides=tiny_overrides, quantize="int8", ctranslate2=False))
 
 
 def linear_layers(model) -> tuple[int, int]:

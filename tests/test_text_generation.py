@@ -32,12 +32,22 @@ def test_history_goes_through_the_chat_template(chat_runtime):
     assert text.endswith("<|im_start|>assistant\n")
 
 
-def test_same_seed_same_text_other_seed_other_text(chat_runtime):
+def test_on_pytorch_the_same_seed_gives_the_same_text_and_another_seed_another(tiny_chat_lm_dir):
+    runtime = ModelRuntime(Settings(model_overrides={"text_generation": str(tiny_chat_lm_dir)}, ctranslate2=False))
+
     def reply(seed):
-        return list(tg.chat(chat_runtime, "Once", [], max_new_tokens=25, temperature=1.0, seed=seed))[-1]
+        return list(tg.chat(runtime, "Once", [], max_new_tokens=25, temperature=1.0, seed=seed))[-1]
 
     assert reply(7) == reply(7)
     assert reply(7) != reply(8)
+
+
+def test_on_ctranslate2_temperature_0_repeats_and_sampling_varies(chat_runtime):
+    def reply(temperature):
+        return list(tg.chat(chat_runtime, "Once", [], max_new_tokens=25, temperature=temperature, seed=7))[-1]
+
+    assert reply(0) == reply(0)
+    assert reply(1.0) != reply(1.0)  # CTranslate2 seeds a generator per thread, once (README says so)
 
 
 def test_closing_the_stream_stops_the_model(chat_runtime):

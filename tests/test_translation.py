@@ -19,8 +19,8 @@ def test_lines_and_sentences_are_split_and_rejoined():
 def test_marian_en_zh_gets_its_target_token(tiny_marian_dir):
     rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir)}))
     seq2seq = rt.load(rt.default("translation"))
-    prepared, kwargs = translation.language_setup(seq2seq.tokenizer, ["the cat sleeps ."], "en", "zh")
-    assert prepared == [">>cmn_Hans<< the cat sleeps ."] and kwargs == {}
+    prepared, target_token = translation.language_setup(seq2seq.tokenizer, ["the cat sleeps ."], "en", "zh")
+    assert prepared == [">>cmn_Hans<< the cat sleeps ."] and target_token is None
     ids = seq2seq.tokenizer(prepared)["input_ids"][0]
     assert ids[0] == seq2seq.tokenizer.convert_tokens_to_ids(">>cmn_Hans<<")
     with pytest.raises(Refusal, match="no target-language token"):
@@ -46,9 +46,9 @@ def test_output_length_stays_within_the_decoder_positions(tiny_marian_dir):
 def test_m2m100_sets_source_and_forces_the_target_language(tiny_m2m100_dir):
     rt = ModelRuntime(Settings(model_overrides={"translation": str(tiny_m2m100_dir)}))
     seq2seq = rt.load(rt.default("translation"))
-    _, kwargs = translation.language_setup(seq2seq.tokenizer, ["x"], "de", "fr")
+    _, target_token = translation.language_setup(seq2seq.tokenizer, ["x"], "de", "fr")
     assert seq2seq.tokenizer.src_lang == "de"
-    assert kwargs == {"forced_bos_token_id": seq2seq.tokenizer.get_lang_id("fr")}
+    assert target_token == "__fr__"
     out = translation.translate_text(rt, TEXT, "en", "fr", rt.default("translation").name)
     assert len(out.split("\n")) == 3 and "__fr__" not in out
 

@@ -249,13 +249,37 @@ def make_qwen2_chat_model(directory: Path, max_positions: int = 2048) -> Path:
     return directory
 
 
+def make_llama_chat_model(directory: Path, max_positions: int = 2048) -> Path:
+    """A random-weight Llama chat model, SmolLM2's architecture: byte-level BPE trained here, ChatML template."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    tokenizer = _byte_level_tokenizer(
+        ["<|endoftext|>", "<|im_start|>", "<|im_end|>"], eos_token="<|im_end|>", bos_token="<|im_start|>",
+        pad_token="<|endoftext|>", unk_token="<|endoftext|>", model_max_length=max_positions,
+    )
+    tokenizer.chat_template = CHATML_TEMPLATE
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=max_positions,
+        tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = LlamaForCausalLM(config)
+    _never_ends(model, tokenizer.eos_token_id)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
 def make_gpt2_model(directory: Path, max_positions: int = 128) -> Path:
     """A random-weight GPT-2 (plain completion, no chat template), like distilgpt2."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
     tokenizer = _byte_level_tokenizer(
-        ["<|endoftext|>"], eos_token="<|endoftext|>", bos_token="<|endoftext|>", model_max_length=max_positions
+        ["<|endoftext|>"], eos_token="<|endoftext|>", bos_token="<|endoftext|>", unk_token="<|endoftext|>",
+        model_max_length=max_positions,
     )
     config = GPT2Config(
         vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2, n_positions=max_positions,
