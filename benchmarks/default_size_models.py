@@ -5,6 +5,7 @@ fit the real vocabularies), so no download is needed.
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -55,19 +56,28 @@ def distilbert_sst2(directory: Path) -> Path:
 
 def opus_mt_en_de(directory: Path) -> Path:
     """Helsinki-NLP/opus-mt-en-de's shape: Marian 6+6 layers, 512 wide, 58,101-token vocabulary."""
-    from transformers import MarianConfig, MarianMTModel
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
     tm.make_marian_model(directory, "en", "de", target_tokens=())
-    config = MarianConfig.from_pretrained(directory)
+    # Its vocabulary file lists a token for every row, <pad> last, as the real one does (CTranslate2's converter
+    # checks the count and leaves out that last <pad>).
+    vocabulary = json.loads((directory / "vocab.json").read_text("utf-8"))
+    words = vocabulary.pop("<pad>")  # the small vocabulary's last id: its words are those before
+    vocabulary.update({f"filler{row}": row for row in range(words, 58_100)})
+    vocabulary["<pad>"] = pad = 58_100
+    (directory / "vocab.json").write_text(json.dumps(vocabulary, ensure_ascii=False), "utf-8")
+    (directory / "tokenizer_config.json").unlink()  # it kept <pad>'s old id
+    MarianTokenizer(str(directory / "source.spm"), str(directory / "target.spm"), str(directory / "vocab.json"),
+                    model_max_length=512).save_pretrained(directory)
     # MarianConfig's own defaults are twice as wide and deep (355M parameters): every field of the shape is set.
     big = MarianConfig(vocab_size=58_101, d_model=512, encoder_layers=6, decoder_layers=6, encoder_attention_heads=8,
                        decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048,
-                       max_position_embeddings=512, pad_token_id=config.pad_token_id, eos_token_id=0,
-                       decoder_start_token_id=config.pad_token_id, forced_eos_token_id=0)
+                       max_position_embeddings=512, pad_token_id=pad, eos_token_id=0, decoder_start_token_id=pad,
+                       forced_eos_token_id=0)
     model = MarianMTModel(big)
     # The random weights must answer in ids the small tokenizer built here can decode (the model's compute
     # stays that of the full vocabulary): the others are ruled out by the bias Marian adds to its logits.
-    model.final_logits_bias[:, config.vocab_size:] = -1e9
+    model.final_logits_bias[:, words:] = -1e9
     model.save_pretrained(directory)
     return directory
 

@@ -38,6 +38,7 @@ def request_cases(runtime, models) -> list[Case]:
 
     import demos
     from demos.endpoints import STREAM, bound
+    from models.ctranslate2_models import Generator, Translator
 
     uploads = Path(get_upload_folder()) / "benchmark"
     uploads.mkdir(parents=True, exist_ok=True)
@@ -52,8 +53,11 @@ def request_cases(runtime, models) -> list[Case]:
                 continue
             spec = runtime.default(endpoint.task)
             loaded = runtime.load(spec)
-            module = getattr(loaded, "model", loaded)
-            method = "generate" if getattr(module, "can_generate", lambda: False)() else "forward"
+            if isinstance(loaded, (Translator, Generator)):  # CTranslate2's, whose model call is theirs
+                module, method = loaded, "translate" if isinstance(loaded, Translator) else "generate"
+            else:
+                module = getattr(loaded, "model", loaded)
+                method = "generate" if getattr(module, "can_generate", lambda: False)() else "forward"
             inputs = endpoint.sample(spec.name)
             call = functools.partial(bound(endpoint, runtime), *as_uploaded(inputs), progress=lambda *a, **k: None)
             handler = (lambda call=call: list(call())) if endpoint.run == STREAM else call

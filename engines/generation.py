@@ -161,46 +161,42 @@ def stream_generate_ctranslate2(runtime: ModelRuntime, lm: Generator, input_ids:
     """stream_generate's contract on CTranslate2: the growing text, stopped within one step when the iterator is
     closed or the request's time is up. Its sampling is not seeded (CTranslate2's generator is per thread, seeded
     once): a sampled reply varies from run to run; temperature 0 repeats."""
-    prompt = lm.tokenizer.convert_ids_to_tokens(input_ids[0].tolist())
-    greedy = sampling.temperature == 0
     handed: queue.Queue = queue.Queue()
     stop = threading.Event()
+    ended = {"reason": "stop", "tokens": 0}
+    greedy = sampling.temperature == 0
+
+    def on_token(step) -> bool:  # on CTranslate2's thread, after each token; True ends the generation
+        lm.tokens_generated += 1
+        ended["tokens"] += 1
+        handed.put(step.token_id)
+        if context.out_of_time():
+            ended["reason"] = OUT_OF_TIME
+        elif ended["tokens"] >= sampling.max_new_tokens and step.token not in lm.end_tokens:
+            ended["reason"] = "length"
+        return stop.is_set() or ended["reason"] == OUT_OF_TIME
 
     def generate():
-        ended, steps = "stop", None
         try:
-            steps = lm.generator.generate_tokens(
-                prompt, max_length=sampling.max_new_tokens, end_token=lm.end_tokens or None,
-                sampling_topk=1 if greedy else 0, sampling_topp=1.0 if greedy else sampling.top_p,
-                sampling_temperature=1.0 if greedy else sampling.temperature,
-                suppress_sequences=[[token] for token in lm.suppressed_tokens] or None)
-            for count, step in enumerate(steps, start=1):
-                lm.tokens_generated += 1
-                handed.put(step.token_id)
-                if stop.is_set():
-                    break
-                if context.out_of_time():
-                    ended = OUT_OF_TIME
-                    break
-                if count >= sampling.max_new_tokens and step.token not in lm.end_tokens:
-                    ended = "length"
+            lm.generate(lm.tokenizer.convert_ids_to_tokens(input_ids[0].tolist()), on_token,
+                        max_length=sampling.max_new_tokens, sampling_topk=1 if greedy else 0,
+                        sampling_topp=1.0 if greedy else sampling.top_p,
+                        sampling_temperature=1.0 if greedy else sampling.temperature)
         finally:
-            if steps is not None:
-                steps.close()  # stops CTranslate2's decoding at its next step
-            handed.put(ended)
+            handed.put(None)
 
     job = runtime.torch_threads.submit(generate)
     ids: list[int] = []
     text = ""
     try:
-        while isinstance(item := handed.get(), int):
-            ids.append(item)
+        while (token := handed.get()) is not None:
+            ids.append(token)
             grown = lm.tokenizer.decode(ids, skip_special_tokens=True)
             if grown != text and not grown.endswith("\ufffd"):  # a character's bytes may come in several tokens
                 text = grown
                 yield text
-        job.result()
-        say_how_it_ended(item, sampling.max_new_tokens, context)
+        job.result()  # its failure, raised here in the request
+        say_how_it_ended(ended["reason"], sampling.max_new_tokens, context)
         whole = lm.tokenizer.decode(ids, skip_special_tokens=True)
         if whole != text or not text:
             yield whole

@@ -130,7 +130,7 @@ def translate_batch_ctranslate2(translator: Translator, prepared: list[str], tar
     batch, longest = _encoded(tokenizer, prepared, translator.max_positions)
     sources = [tokenizer.convert_ids_to_tokens([i for i, kept in zip(row, mask) if kept])
                for row, mask in zip(batch["input_ids"].tolist(), batch["attention_mask"].tolist())]
-    results = translator.translator.translate_batch(
+    results = translator.translate(
         sources, beam_size=BEAMS, max_decoding_length=_output_bound(longest, translator.max_positions),
         max_input_length=0, target_prefix=None if target_token is None else [[target_token]] * len(sources))
     return _decoded(tokenizer, [tokenizer.convert_tokens_to_ids(result.hypotheses[0]) for result in results])

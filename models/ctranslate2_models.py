@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,10 @@ class Translator:
     precision: str
     memory_bytes: int
 
+    def translate(self, sources: list[list[str]], **options) -> list:
+        """CTranslate2's translate_batch: the sentences' tokens in, ctranslate2.TranslationResult out."""
+        return self.translator.translate_batch(sources, **options)
+
 
 @dataclass
 class Generator:
@@ -164,6 +169,14 @@ class Generator:
     @property
     def is_chat(self) -> bool:
         return bool(getattr(self.tokenizer, "chat_template", None))
+
+    def generate(self, prompt: list[str], on_token: Callable[[Any], bool], **options) -> None:
+        """The model's continuation of `prompt` (tokens), handed token by token to `on_token` (a
+        ctranslate2.GenerationStepResult), which ends it by returning True; ends and never-generated tokens are
+        the checkpoint's."""
+        self.generator.generate_batch(
+            [prompt], beam_size=1, include_prompt_in_result=False, end_token=self.end_tokens or None,
+            suppress_sequences=[[token] for token in self.suppressed_tokens] or None, callback=on_token, **options)
 
 
 def load_translator(model_dir: Path, device: str) -> Translator:
