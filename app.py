@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         from huggingface_hub import constants
 
         constants.HF_HUB_OFFLINE = True  # read once at import, and something may have imported it already
+    from models.torch_threads import let_idle_torch_threads_sleep
+
+    let_idle_torch_threads_sleep()  # before torch loads, below
     from engines.runtime import ModelRuntime
 
     try:

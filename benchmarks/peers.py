@@ -26,6 +26,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from benchmarks.cpu_burner import burning  # noqa: E402
 from benchmarks.http_client import HttpClient, burst  # noqa: E402
 from benchmarks.peer_app import API_NAMES  # noqa: E402
 from benchmarks.serving import free_port, serve, stop  # noqa: E402
@@ -113,9 +114,12 @@ def compare(task: str, urls: dict, rounds: int, clients: int, requests_per_clien
     return result
 
 
-def peers(models: dict[str, Path], rounds: int, clients: int = 8, requests_per_client: int = 4) -> dict:
+def peers(models: dict[str, Path], rounds: int, clients: int = 8, requests_per_client: int = 4, burners: int = 0,
+          hub_env: dict | None = None) -> dict:
     """Per task of `models` (task -> default-size model directory, TASKS only): the hub and the peer compared.
-    The hub serves every task at once, as it does; one peer app at a time serves its task."""
+    The hub serves every task at once, as it does; one peer app at a time serves its task. With `burners`, that
+    many busy processes run beside both apps while they are measured (cpu_burner.py); `hub_env` is added to the
+    hub's environment (an OpenMP setting to try, say)."""
     tasks = [task for task in TASKS if task in models]
     hub_port = free_port()
     hub_command = [sys.executable, "app.py", "--offline", "--port", str(hub_port), "--result-cache-mb", "0",
@@ -124,7 +128,7 @@ def peers(models: dict[str, Path], rounds: int, clients: int = 8, requests_per_c
     for task in tasks:
         hub_command += ["--model", f"{task}={models[task]}"]
     results = {}
-    hub, _ = serve(hub_command, hub_port, timeout=START_TIMEOUT_S)
+    hub, _ = serve(hub_command, hub_port, timeout=START_TIMEOUT_S, env={**os.environ, **(hub_env or {})})
     try:
         for task in tasks:
             peer_port = free_port()
@@ -135,13 +139,15 @@ def peers(models: dict[str, Path], rounds: int, clients: int = 8, requests_per_c
                 # Other processes' CPU load moves these figures, the hub's most (its OpenMP workers spin while
                 # they wait, which a busy machine punishes): the 1-minute load average is kept with them.
                 load = os.getloadavg()[0]
-                results[task] = {**compare(task, urls, rounds, clients, requests_per_client),
-                                 "load_average": [round(load, 2), round(os.getloadavg()[0], 2)]}
+                with burning(burners, max_seconds=3600):
+                    results[task] = {**compare(task, urls, rounds, clients, requests_per_client),
+                                     "load_average": [round(load, 2), round(os.getloadavg()[0], 2)]}
             finally:
                 stop(peer)
     finally:
         stop(hub)
-    return {**results, "rounds": rounds, "clients": clients, "requests_per_client": requests_per_client}
+    return {**results, "rounds": rounds, "clients": clients, "requests_per_client": requests_per_client,
+            "burners": burners, "hub_env": hub_env or {}}
 
 
 def table(results: dict) -> str:
@@ -163,18 +169,25 @@ def main() -> int:
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests-per-client", type=int, default=4)
-    parser.add_argument("--json", type=Path, help="merge the figures into this file under the key 'peers'")
+    parser.add_argument("--burners", type=int, default=0,
+                        help="busy processes beside both apps while they are measured (default: none)")
+    parser.add_argument("--hub-env", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="added to the hub's environment, e.g. OMP_WAIT_POLICY=ACTIVE")
+    parser.add_argument("--json", type=Path, help="merge the figures into this file under the key 'peers' "
+                        "('peers_with_N_burners' with --burners N)")
     args = parser.parse_args()
     from default_size_models import build_all
 
     with tempfile.TemporaryDirectory() as tmp:
         models = build_all(Path(tmp), tuple(args.tasks))
-        results = peers(models, args.rounds, args.clients, args.requests_per_client)
+        results = peers(models, args.rounds, args.clients, args.requests_per_client, args.burners,
+                        dict(item.split("=", 1) for item in args.hub_env))
     print(json.dumps(results, indent=2))
     print(table(results))
     if args.json:
         merged = json.loads(args.json.read_text()) if args.json.exists() else {}
-        args.json.write_text(json.dumps({**merged, "peers": results}, indent=2) + "\n")
+        key = f"peers_with_{args.burners}_burners" if args.burners else "peers"
+        args.json.write_text(json.dumps({**merged, key: results}, indent=2) + "\n")
     return 0
 
 

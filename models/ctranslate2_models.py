@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.torch_threads import openmp_default_policy
+
 # CTranslate2 keeps a model's weights in one file of its own flat tensor format: read by its C++ loader, not a
 # pickle, so nothing in it runs. PyTorch's pickles are named pytorch_model.bin, never this.
 CTRANSLATE2_WEIGHTS = "model.bin"
@@ -26,6 +28,13 @@ CONVERTED_ARCHITECTURES = ("MarianMTModel", "M2M100ForConditionalGeneration", "Q
 FORMAT_VERSION = "1"  # part of a converted folder's name: a change to how folders are made here makes new ones
 
 log = logging.getLogger(__name__)
+
+
+def import_ctranslate2():
+    """ctranslate2, whose own libgomp reads OpenMP's settings as it loads (models/torch_threads.py says which)."""
+    with openmp_default_policy():
+        import ctranslate2
+    return ctranslate2
 
 
 def is_ctranslate2_dir(directory: Path) -> bool:
@@ -46,9 +55,7 @@ def converts(model_dir: Path) -> bool:
 
 
 def on_gpu(device: str) -> bool:
-    import ctranslate2
-
-    return device.startswith("cuda") and ctranslate2.get_cuda_device_count() > 0
+    return device.startswith("cuda") and import_ctranslate2().get_cuda_device_count() > 0
 
 
 def conversions_dir() -> Path:
@@ -76,6 +83,7 @@ def converted_dir(model_dir: Path, name: str, device: str) -> Path:
         f"{_fingerprint(model_dir)}-{quantization}"
     if is_ctranslate2_dir(target):
         return target
+    import_ctranslate2()
     from ctranslate2.converters import TransformersConverter
     from transformers import AutoTokenizer
 
@@ -180,12 +188,11 @@ class Generator:
 
 
 def load_translator(model_dir: Path, device: str) -> Translator:
-    import ctranslate2
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     translator, precision = open_on_device(
-        lambda path, on, compute, threads: ctranslate2.Translator(path, device=on, compute_type=compute,
+        lambda path, on, compute, threads: import_ctranslate2().Translator(path, device=on, compute_type=compute,
                                                                   intra_threads=threads), model_dir, device)
     max_positions = _config(model_dir, TRANSFORMERS_CONFIG).get("max_position_embeddings")
     return Translator(translator, tokenizer, max_positions if isinstance(max_positions, int) else 512, precision,
@@ -193,12 +200,11 @@ def load_translator(model_dir: Path, device: str) -> Translator:
 
 
 def load_generator(model_dir: Path, device: str) -> Generator:
-    import ctranslate2
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     generator, precision = open_on_device(
-        lambda path, on, compute, threads: ctranslate2.Generator(path, device=on, compute_type=compute,
+        lambda path, on, compute, threads: import_ctranslate2().Generator(path, device=on, compute_type=compute,
                                                                  intra_threads=threads), model_dir, device)
     config, generation = _config(model_dir, TRANSFORMERS_CONFIG), _config(model_dir, "generation_config.json")
     context_length = config.get("max_position_embeddings") or config.get("n_positions") or 2048

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models.ctranslate2_models import CTRANSLATE2_WEIGHTS, open_on_device
+from models.ctranslate2_models import CTRANSLATE2_WEIGHTS, import_ctranslate2, open_on_device
 
 
 @dataclass
@@ -18,6 +18,7 @@ class FasterWhisper:
 
 
 def load_faster_whisper(model_dir: Path, device: str) -> FasterWhisper:
+    import_ctranslate2()  # before faster_whisper imports it
     from faster_whisper import WhisperModel
 
     model, precision = open_on_device(

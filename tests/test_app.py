@@ -152,6 +152,20 @@ def test_chat_streams_through_the_api_and_cancel_stops_the_model(runtime, connec
     assert client.predict("Hi", model, "", 5, 0, 0.9, 0, api_name="/chat") is not None
 
 
+def test_a_stream_reaches_the_page_paced_and_always_with_its_first_words_and_its_end():
+    from demos.endpoints import paced
+
+    assert list(paced(iter(range(100)), every_s=60)) == [0, 1, 99]  # the echo, the first words, the whole answer
+    assert list(paced(iter(range(2)), every_s=60)) == [0, 1]
+
+    def slow():
+        for part in range(4):
+            time.sleep(0.03)
+            yield part
+
+    assert list(paced(slow(), every_s=0.01)) == [0, 1, 2, 3]
+
+
 def test_complete_streams_through_the_api(runtime, connect):
     client = connect(hub_app.build_app(runtime))
     model = runtime.default("text_generation").name

@@ -45,6 +45,23 @@ def test_quick_commands_answer_without_importing_gradio_or_torch(flags):
     assert out.stdout.strip().splitlines()[-1] == "heavy: []", out.stderr
 
 
+@pytest.mark.parametrize("given, for_torch, for_ctranslate2", [(None, "PASSIVE", None), ("ACTIVE", "ACTIVE", "ACTIVE")])
+def test_idle_torch_threads_sleep_and_ctranslate2s_spin_unless_the_operator_says(given, for_torch, for_ctranslate2):
+    """Set before torch loads (its libgomp reads it then; main() stops at the runtime's import here), and left out
+    while CTranslate2 loads its own libgomp."""
+    code = ("import os, sys, app\nsys.modules['engines.runtime'] = None\n"
+            f"try:\n    app.main(['--port', '{free_port()}'])\nexcept ImportError:\n    pass\n"
+            "from models.ctranslate2_models import import_ctranslate2\n"
+            "from models.torch_threads import openmp_default_policy\n"
+            "with openmp_default_policy():\n    inside = os.environ.get('OMP_WAIT_POLICY')\n"
+            "torch_before = 'torch' in sys.modules\nimport_ctranslate2()\n"
+            "print(os.environ.get('OMP_WAIT_POLICY'), inside, torch_before, 'ctranslate2' in sys.modules)")
+    env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**env, **({"OMP_WAIT_POLICY": given} if given else {})})
+    assert out.stdout.split() == [for_torch, str(for_ctranslate2), "False", "True"], out.stderr
+
+
 def test_help_gives_every_option_a_text_and_every_value_its_default():
     out = run_app("--help")
     assert out.returncode == 0, out.stderr
