@@ -1,7 +1,11 @@
 """Where a task's model runs. Each task's engine module (engines/<task>.py) has one class per kind it runs on,
 all with the same methods, in `KINDS`; the runtime picks the kind once, from the task's settings
-(ModelRuntime.engine), so no endpoint asks where its model runs. A new kind (CTranslate2 for chat, say) is one
-class per task it serves and a case in ModelRuntime.kind."""
+(ModelRuntime.engine), so no endpoint asks where its model runs. A new kind (a gRPC engine, say) is one class per
+task it serves and a case in ModelRuntime.kind.
+
+Which library runs a LOCAL model (PyTorch, or CTranslate2 for speech, chat and translation) is not a kind: only
+the model's files tell (a typed-in id may be of an architecture CTranslate2 does not run), so the loader decides
+from them and the LOCAL engine calls the loaded model's own forward (engines/generation.py, translation.py)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

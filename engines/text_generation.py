@@ -145,7 +145,7 @@ def chat_reply(runtime: ModelRuntime, message: str, model: str | None = None, cu
         max_new_tokens: at most this many tokens in the reply (1 to 1024).
         temperature: 0 (or under 0.01) for the likeliest tokens, up to 2 for more varied text.
         top_p: sample only among the likeliest tokens that make up this probability (0.01 to 1).
-        seed: the same seed and settings give the same reply.
+        seed: repeats a sampled reply where the model runs on PyTorch (temperature 0 repeats on every engine).
     """
     yield from chat(runtime, message, [], model, custom_model, max_new_tokens, temperature, top_p, seed, context)
 
@@ -163,7 +163,7 @@ def complete_text(runtime: ModelRuntime, prompt: str, model: str | None = None, 
         max_new_tokens: at most this many new tokens (1 to 1024).
         temperature: 0 (or under 0.01) for the likeliest tokens, up to 2 for more varied text.
         top_p: sample only among the likeliest tokens that make up this probability (0.01 to 1).
-        seed: the same seed and settings give the same text.
+        seed: repeats a sampled text where the model runs on PyTorch (temperature 0 repeats on every engine).
     """
     settings = sampling(max_new_tokens, temperature, top_p, seed)
     engine = runtime.engine(TASK, model, custom_model)
