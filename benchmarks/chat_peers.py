@@ -31,6 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from benchmarks.cpu_burner import burning  # noqa: E402
+from benchmarks.http_client import chat_stream  # noqa: E402
 from benchmarks.serving import free_port, serve, stop  # noqa: E402
 from benchmarks.smollm2_weights import DEFAULT_CACHE, smollm2_checkpoint, smollm2_gguf  # noqa: E402
 
@@ -39,29 +40,6 @@ TARGETS = {"tokens_per_s_vs_llama_cpp_at_least": 0.8, "hub_first_text_ms_at_most
 START_TIMEOUT_S = 600  # the hub converts the checkpoint on its first load
 CALL_LIMIT_S = 120
 LLAMA_NAME = "smollm2-135m"
-
-
-def hub_stream(http: httpx.Client, session: str, new_tokens: int) -> tuple[float | None, float, str]:
-    """/chat through Gradio's /gradio_api/call/chat and its event stream: (first text, end) seconds from the POST,
-    and the reply."""
-    started = time.perf_counter()
-    posted = http.post("call/chat", json={"data": [MESSAGE, None, "", new_tokens, 0.0, 1.0, 0],
-                                          "session_hash": session})
-    posted.raise_for_status()
-    first, event = None, None
-    with http.stream("GET", f"call/chat/{posted.json()['event_id']}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event: "):
-                event = line.removeprefix("event: ")
-            elif line.startswith("data: ") and event in ("generating", "complete", "error"):
-                data = json.loads(line.removeprefix("data: "))
-                if event == "error":
-                    raise RuntimeError(f"/chat answered with an error: {data}")
-                if data and data[0] and first is None:
-                    first = time.perf_counter() - started
-                if event == "complete":
-                    return first, time.perf_counter() - started, data[0]
-    raise RuntimeError("/chat: the event stream ended without an answer")
 
 
 def openai_stream(http: httpx.Client, new_tokens: int) -> tuple[float | None, float, str]:
@@ -141,10 +119,11 @@ def chat_peers(rounds: int, new_tokens: int, burners: int, llama_threads: int | 
                    for name, port in ports.items()}
         llama = httpx.Client(base_url=llama_url, timeout=CALL_LIMIT_S)
         try:
-            streams = {"hub": lambda: hub_stream(clients["hub"], "bench-hub", new_tokens),
+            streams = {"hub": lambda: chat_stream(clients["hub"], "bench-hub", MESSAGE, None, new_tokens),
                        "llama_cpp": lambda: openai_stream(llama, new_tokens),
-                       "hub_to_llama_cpp": lambda: hub_stream(clients["hub_to_llama_cpp"], "bench-hop", new_tokens)}
-            hub_stream(clients["hub"], "bench-hub", 4)  # the first load converts: not a round
+                       "hub_to_llama_cpp": lambda: chat_stream(clients["hub_to_llama_cpp"], "bench-hop", MESSAGE,
+                                                               None, new_tokens)}
+            chat_stream(clients["hub"], "bench-hub", MESSAGE, None, 4)  # the first load converts: not a round
             quiet = summary(rounds_of(streams, rounds, count_tokens))
             with burning(burners, max_seconds=1800):
                 loaded = summary(rounds_of(streams, rounds, count_tokens))

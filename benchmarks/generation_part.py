@@ -137,29 +137,13 @@ def in_process_reply(runtime, lm, new_tokens: int) -> dict:
 
 
 def http_reply(client, model_name: str, new_tokens: int) -> dict:
-    """/chat through the running app (Gradio's /gradio_api/call/<api> and its event stream), timed from the
-    POST to the first `generating` event with text and to `complete`. The client keeps its session, as a
-    browser tab or gradio_client does: a new one costs Gradio a copy of every block's config, the whole hub's."""
-    started = time.perf_counter()
-    posted = client.http.post("call/chat", json={"data": [MESSAGE, model_name, "", new_tokens, 0.0, 1.0, 0],
-                                                 "session_hash": client.session})
-    posted.raise_for_status()
-    first, event = None, None
-    with client.http.stream("GET", f"call/chat/{posted.json()['event_id']}") as stream:
-        for line in stream.iter_lines():  # ends with the stream; httpx's timeout bounds each wait
-            if line.startswith("event: "):
-                event = line.removeprefix("event: ")
-            elif line.startswith("data: ") and event in ("generating", "complete", "error"):
-                data = json.loads(line.removeprefix("data: "))
-                if event == "error":
-                    raise RuntimeError(f"/chat answered with an error: {data}")
-                if data and data[0] and first is None:
-                    first = time.perf_counter() - started
-                if event == "complete":
-                    # the token count is the in-process one's: the same reply (checked) is the same tokens
-                    return {"first_s": first, "total_s": time.perf_counter() - started, "tokens": None,
-                            "reply": data[0]}
-    raise RuntimeError("/chat: the event stream ended without an answer")
+    """/chat through the running app, timed from the POST to the first text and to the end (http_client.py). The
+    client keeps its session, as a browser tab or gradio_client does: a new one costs Gradio a copy of every
+    block's config, the whole hub's. The token count is the in-process one's."""
+    from benchmarks.http_client import chat_stream
+
+    first, total, reply = chat_stream(client.http, client.session, MESSAGE, model_name, new_tokens)
+    return {"first_s": first, "total_s": total, "tokens": None, "reply": reply}
 
 
 def generation(model_dir: Path, rounds: int, new_tokens: int = 64, end_to_end: bool = True) -> dict:

@@ -78,3 +78,28 @@ def burst(pool: list[HttpClient], api_name: str, inputs: tuple, requests_per_cli
     if errors:
         raise RuntimeError(f"{api_name}: {len(errors)} requests failed, e.g. {errors[0]}")
     return len(finished) / (time.perf_counter() - started)
+
+
+def chat_stream(http: httpx.Client, session: str, message: str, model: str | None, new_tokens: int
+                ) -> tuple[float | None, float, str]:
+    """A greedy /chat reply through Gradio's /gradio_api/call/chat and its event stream, timed from the POST:
+    (seconds to the first `generating` event with text, seconds to `complete`, the reply). `http`'s base URL is
+    the app's /gradio_api/; its timeout bounds each wait of the stream."""
+    started = time.perf_counter()
+    posted = http.post("call/chat", json={"data": [message, model, "", new_tokens, 0.0, 1.0, 0],
+                                          "session_hash": session})
+    posted.raise_for_status()
+    first, event = None, None
+    with http.stream("GET", f"call/chat/{posted.json()['event_id']}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: ") and event in ("generating", "complete", "error"):
+                data = json.loads(line.removeprefix("data: "))
+                if event == "error":
+                    raise RuntimeError(f"/chat answered with an error: {data}")
+                if data and data[0] and first is None:
+                    first = time.perf_counter() - started
+                if event == "complete":
+                    return first, time.perf_counter() - started, data[0]
+    raise RuntimeError("/chat: the event stream ended without an answer")

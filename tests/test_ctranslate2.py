@@ -50,6 +50,18 @@ def test_translation_models_are_converted_once_and_kept(model, request):
     assert converted_folders(directory) == [folder] and folder.stat().st_mtime_ns == made
 
 
+def test_the_models_tab_names_the_engine_of_each_loaded_model(tiny_marian_dir, tiny_gpt2_dir):
+    from demos import models_panel
+
+    runtime = ModelRuntime(Settings(model_overrides={"translation": str(tiny_marian_dir),
+                                                     "text_generation": str(tiny_gpt2_dir)}))
+    translation.translate_text(runtime, "Good morning.", "en", "zh", runtime.default("translation").name)
+    on_pytorch = runtime_on("text_generation", tiny_gpt2_dir, ctranslate2=False)
+    list(tg.complete_text(on_pytorch, "Hello", max_new_tokens=2))
+    assert [row[1] for row in models_panel.loaded_rows(runtime)] == ["cpu · int8 · CTranslate2"]
+    assert [row[1] for row in models_panel.loaded_rows(on_pytorch)] == ["cpu · float32"]
+
+
 @pytest.mark.parametrize("model, target", [("tiny_marian_dir", "zh"), ("tiny_m2m100_dir", "fr")])
 def test_translations_match_ctranslate2_called_directly_and_pytorch_on_the_same_weights(model, target, request):
     """The hub's tokens in and out of CTranslate2 are CTranslate2's own: the same beam search on the converted

@@ -60,9 +60,9 @@ def test_every_load_and_forward_through_the_app_runs_on_a_torch_thread(runtime, 
 
     build = ModelRuntime._build
 
-    def recording_build(self, spec):
+    def recording_build(self, spec, context):
         loads.append(threading.current_thread().name)
-        return build(self, spec)
+        return build(self, spec, context)
 
     monkeypatch.setattr(ModelRuntime, "_build", recording_build)
     client = connect(hub_app.build_app(runtime))
