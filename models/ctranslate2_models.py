@@ -146,7 +146,7 @@ def open_on_device(make, model_dir: Path, device: str) -> tuple[Any, str]:
     return make(str(model_dir), "cpu", "int8", torch.get_num_threads()), "int8 · CTranslate2"
 
 
-@dataclass
+@dataclass(eq=False)  # a loaded model: one is equal to itself only (and so can be a key)
 class Translator:
     """A translation model on CTranslate2 and the checkpoint's tokenizer."""
 
@@ -161,7 +161,7 @@ class Translator:
         return self.translator.translate_batch(sources, **options)
 
 
-@dataclass
+@dataclass(eq=False)
 class Generator:
     """A language model on CTranslate2, the checkpoint's tokenizer and what ends or is never in its text."""
 
