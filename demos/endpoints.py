@@ -26,6 +26,7 @@ log = logging.getLogger("demo_hub")
 # A streamed answer reaches the page at most this often (paced()): 25 updates a second read as live text.
 STREAM_UPDATE_S = 0.04
 
+
 def bound(endpoint: Endpoint, runtime) -> Callable:
     """The endpoint's function as Gradio calls it: the runtime bound, the request's context made (its deadline,
     Gradio's progress tracker, warnings as the page's toasts), run on the thread its record says; same name,

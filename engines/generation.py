@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -16,6 +16,7 @@ from engines.refusal import refuse
 from engines.runtime import ModelRuntime
 from models.backends import OUT_OF_TIME
 from models.ctranslate2_models import Generator
+from models.llama_cpp_models import LlamaCppModel
 from tasks import MAX_SEED
 
 MAX_NEW_TOKENS = 1024
@@ -156,33 +157,32 @@ def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling
         lm.tokens_generated += stop.steps
 
 
-def stream_generate_ctranslate2(runtime: ModelRuntime, lm: Generator, input_ids: torch.Tensor, sampling: Sampling,
-                                context: Context) -> Iterator[str]:
-    """stream_generate's contract on CTranslate2: the growing text, stopped within one step when the iterator is
-    closed or the request's time is up. Its sampling is not seeded (CTranslate2's generator is per thread, seeded
-    once): a sampled reply varies from run to run; temperature 0 repeats."""
+def _token_stream(runtime: ModelRuntime, lm, sampling: Sampling, context: Context,
+                  produce: Callable[[Callable[[int], bool]], None]) -> Iterator[str]:
+    """The growing text of the tokens that `produce(on_token)` generates on a torch thread, at most
+    `sampling.max_new_tokens` of them, handing each to `on_token`, which answers True when the generation must end
+    before that: the iterator was closed (Stop), or the request's time is up. How it ended is said as
+    stream_generate says it."""
     handed: queue.Queue = queue.Queue()
     stop = threading.Event()
     ended = {"reason": "stop", "tokens": 0}
-    greedy = sampling.temperature == 0
 
-    def on_token(step) -> bool:  # on CTranslate2's thread, after each token; True ends the generation
-        lm.tokens_generated += 1
+    # on_token holds nothing of the model: CTranslate2 lets go of its callback on its own thread, and had that
+    # been the model's last reference (a closed runtime), the model would join that thread from itself (an abort).
+    def on_token(token: int) -> bool:
         ended["tokens"] += 1
-        handed.put(step.token_id)
+        handed.put(token)
         if context.out_of_time():
             ended["reason"] = OUT_OF_TIME
-        elif ended["tokens"] >= sampling.max_new_tokens and step.token not in lm.end_tokens:
-            ended["reason"] = "length"
+        elif ended["tokens"] >= sampling.max_new_tokens:
+            ended["reason"] = "length"  # (the last token: CTranslate2, told to stop there too, would abort)
         return stop.is_set() or ended["reason"] == OUT_OF_TIME
 
     def generate():
         try:
-            lm.generate(lm.tokenizer.convert_ids_to_tokens(input_ids[0].tolist()), on_token,
-                        max_length=sampling.max_new_tokens, sampling_topk=1 if greedy else 0,
-                        sampling_topp=1.0 if greedy else sampling.top_p,
-                        sampling_temperature=1.0 if greedy else sampling.temperature)
+            produce(on_token)
         finally:
+            lm.tokens_generated += ended["tokens"]
             handed.put(None)
 
     job = runtime.torch_threads.submit(generate)
@@ -204,3 +204,37 @@ def stream_generate_ctranslate2(runtime: ModelRuntime, lm: Generator, input_ids:
         stop.set()
         if not job.cancel():
             job.result()
+
+
+def stream_generate_ctranslate2(runtime: ModelRuntime, lm: Generator, input_ids: torch.Tensor, sampling: Sampling,
+                                context: Context) -> Iterator[str]:
+    """stream_generate's contract on CTranslate2. Its sampling is not seeded (CTranslate2's generator is per thread,
+    seeded once): a sampled reply varies from run to run; temperature 0 repeats."""
+    greedy = sampling.temperature == 0
+    end_tokens = frozenset(lm.end_tokens)
+
+    def produce(on_token):
+        # An end token ends the reply there: it is not text, and not the limit's doing.
+        lm.generate(lm.tokenizer.convert_ids_to_tokens(input_ids[0].tolist()),
+                    lambda step: step.token in end_tokens or on_token(step.token_id),
+                    max_length=sampling.max_new_tokens, sampling_topk=1 if greedy else 0,
+                    sampling_topp=1.0 if greedy else sampling.top_p,
+                    sampling_temperature=1.0 if greedy else sampling.temperature)
+
+    yield from _token_stream(runtime, lm, sampling, context, produce)
+
+
+def stream_generate_llama_cpp(runtime: ModelRuntime, lm: LlamaCppModel, input_ids: torch.Tensor,
+                              sampling: Sampling, context: Context) -> Iterator[str]:
+    """stream_generate's contract on llama.cpp, seeded as PyTorch is: the same seed repeats a sampled reply."""
+
+    def produce(on_token):
+        with lm.lock:  # one llama.cpp context: one generation at a time
+            lm.llm.set_seed(sampling.seed)
+            tokens = lm.llm.generate(input_ids[0].tolist(), top_k=0, top_p=sampling.top_p, min_p=0.0,
+                                     temp=sampling.temperature, repeat_penalty=1.0, reset=True)
+            for count, token in enumerate(tokens, start=1):
+                if token in lm.end_ids or on_token(token) or count >= sampling.max_new_tokens:
+                    break
+
+    yield from _token_stream(runtime, lm, sampling, context, produce)

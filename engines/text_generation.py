@@ -20,12 +20,14 @@ from engines.generation import (
     say_how_it_ended,
     stream_generate,
     stream_generate_ctranslate2,
+    stream_generate_llama_cpp,
 )
 from engines.kinds import LOCAL, REMOTE, Engine
 from engines.params import PICKED_MODEL, TYPED_MODEL, Text, refuse_lone_surrogates
 from engines.refusal import refuse
 from engines.runtime import ModelRuntime
 from models.ctranslate2_models import Generator
+from models.llama_cpp_models import LlamaCppModel
 
 TASK = "text_generation"
 MAX_PROMPT_CHARS = 20_000
@@ -83,7 +85,8 @@ def chat_input_ids(lm, message: str, history: list, context: Context) -> torch.T
 def _streamed(runtime: ModelRuntime, lm, input_ids: torch.Tensor, settings: Sampling, context: Context
               ) -> Iterator[str]:
     """The growing text from the loaded model, on the runtime it was loaded for."""
-    stream = stream_generate_ctranslate2 if isinstance(lm, Generator) else stream_generate
+    stream = stream_generate_ctranslate2 if isinstance(lm, Generator) else \
+        stream_generate_llama_cpp if isinstance(lm, LlamaCppModel) else stream_generate
     yield from stream(runtime, lm, input_ids, settings, context)
 
 

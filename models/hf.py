@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from models.ctranslate2_models import Generator, Translator, is_ctranslate2_dir, load_generator, load_translator
 from models.ctranslate2_whisper import load_faster_whisper
 from models.errors import ModelLoadError
+from models.llama_cpp_models import LlamaCppModel, gguf_file, load_llama_cpp
 
 if TYPE_CHECKING:
     import torch
@@ -92,11 +93,14 @@ class CausalLM:
         return getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None) or 2048
 
 
-def load_causal_lm(spec, model_dir: Path, device: str, dtype: torch.dtype) -> CausalLM | Generator:
-    """A decoder-only language model and its tokenizer, on CTranslate2 where the directory is in its format, else
-    on PyTorch (the caller runs generate())."""
+def load_causal_lm(spec, model_dir: Path, device: str, dtype: torch.dtype) -> CausalLM | Generator | LlamaCppModel:
+    """A decoder-only language model and its tokenizer: on CTranslate2 where the directory is in its format, on
+    llama.cpp where it holds one GGUF file (models/llama_cpp_models.py), else on PyTorch (the caller runs
+    generate())."""
     if is_ctranslate2_dir(model_dir):
         return load_generator(model_dir, device)
+    if (gguf := gguf_file(model_dir)) is not None:
+        return load_llama_cpp(gguf, device)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)

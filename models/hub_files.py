@@ -7,6 +7,7 @@ from pathlib import Path
 
 from models.ctranslate2_models import CTRANSLATE2_WEIGHTS
 from models.errors import ModelLoadError, ModelUnavailableError, unavailable
+from models.llama_cpp_models import gguf_file
 from models.registry import BUNDLED, ModelSpec, is_local_path
 
 # What a model directory needs besides its weights: configs, tokenizers, vocabularies.
@@ -25,7 +26,7 @@ def _has(directory: Path, pattern: str) -> bool:
 
 def _usable_weights(directory: Path, pickle_ok: bool) -> bool:
     return _has(directory, SAFE_WEIGHTS) or (directory / CTRANSLATE2_WEIGHTS).is_file() or \
-        (pickle_ok and _has(directory, PICKLE_WEIGHTS))
+        gguf_file(directory) is not None or (pickle_ok and _has(directory, PICKLE_WEIGHTS))
 
 
 def check_weights(directory: Path, spec: ModelSpec, allow_pickle: bool) -> None:
