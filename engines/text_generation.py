@@ -148,7 +148,7 @@ def chat_reply(runtime: ModelRuntime, message: str, model: str | None = None, cu
         max_new_tokens: at most this many tokens in the reply (1 to 1024).
         temperature: 0 (or under 0.01) for the likeliest tokens, up to 2 for more varied text.
         top_p: sample only among the likeliest tokens that make up this probability (0.01 to 1).
-        seed: repeats a sampled reply where the model runs on PyTorch (temperature 0 repeats on every engine).
+        seed: repeats a sampled reply on PyTorch or llama.cpp, not CTranslate2 (temperature 0 repeats on every engine).
     """
     yield from chat(runtime, message, [], model, custom_model, max_new_tokens, temperature, top_p, seed, context)
 
@@ -166,7 +166,7 @@ def complete_text(runtime: ModelRuntime, prompt: str, model: str | None = None, 
         max_new_tokens: at most this many new tokens (1 to 1024).
         temperature: 0 (or under 0.01) for the likeliest tokens, up to 2 for more varied text.
         top_p: sample only among the likeliest tokens that make up this probability (0.01 to 1).
-        seed: repeats a sampled text where the model runs on PyTorch (temperature 0 repeats on every engine).
+        seed: repeats a sampled text on PyTorch or llama.cpp, not CTranslate2 (temperature 0 repeats on every engine).
     """
     settings = sampling(max_new_tokens, temperature, top_p, seed)
     engine = runtime.engine(TASK, model, custom_model)
