@@ -37,6 +37,7 @@ from benchmarks.cpu_burner import burning  # noqa: E402
 from benchmarks.http_client import chat_stream  # noqa: E402
 from benchmarks.serving import free_port, serve, stop  # noqa: E402
 from benchmarks.smollm2_weights import DEFAULT_CACHE, smollm2_checkpoint, smollm2_gguf  # noqa: E402
+from benchmarks.timing import keep_figures  # noqa: E402
 
 MESSAGE = "Write a short story about a robot who learns to paint."
 TARGETS = {"tokens_per_s_vs_llama_cpp_at_least": 0.8, "hub_first_text_ms_at_most": 150, "hop_adds_ms_at_most": 20}
@@ -158,8 +159,7 @@ def main() -> int:
     results = chat_peers(args.rounds, args.new_tokens, args.burners, args.llama_threads)
     print(json.dumps(results, indent=2, ensure_ascii=False))
     if args.json:
-        merged = json.loads(args.json.read_text()) if args.json.exists() else {}
-        args.json.write_text(json.dumps({**merged, "chat_peers": results}, indent=2, ensure_ascii=False) + "\n")
+        keep_figures(args.json, "chat_peers", results)
     return 0
 
 

@@ -254,8 +254,9 @@ def main() -> int:
         results = generation(model_dir, args.rounds, args.new_tokens, end_to_end=not args.no_end_to_end)
     print(json.dumps(results, indent=2))
     if args.json:
-        merged = json.loads(args.json.read_text()) if args.json.exists() else {}
-        args.json.write_text(json.dumps({**merged, "generation": results}, indent=2) + "\n")
+        from benchmarks.timing import keep_figures
+
+        keep_figures(args.json, "generation", results)
     return 0
 
 

@@ -30,6 +30,7 @@ from benchmarks.cpu_burner import burning  # noqa: E402
 from benchmarks.http_client import HttpClient, burst  # noqa: E402
 from benchmarks.peer_app import API_NAMES  # noqa: E402
 from benchmarks.serving import free_port, serve, stop  # noqa: E402
+from benchmarks.timing import keep_figures  # noqa: E402
 
 TASKS = tuple(API_NAMES)
 BATCHED = ("ner", "image_classification")  # the tasks with a throughput target
@@ -185,9 +186,7 @@ def main() -> int:
     print(json.dumps(results, indent=2))
     print(table(results))
     if args.json:
-        merged = json.loads(args.json.read_text()) if args.json.exists() else {}
-        key = f"peers_with_{args.burners}_burners" if args.burners else "peers"
-        args.json.write_text(json.dumps({**merged, key: results}, indent=2) + "\n")
+        keep_figures(args.json, f"peers_with_{args.burners}_burners" if args.burners else "peers", results)
     return 0
 
 

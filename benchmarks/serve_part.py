@@ -27,6 +27,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from benchmarks.http_client import HttpClient, burst  # noqa: E402
 from benchmarks.serving import free_port, serve, stop  # noqa: E402
+from benchmarks.timing import keep_figures  # noqa: E402
 
 SETUPS = ("in_process", "serve_1_replica", "serve_2_replicas")
 START_TIMEOUT_S = 600
@@ -160,8 +161,7 @@ def main() -> int:
     results = run(args.rounds, args.clients, args.requests_per_client)
     print(json.dumps(results, indent=2))
     if args.json:
-        merged = json.loads(args.json.read_text()) if args.json.exists() else {}
-        args.json.write_text(json.dumps({**merged, "serve": results}, indent=2) + "\n")
+        keep_figures(args.json, "serve", results)
     return 0
 
 

@@ -31,6 +31,7 @@ sys.path[:0] = [str(ROOT)]
 
 from benchmarks.http_client import HttpClient  # noqa: E402
 from benchmarks.serving import free_port, serve, stop  # noqa: E402
+from benchmarks.timing import keep_figures  # noqa: E402
 from benchmarks.whisper_weights import DEFAULT_CACHE, ctranslate2_whisper_base, transformers_whisper_base  # noqa: E402
 
 SENTENCES = [
@@ -177,9 +178,7 @@ def main() -> None:
     results = speech(args.rounds, args.cache)
     print(json.dumps(results, indent=1, ensure_ascii=False))
     if args.json:
-        merged = json.loads(args.json.read_text()) if args.json.exists() else {}
-        merged["speech"] = results
-        args.json.write_text(json.dumps(merged, indent=2) + "\n")
+        keep_figures(args.json, "speech", results)
 
 
 if __name__ == "__main__":

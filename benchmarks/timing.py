@@ -1,11 +1,13 @@
-"""Timing helpers of the benchmarks: a call's seconds, the process's resident memory, and a stopwatch that adds up
-the time spent inside the calls it wraps."""
+"""Timing helpers of the benchmarks: a call's seconds, the process's resident memory, a stopwatch that adds up
+the time spent inside the calls it wraps, and the results file the figures are kept in."""
 from __future__ import annotations
 
 import functools
 import gc
 import inspect
+import json
 import time
+from pathlib import Path
 
 import psutil
 
@@ -57,3 +59,9 @@ class Stopwatch:
             finally:
                 self.seconds += time.perf_counter() - started
         return timed_call
+
+
+def keep_figures(path: Path, key: str, figures: dict) -> None:
+    """`figures` under `key` in the JSON results file at `path` (made if missing); its other keys stay."""
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps({**kept, key: figures}, indent=2, ensure_ascii=False) + "\n")

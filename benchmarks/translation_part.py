@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
+from benchmarks.timing import keep_figures  # noqa: E402
+
 TARGETS = {"vs_pytorch_at_most": 0.35, "vs_direct_at_most": 1.1}
 
 
@@ -93,8 +95,7 @@ def main() -> int:
     results = translation_part(args.rounds)
     print(json.dumps(results, indent=2))
     if args.json:
-        merged = json.loads(args.json.read_text()) if args.json.exists() else {}
-        args.json.write_text(json.dumps({**merged, "translation": results}, indent=2) + "\n")
+        keep_figures(args.json, "translation", results)
     return 0
 
 
