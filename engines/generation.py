@@ -159,10 +159,9 @@ def stream_generate(runtime: ModelRuntime, lm, input_ids: torch.Tensor, sampling
 
 def _token_stream(runtime: ModelRuntime, lm, sampling: Sampling, context: Context,
                   produce: Callable[[Callable[[int], bool]], None]) -> Iterator[str]:
-    """The growing text of the tokens that `produce(on_token)` generates on a torch thread, at most
-    `sampling.max_new_tokens` of them, handing each to `on_token`, which answers True when the generation must end
-    before that: the iterator was closed (Stop), or the request's time is up. How it ended is said as
-    stream_generate says it."""
+    """The growing text of the tokens that `produce(on_token)` generates on a torch thread, handing each to
+    `on_token`, which answers True when the generation must end: the iterator was closed (Stop), the request's time
+    is up, or the token limit is reached. How it ended is said as stream_generate says it."""
     handed: queue.Queue = queue.Queue()
     stop = threading.Event()
     ended = {"reason": "stop", "tokens": 0}
@@ -175,8 +174,8 @@ def _token_stream(runtime: ModelRuntime, lm, sampling: Sampling, context: Contex
         if context.out_of_time():
             ended["reason"] = OUT_OF_TIME
         elif ended["tokens"] >= sampling.max_new_tokens:
-            ended["reason"] = "length"  # (the last token: CTranslate2, told to stop there too, would abort)
-        return stop.is_set() or ended["reason"] == OUT_OF_TIME
+            ended["reason"] = "length"
+        return stop.is_set() or ended["reason"] != "stop"
 
     def generate():
         try:
@@ -233,8 +232,8 @@ def stream_generate_llama_cpp(runtime: ModelRuntime, lm: LlamaCppModel, input_id
             lm.llm.set_seed(sampling.seed)
             tokens = lm.llm.generate(input_ids[0].tolist(), top_k=0, top_p=sampling.top_p, min_p=0.0,
                                      temp=sampling.temperature, repeat_penalty=1.0, reset=True)
-            for count, token in enumerate(tokens, start=1):
-                if token in lm.end_ids or on_token(token) or count >= sampling.max_new_tokens:
+            for token in tokens:
+                if token in lm.end_ids or on_token(token):
                     break
 
     yield from _token_stream(runtime, lm, sampling, context, produce)

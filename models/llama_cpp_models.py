@@ -30,8 +30,6 @@ class GgufTokenizer:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.llm = llm
-        self.eos_token_id = llm.token_eos()
-        self.pad_token_id = None
         template = llm.metadata.get("tokenizer.chat_template")
         self.chat_template = template
         piece = lambda token: llm.detokenize([token], special=True).decode("utf-8", "replace")  # noqa: E731
