@@ -133,14 +133,16 @@ def _with_request(handler):
     """The handler's signature with one more parameter, `request`, which Gradio fills in (to read the browser's
     language), and a function that takes it out of a call's arguments again."""
     signature = inspect.signature(handler)
+    handler_reads_it = "request" in signature.parameters  # (the live tabs': who streams)
     request_parameter = inspect.Parameter(
         "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request
     )
-    with_request = signature.replace(parameters=[*signature.parameters.values(), request_parameter])
+    with_request = signature if handler_reads_it else \
+        signature.replace(parameters=[*signature.parameters.values(), request_parameter])
 
     def split(args, kwargs):
         bound = with_request.bind_partial(*args, **kwargs)
-        request = bound.arguments.pop("request", None)
+        request = bound.arguments.get("request") if handler_reads_it else bound.arguments.pop("request", None)
         return bound.args, bound.kwargs, language_of(request)
 
     def finish(wrapper):

@@ -1,14 +1,20 @@
-"""The speech-to-text tab: its layout and wiring (engines/speech_to_text.py does the work)."""
+"""The speech-to-text tab: its layout and wiring (engines/speech_to_text.py and engines/live_speech.py do the
+work). A recording or file is transcribed at once; Live transcribes the microphone while the person speaks."""
 from __future__ import annotations
+
+import uuid
 
 import gradio as gr
 
 from demos.common import default_of, model_picker
-from demos.endpoints import message_area, serve
+from demos.endpoints import message_area, page_handler, serve
 from demos.i18n import ui_text
-from engines.media import MAX_AUDIO_SECONDS
+from demos.live import checked, live_options, live_streams
+from engines.live_speech import CHUNK_S, LIVE_LIMIT_S, MAX_CHUNK_S, LiveView
+from engines.media import MAX_AUDIO_SECONDS, client_file, read_audio, upload_folder
 from engines.runtime import ModelRuntime
-from engines.speech_to_text import CHUNK_SECONDS, ENDPOINTS, EXAMPLES, LANGUAGES, TASK, WHISPER_TASKS
+from engines.speech_to_text import (CHUNK_SECONDS, ENDPOINTS, EXAMPLES, LANGUAGES, TASK, WHISPER_TASKS,
+                                    live_transcriber)
 
 RUN_BUTTON = "speech_run"  # the catalog key of the button that runs it
 RESULT = "#speech-to-text-output"  # where its result shows (a CSS selector)
@@ -20,7 +26,15 @@ def build(runtime: ModelRuntime) -> None:
     gr.Markdown(ui_text("speech_intro", minutes=minutes, megabytes=megabytes, chunk_seconds=CHUNK_SECONDS))
     with gr.Row():
         with gr.Column():
-            audio = gr.Audio(label=ui_text("speech_audio"), sources=["microphone", "upload"], type="filepath")
+            with gr.Tabs():
+                with gr.Tab(ui_text("speech_mode_file")):
+                    audio = gr.Audio(label=ui_text("speech_audio"), sources=["microphone", "upload"],
+                                     type="filepath")
+                    run = gr.Button(ui_text(RUN_BUTTON), variant="primary")
+                with gr.Tab(ui_text("speech_mode_live"), elem_id="speech-live-mode"):
+                    gr.Markdown(ui_text("speech_live_intro", minutes=LIVE_LIMIT_S // 60))
+                    microphone = gr.Audio(label=ui_text("speech_live_audio"), sources=["microphone"],
+                                          streaming=True, type="filepath", elem_id="speech-live-microphone")
             with gr.Row():
                 language = gr.Dropdown([(name, code) for code, name in LANGUAGES.items()],
                                        value=default_of(ENDPOINTS[0], "language"),
@@ -29,14 +43,67 @@ def build(runtime: ModelRuntime) -> None:
                                         value=default_of(ENDPOINTS[0], "task"),
                                         label=ui_text("speech_task"))
             model, custom_model = model_picker(runtime, TASK)
-            run = gr.Button(ui_text(RUN_BUTTON), variant="primary")
         with gr.Column():
             transcript = gr.Textbox(label=ui_text("speech_transcript"), lines=6, interactive=False, buttons=["copy"],
                                     elem_id="speech-to-text-output")
-            segments = gr.Dataframe(headers=SEGMENT_HEADERS, label=ui_text("speech_segments"), interactive=False)
+            tentative = gr.Markdown("", elem_id="speech-live-tentative", elem_classes=["live-tentative"])
+            segments = gr.Dataframe(headers=SEGMENT_HEADERS, label=ui_text("speech_segments"), interactive=False,
+                                    elem_id="speech-segments")
+            download = gr.DownloadButton(ui_text("speech_live_download"), visible=False, size="sm")
             message = message_area()
     gr.Examples(examples=EXAMPLES, inputs=[audio], label=ui_text("examples_label"))
 
     # The handler decodes the upload itself (on_device turns Gradio's preprocessing off): no ffmpeg needed.
     serve(ENDPOINTS[0], runtime, run.click, [audio, model, custom_model, language, whisper_task],
           [transcript, segments], message)
+    live = gr.State(None)
+    live_outputs = [transcript, tentative, segments, live]
+    microphone.stream(page_handler(live_chunk_handler(runtime), len(live_outputs)),
+                      [microphone, live, model, custom_model, language, whisper_task], [*live_outputs, message],
+                      **live_options("live-speech", CHUNK_S))
+    microphone.stop_recording(page_handler(live_end_handler(runtime), len(live_outputs) + 1), [live],
+                              [*live_outputs, download, message], api_visibility="private")
+
+
+def live_chunk_handler(runtime: ModelRuntime):
+    streams = live_streams(runtime)
+
+    def live_chunk(chunk, live, model, custom_model, language, task, request: gr.Request = None):
+        """A chunk of the microphone's audio: the stream's text so far (its first chunk starts the stream)."""
+        stream = streams.chunk(live[0] if live else None, request)
+        model, custom_model, language, task = checked(ENDPOINTS[1], model=model, custom_model=custom_model,
+                                                      language=language, task=task)
+        samples = read_audio(client_file(chunk), max_seconds=MAX_CHUNK_S, silence_refused=False)
+        transcriber = live[1] if live else live_transcriber(runtime, model, custom_model, language, task)
+        return *shown(transcriber.feed(samples)), (stream, transcriber)
+
+    return live_chunk
+
+
+def live_end_handler(runtime: ModelRuntime):
+    streams = live_streams(runtime)
+
+    def live_end(live, request: gr.Request = None):
+        """The stream's final text, once its last utterance is read, and the transcript as a file."""
+        if not live:
+            return gr.skip(), gr.skip(), gr.skip(), None, gr.skip()
+        stream, transcriber = live
+        streams.ended(stream)
+        view = transcriber.finish()
+        return *shown(view), None, gr.DownloadButton(value=transcript_file(view), visible=True)
+
+    return live_end
+
+
+def shown(view: LiveView) -> tuple[str, str, list[list]]:
+    return view.stable, f"*{view.tentative}*" if view.tentative else "", view.segments
+
+
+def transcript_file(view: LiveView) -> str:
+    """The transcript as a text file, one segment a line with its times, in Gradio's cache (cleaned hourly)."""
+    folder = upload_folder() / f"live-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    path = folder / "transcript.txt"
+    path.write_text("".join(f"[{start:.2f}–{end:.2f}] {text}\n" for start, end, text in view.segments)
+                    or view.stable + "\n", encoding="utf-8")
+    return str(path)

@@ -1,6 +1,7 @@
 """Uploaded files -> model-ready inputs, with the checks that keep bad files from reaching a model."""
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import warnings
@@ -50,6 +51,28 @@ def drawing_file(value) -> Path | None:
     return client_file(value)
 
 
+FRAME_TYPES = ("image/jpeg", "image/png", "image/webp")
+
+
+def data_url_image(value, decode_at_least: int | None = None) -> Image.Image:
+    """The picture of a webcam frame as the page streams it: `{"url": "data:image/jpeg;base64,..."}` (or the bare
+    URL), decoded with open_image's checks. Only data URLs: no address a client names is ever fetched."""
+    import base64
+    import binascii
+
+    url = value.get("url") if isinstance(value, dict) else value
+    if not isinstance(url, str) or not url.startswith("data:"):
+        raise refuse("refuse_not_a_frame")
+    header, _, payload = url.partition(",")
+    if header.removeprefix("data:").removesuffix(";base64") not in FRAME_TYPES or not header.endswith(";base64"):
+        raise refuse("refuse_not_a_frame")
+    try:
+        picture = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise refuse("refuse_unreadable_image") from None
+    return open_image(io.BytesIO(picture), decode_at_least)
+
+
 def upload_path(upload: Path | str | None) -> Path:
     """The file to read (a client's, as `client_file` vetted it, or the server's own examples)."""
     if not upload:
@@ -64,7 +87,7 @@ def open_image(upload, decode_at_least: int | None = None) -> Image.Image:
     then decoded at 1/2, 1/4 or 1/8 of its size, keeping both sides at least twice it (the margin Pillow's
     thumbnail keeps), in a fraction of the time of a full decode."""
     megapixels = MAX_IMAGE_PIXELS // 1_000_000
-    source = upload if isinstance(upload, Image.Image) else upload_path(upload)
+    source = upload if isinstance(upload, (Image.Image, io.BytesIO)) else upload_path(upload)
     unreadable = refuse("refuse_unreadable_image")
     too_large = refuse("refuse_image_too_large", megapixels=megapixels)
     with warnings.catch_warnings():
@@ -139,19 +162,22 @@ def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return samples.astype(np.float32)
 
 
-def check_audio_size(frames: int, sample_rate: float, channels: int) -> None:
-    """Refuses audio over MAX_AUDIO_SECONDS, or over MAX_DECODED_AUDIO_MB once decoded (float32, every channel)."""
+def check_audio_size(frames: int, sample_rate: float, channels: int, max_seconds: float = MAX_AUDIO_SECONDS) -> None:
+    """Refuses audio over `max_seconds`, or over MAX_DECODED_AUDIO_MB once decoded (float32, every channel)."""
     seconds = frames / sample_rate if sample_rate else 0
-    if seconds > MAX_AUDIO_SECONDS:
-        raise refuse("refuse_audio_too_long", minutes=seconds / 60, max_minutes=MAX_AUDIO_SECONDS // 60)
+    if seconds > max_seconds:
+        if max_seconds < 60:
+            raise refuse("refuse_audio_chunk_too_long", seconds=seconds, max_seconds=max_seconds)
+        raise refuse("refuse_audio_too_long", minutes=seconds / 60, max_minutes=max_seconds / 60)
     decoded_mb = frames * channels * 4 / 2**20
     if decoded_mb > MAX_DECODED_AUDIO_MB:
         raise refuse("refuse_audio_too_large", size_mb=decoded_mb, channels=channels, rate=sample_rate,
                      max_mb=MAX_DECODED_AUDIO_MB)
 
 
-def read_audio(upload) -> np.ndarray:
-    """Mono float32 16 kHz samples of an upload or a (sample_rate, array) pair; refuses what holds no speech."""
+def read_audio(upload, max_seconds: float = MAX_AUDIO_SECONDS, silence_refused: bool = True) -> np.ndarray:
+    """Mono float32 16 kHz samples of an upload or a (sample_rate, array) pair, at most `max_seconds`; refuses what
+    holds no speech, unless `silence_refused` is False (a live stream's chunk may be a pause)."""
     if isinstance(upload, tuple):
         sample_rate, samples = upload
     else:
@@ -160,15 +186,15 @@ def read_audio(upload) -> np.ndarray:
         path = upload_path(upload)
         try:
             header = soundfile.info(path)  # the duration and size, before a sample is decoded
-            check_audio_size(header.frames, header.samplerate, header.channels)
+            check_audio_size(header.frames, header.samplerate, header.channels, max_seconds)
             samples, sample_rate = soundfile.read(path, always_2d=True, dtype="float32")
         except (soundfile.LibsndfileError, RuntimeError, OSError, TypeError):
             raise refuse("refuse_unreadable_audio") from None
         samples = samples if samples.shape[1] > 1 else samples[:, 0]
     if not np.all(np.isfinite(samples)):
         raise refuse("refuse_audio_not_finite")
-    check_audio_size(len(samples), sample_rate, samples.shape[1] if samples.ndim > 1 else 1)
+    check_audio_size(len(samples), sample_rate, samples.shape[1] if samples.ndim > 1 else 1, max_seconds)
     audio = to_mono_16k(samples, int(sample_rate))
-    if audio.size == 0 or float(np.abs(audio).max()) < SILENCE_PEAK:
+    if silence_refused and (audio.size == 0 or float(np.abs(audio).max()) < SILENCE_PEAK):
         raise refuse("refuse_no_speech")
     return audio

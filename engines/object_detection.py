@@ -9,7 +9,7 @@ from engines import contract
 from engines.context import Context
 from engines.endpoint import BATCHED, Endpoint
 from engines.kinds import LOCAL, REMOTE, Engine
-from engines.media import client_file, open_image, upload_path
+from engines.media import client_file, data_url_image, open_image, upload_path
 from engines.params import PICKED_MODEL, TYPED_MODEL, Real, Upload, Whole
 from engines.runtime import ModelRuntime
 from models.detection import MAX_DETECTIONS, SCORE_FLOOR, Detection
@@ -52,7 +52,8 @@ def draw_boxes(picture: Image.Image, detections: list[Detection]) -> Image.Image
 class DetectorHere(Engine):
     kind = LOCAL
 
-    def detections(self, image: Path, threshold: float, context: Context) -> tuple[Image.Image, list[Detection]]:
+    def detections(self, image: Path | Image.Image, threshold: float,
+                   context: Context) -> tuple[Image.Image, list[Detection]]:
         """The picture as the detector read it (at most MAX_SIDE) and all its detections, likeliest first, with the
         requests that wait with it (each keeps those that reach its own threshold: `reaching`)."""
         detector = self.runtime.load(self.spec, context)
@@ -64,7 +65,8 @@ class DetectorHere(Engine):
 class DetectorRemote(Engine):
     kind = REMOTE
 
-    def detections(self, image: Path, threshold: float, context: Context) -> tuple[Image.Image, list[Detection]]:
+    def detections(self, image: Path | Image.Image, threshold: float,
+                   context: Context) -> tuple[Image.Image, list[Detection]]:
         """The picture as sent and the engine's detections that reach `threshold`, likeliest first."""
         # Decoded in full (the engine's detector, which a large JPEG's reduced decoding depends on, is not known
         # here), reduced as for a detector here, and sent losslessly: the engine detects on this very picture.
@@ -106,6 +108,20 @@ def detect(runtime: ModelRuntime, image, model=None, custom_model=None, threshol
     return runtime.remembered(engine.spec, ("detect", image, threshold, max_boxes),
                               lambda: shown(*engine.detections(image, threshold, runtime.context(context)),
                                             threshold, max_boxes))
+
+
+LIVE_SIDE = 640  # a webcam frame is reduced to this long side: boxes at the rate the camera sends, on a CPU
+
+
+def detect_frame(runtime: ModelRuntime, frame, model=None, custom_model=None, threshold=DEFAULT_THRESHOLD,
+                 max_boxes=DEFAULT_MAX_BOXES, context: Context | None = None) -> tuple[Image.Image, list[list]]:
+    """A webcam frame (a data URL, as the page streams it) with its boxes drawn, and their table rows. Frames wait
+    for no one: the page's live stream sends the newest frame once this one is answered, so stale ones are
+    dropped, never queued."""
+    picture = data_url_image(frame)
+    picture.thumbnail((LIVE_SIDE, LIVE_SIDE))
+    engine = runtime.engine(TASK, model, custom_model)
+    return shown(*engine.detections(picture, threshold, runtime.context(context)), threshold, max_boxes)
 
 
 def detect_objects(runtime: ModelRuntime, image: dict, model: str | None = None, custom_model: str | None = None,

@@ -1,17 +1,23 @@
 """Speech to text: Whisper (99 languages, timestamps, translation to English) or wav2vec 2.0 (English)."""
 from __future__ import annotations
 
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import tasks
 from engines import contract
 from engines.context import Context
-from engines.endpoint import Endpoint
+from engines.endpoint import STREAM, Endpoint
 from engines.generation import PastDeadline
 from engines.kinds import LOCAL, REMOTE, Engine
-from engines.media import SAMPLE_RATE, client_file, read_audio
+from engines.live_speech import (CHUNK_S, LIVE_LIMIT_S, LIVE_STREAMS, LiveTranscriber, LiveView, chunks_of,
+                                  silero_speech_probabilities, token_limit)
+from engines.media import SAMPLE_RATE, client_file, read_audio, upload_path
 from engines.params import PICKED_MODEL, TYPED_MODEL, OneOf, Upload
 from engines.refusal import refuse
 from engines.runtime import ModelRuntime
@@ -35,6 +41,11 @@ LOG_PROB_THRESHOLD = -1.0
 NO_SPEECH_THRESHOLD = 0.6
 TEXT_COMPRESSION_THRESHOLD = 2.4
 TOKEN_COMPRESSION_THRESHOLD = 1.35
+# A live reading's encoder reads the utterance and at least LIVE_SILENCE_AFTER_S of silence after it, in whole
+# LIVE_WINDOW_STEP_S: a window that ends with the speech makes Whisper repeat itself to its token limit.
+LIVE_WINDOW_STEP_S = 5
+LIVE_SILENCE_AFTER_S = 3
+PROMPT_TOKENS = 100  # of the text before an utterance, as OpenAI's Whisper keeps up to half its 224
 
 
 def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, language="auto", task="transcribe",
@@ -65,6 +76,15 @@ class SpeechToTextHere(Engine):
                          minutes=len(samples) / SAMPLE_RATE / 60)
         return text, chunks
 
+    def live_words(self, samples, language: str, task: str, prompt: str, closes: bool,
+                   context: Context) -> tuple[list[str], str]:
+        """The words of a live stream's open utterance, and the language they were read in
+        (engines/live_speech.py). A closing reading decodes with the file mode's beam, the others greedily."""
+        recognizer = self.runtime.load(self.spec, context)
+        if isinstance(recognizer, FasterWhisper):
+            return live_ctranslate2(recognizer, samples, language, task, prompt, closes)
+        return live_transformers(recognizer, samples, language, task, closes).split(), language
+
 
 class SpeechToTextRemote(Engine):
     kind = REMOTE
@@ -74,6 +94,13 @@ class SpeechToTextRemote(Engine):
         sent, options = wav_bytes(samples), {"language": language, "task": task}
         return self.backend.call(lambda client: heard(client.automatic_speech_recognition(sent, extra_body=options)),
                                  context.progress, context.deadline)
+
+
+    def live_words(self, samples, language: str, task: str, prompt: str, closes: bool,
+                   context: Context) -> tuple[list[str], str]:
+        """The engine's transcript of the open utterance, as its file mode reads it."""
+        text, _ = self.transcript(samples, language, task, context)
+        return text.split(), language
 
 
 KINDS = {LOCAL: SpeechToTextHere, REMOTE: SpeechToTextRemote}
@@ -113,6 +140,41 @@ def read_ctranslate2(whisper: FasterWhisper, samples, language, task, context: C
     return "".join(text for _, _, text in segments), segments
 
 
+def live_ctranslate2(whisper: FasterWhisper, samples, language: str, task: str, prompt: str,
+                     closes: bool) -> tuple[list[str], str]:
+    """CTranslate2's Whisper called directly, its encoder given the utterance's own length (whole seconds) rather
+    than the 30 s window faster-whisper pads every input to: on a CPU the encoder is most of a reading's time, and
+    a 5 s utterance encodes about 8 times faster (whisper.cpp's audio_ctx does the same)."""
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import get_suppressed_tokens
+
+    model = whisper.model
+    seconds = LIVE_WINDOW_STEP_S * math.ceil((len(samples) / SAMPLE_RATE + LIVE_SILENCE_AFTER_S) / LIVE_WINDOW_STEP_S)
+    padded = np.zeros(seconds * SAMPLE_RATE, np.float32)
+    padded[:len(samples)] = samples
+    features = model.feature_extractor(padded, padding=0)[:, :seconds * 100]  # 100 frames a second
+    encoded = model.encode(features)
+    if language == "auto":
+        language = model.model.detect_language(encoded)[0][0][0][2:-2]  # "<|en|>" -> "en"
+    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=task, language=language)
+    context = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-PROMPT_TOKENS:]] if prompt else []
+    start = [*context, *tokenizer.sot_sequence, tokenizer.no_timestamps]
+    result = model.model.generate(encoded, [start], beam_size=BEAM_SIZE if closes else 1,
+                                  max_length=len(start) + token_limit(samples), suppress_blank=True,
+                                  suppress_tokens=get_suppressed_tokens(tokenizer, (-1,)))[0]
+    return tokenizer.decode(result.sequences_ids[0]).split(), language
+
+
+def live_transformers(recognizer, samples, language: str, task: str, closes: bool) -> str:
+    options = {}
+    if recognizer.model.config.is_encoder_decoder:
+        options = {"generate_kwargs": {"task": task, **({} if language == "auto" else {"language": language}),
+                                       "num_beams": BEAM_SIZE if closes else 1,
+                                       "max_new_tokens": token_limit(samples)}}
+    with torch.inference_mode():
+        return recognizer({"raw": samples, "sampling_rate": SAMPLE_RATE}, **options)["text"]
+
+
 def read_transformers(recognizer, samples, language, task, context: Context) -> tuple[str, list]:
     """The transformers pipeline's chunks: Whisper decodes long audio sequentially in its `generate` (given the
     whole recording, no `chunk_length_s`), with OpenAI's fallback; CTC models give words."""
@@ -149,12 +211,64 @@ def transcribe_audio(runtime: ModelRuntime, audio: dict, model: str | None = Non
     return transcribe(runtime, client_file(audio), model, custom_model, language, task, context)
 
 
+_remote_readings = ThreadPoolExecutor(4, thread_name_prefix="live-remote")  # they only wait for the engine
+
+
+def live_transcriber(runtime: ModelRuntime, model=None, custom_model=None, language="auto", task="transcribe",
+                     context: Context | None = None) -> LiveTranscriber:
+    """A live stream on the tab's engine for `model`, its model loaded (engines/live_speech.py). With language
+    "auto", the language its first reading detects is kept for the rest of the stream."""
+    engine, context = runtime.engine(TASK, model, custom_model), runtime.context(context)
+    if engine.kind == LOCAL:
+        runtime.load(engine.spec, context)
+    language_now = [language]
+
+    def recognize(samples, prompt, closes):
+        words, language_now[0] = engine.live_words(samples, language_now[0], task, prompt, closes, context)
+        return words
+
+    submit = runtime.torch_threads.submit if engine.kind == LOCAL else _remote_readings.submit
+    return LiveTranscriber(submit, recognize, silero_speech_probabilities(), context)
+
+
+def live_transcribe(runtime: ModelRuntime, audio: dict, model: str | None = None, custom_model: str | None = None,
+                    language: str = "auto", task: str = "transcribe", context: Context | None = None):
+    """Transcribe a recording as the speech tab's Live mode transcribes a microphone: the audio is fed in
+    real time, half a second at a time, and each update gives the stable text (it never changes once given),
+    the tentative words after it, and the closed segments (one per utterance, ended by a pause).
+
+    Args:
+        audio: the recording (WAV, FLAC, OGG or MP3; at most 3 minutes, read in real time).
+        model: a listed model id, e.g. Systran/faster-whisper-base.
+        custom_model: optional Hugging Face id of another speech-recognition model.
+        language: "auto" to detect (once, then kept), or a language code such as "en" or "zh" (Whisper only).
+        task: "transcribe", or "translate" to English (Whisper only).
+    """
+    samples = read_audio(upload_path(client_file(audio)), max_seconds=LIVE_LIMIT_S)
+    transcriber = live_transcriber(runtime, model, custom_model, language, task, context)
+    started = time.monotonic()
+    for index, chunk in enumerate(chunks_of(samples)):
+        time.sleep(max(0.0, started + index * CHUNK_S - time.monotonic()))  # as a microphone would send it
+        yield shown_live(transcriber.feed(chunk))
+    yield shown_live(transcriber.finish())
+
+
+def shown_live(view: LiveView) -> tuple[str, str, list[list]]:
+    return view.stable, view.tentative, view.segments
+
+
 ENDPOINTS = (Endpoint("transcribe", transcribe_audio, TASK,
                       {"audio": Upload("param_audio", required=True), "model": PICKED_MODEL,
                        "custom_model": TYPED_MODEL,
                        "language": OneOf("param_language", tuple(LANGUAGES)),
                        "task": OneOf("param_speech_task", tuple(WHISPER_TASKS))},
-                      sample=lambda model: (Path(EXAMPLES[0]), model, "", "en", "transcribe")),)
+                      sample=lambda model: (Path(EXAMPLES[0]), model, "", "en", "transcribe")),
+             Endpoint("live_transcribe", live_transcribe, TASK,
+                      {"audio": Upload("param_audio", required=True), "model": PICKED_MODEL,
+                       "custom_model": TYPED_MODEL,
+                       "language": OneOf("param_language", tuple(LANGUAGES)),
+                       "task": OneOf("param_speech_task", tuple(WHISPER_TASKS))}, run=STREAM, own_group=LIVE_STREAMS,
+                      sample=lambda model: (Path(EXAMPLES[0]), model, "", "en", "transcribe")))
 
 
 MEDIA_INPUTS = True

@@ -54,12 +54,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", f"{API}/call/v2/{{api_name}}"): EVENT, ("POST", f"{API}/call/v2/{{api_name}}/"): EVENT,
     ("POST", f"{API}/run/{{api_name}}"): EVENT, ("POST", f"{API}/run/{{api_name}}/"): EVENT,
     ("POST", f"{API}/api/{{api_name}}"): EVENT, ("POST", f"{API}/api/{{api_name}}/"): EVENT,
+    # A live stream's next chunk (the microphone's audio, the webcam's frame), for the event it started.
+    ("POST", f"{API}/stream/{{event_id}}"): EVENT,
     # Streams that stay open: a session's heartbeat and queue messages, an API call's answer.
     ("GET", f"{API}/heartbeat/{{session_hash}}"): STREAM, ("GET", f"{API}/queue/data"): STREAM,
     ("GET", f"{API}/call/{{api_name}}/{{event_id}}"): STREAM,
     ("GET", f"{API}/call/v2/{{api_name}}/{{event_id}}"): STREAM,
-    # Closed. Streaming inputs (webcam, microphone) send their chunks here: the hub has none yet.
-    ("POST", f"{API}/stream/{{event_id}}"): CLOSED,
     # Streamed media outputs (HLS): the hub streams none, and a session's combined file would be served by hash.
     ("GET", f"{API}/stream/{{session_hash}}/{{run}}/{{component_id}}/playlist.m3u8"): CLOSED,
     ("GET", f"{API}/stream/{{session_hash}}/{{run}}/{{component_id}}/{{segment_id}}.{{ext}}"): CLOSED,

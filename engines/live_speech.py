@@ -1,0 +1,259 @@
+"""Live speech to text: audio arrives in short chunks while the person speaks, and the text is shown as it forms.
+
+The policy is whisper_streaming's LocalAgreement (Macháček et al., 2023), on the speech tab's own engine: the open
+utterance is read again each time enough new audio has come, and the words that two readings in a row agree on
+become stable; the rest of the latest reading is the tentative tail. Beyond it:
+- Silence is never read: the Silero voice-activity detector (shipped with faster-whisper) marks speech per 32 ms
+  window, and a pause of PAUSE_S closes the utterance as a segment with its times, read once more with the file
+  mode's beam search. A stable word never changes: on CTranslate2 the next reading is forced to begin with the
+  stable words (faster-whisper's `prefix`), so the model continues them instead of being compared with them.
+- The engine's share of the time is capped: a reading starts no sooner than its predecessor's duration divided
+  by BUSY_SHARE after that one started, so two live streams fit on one device.
+- Every reading is bounded: an utterance is closed at MAX_UTTERANCE_S, and a reading may write at most a few
+  tokens per second of audio (a hallucinating model cannot loop for the rest of its window).
+
+`LiveTranscript` is the policy (no threads, no model); `LiveTranscriber` drives one stream on a runtime's torch
+threads; both know nothing of Gradio (the speech tab, its API and the benchmark use them alike)."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engines.context import Context
+from engines.media import SAMPLE_RATE
+
+CHUNK_S = 0.5  # how often the page sends the microphone's audio
+MAX_CHUNK_S = 5.0  # a chunk longer than this is refused: a reading's work is bounded by its audio
+PAUSE_S = 0.6  # this much silence after speech closes an utterance
+LEAD_IN_S = 0.3  # kept before the first speech window: a word's onset is often below the detector's threshold
+MAX_UTTERANCE_S = 20.0  # an utterance this long is closed without a pause (Whisper reads 30 s at most)
+MIN_NEW_AUDIO_S = 0.3  # a reading waits for at least this much audio it has not read
+BUSY_SHARE = 0.6  # at most this share of the stream's time is spent reading
+REPLY_WAIT_S = 0.3  # a chunk's answer waits this long for a reading in flight (chunks come every CHUNK_S)
+VAD_WINDOW = 512  # samples per voice-activity decision (32 ms at 16 kHz), as Silero VAD takes them
+SPEECH_PROBABILITY = 0.5
+PROMPT_CHARACTERS = 200  # of the text before an utterance, given to the model as context
+ALIGNED_BY, ALIGN_SLACK = 3, 3  # a reading's words are aligned after the stable ones by their last 3 (see _after)
+TOKENS_PER_SECOND = 6  # a reading may write this many tokens per second of audio, plus TOKEN_ALLOWANCE
+TOKEN_ALLOWANCE = 8
+LIVE_LIMIT_S = 180  # a live stream's length (the page and README say it)
+LIVE_STREAMS = 2  # live streams at once, of each live tab: each holds a worker of the server while it lasts
+
+# Reads `samples` (the open utterance), with the text before it as context, with the file mode's beam when the
+# reading closes the utterance; returns its words.
+Recognize = Callable[[np.ndarray, str, bool], list[str]]
+
+
+@dataclass
+class LiveView:
+    stable: str  # never changes once shown: every closed segment and the agreed start of the open one
+    tentative: str  # the latest reading's words beyond the stable ones
+    segments: list[list] = field(default_factory=list)  # closed utterances: [start s, end s, text]
+
+    @property
+    def text(self) -> str:
+        return " ".join(part for part in (self.stable, self.tentative) if part)
+
+
+class LiveTranscript:
+    """One stream's audio and text, and the LocalAgreement policy. `hear` takes audio, `reading` says what to read
+    next, `read` takes what the model heard in it; thread-safe (audio comes on one thread, readings end on
+    another)."""
+
+    def __init__(self, speech_probabilities: Callable[[np.ndarray], np.ndarray]):
+        self._speech_probabilities = speech_probabilities
+        self._lock = threading.Lock()
+        self.audio = np.zeros(0, np.float32)  # the open utterance's samples (or the latest lead-in)
+        self.start = 0.0  # the stream's time at self.audio[0]
+        self.heard = 0.0  # the stream's time at the end of all audio received
+        self._undecided = np.zeros(0, np.float32)  # samples short of a whole voice-activity window
+        self.speech_from: float | None = None  # the open utterance's first and last speech windows
+        self.speech_to: float | None = None
+        self.agreed: list[str] = []  # the open utterance's stable words
+        self.latest: list[str] = []  # the latest reading's words after `agreed`
+        self.read_to = 0.0  # the stream's time up to which the open utterance was last read
+        self.segments: list[list] = []
+
+    def hear(self, samples: np.ndarray) -> None:
+        with self._lock:
+            windows = np.concatenate([self._undecided, samples.astype(np.float32)])
+            whole = len(windows) // VAD_WINDOW * VAD_WINDOW
+            self._undecided = windows[whole:]
+            if whole:
+                speech = self._speech_probabilities(windows[:whole]) >= SPEECH_PROBABILITY
+                for index in np.flatnonzero(speech):
+                    at = self.heard + index * VAD_WINDOW / SAMPLE_RATE
+                    self.speech_from = at if self.speech_from is None else self.speech_from
+                    self.speech_to = at + VAD_WINDOW / SAMPLE_RATE
+            self.audio = np.concatenate([self.audio, samples.astype(np.float32)])
+            self.heard += len(samples) / SAMPLE_RATE
+            if self.speech_from is None:  # silence so far: keep only a lead-in
+                self._drop_until(self.heard - LEAD_IN_S)
+
+    def _drop_until(self, time_s: float) -> None:
+        cut = int(round((time_s - self.start) * SAMPLE_RATE))
+        if cut > 0:
+            self.audio = self.audio[cut:]
+            self.start += cut / SAMPLE_RATE
+
+    def pause_heard(self) -> bool:
+        """Whether the open utterance has ended: a pause after its speech, or its length at MAX_UTTERANCE_S."""
+        return self.speech_to is not None and (self.heard - self.speech_to >= PAUSE_S
+                                               or self.heard - self.start >= MAX_UTTERANCE_S)
+
+    def reading(self, final: bool = False) -> tuple[np.ndarray, bool, float] | None:
+        """(samples, closes, up to) to read next, or None when there is nothing new to read. A
+        reading that closes the utterance (a pause was heard, or `final`) reads up to its last speech."""
+        with self._lock:
+            if self.speech_from is None:
+                return None
+            closes = final or self.pause_heard()
+            if not closes and self.heard - self.read_to < MIN_NEW_AUDIO_S:
+                return None
+            end = min(self.heard, self.speech_to + LEAD_IN_S) if closes else self.heard
+            samples = self.audio[:int(round((end - self.start) * SAMPLE_RATE))]
+            return samples, closes, end
+
+    def read(self, words: list[str], closes: bool, up_to: float) -> None:
+        """The words the model read in the reading `reading` gave."""
+        with self._lock:
+            heard = _after(self.agreed, words)
+            if closes:
+                text = " ".join([*self.agreed, *heard]).strip()
+                if text:
+                    self.segments.append([round(self.speech_from, 2), round(min(self.speech_to, up_to), 2), text])
+                self._drop_until(up_to)
+                self.speech_from = self.speech_to = None
+                self.agreed, self.latest, self.read_to = [], [], up_to
+                self._rescan_speech()  # speech heard while it was read opens the next utterance
+                self._drop_until((self.heard if self.speech_from is None else self.speech_from) - LEAD_IN_S)
+                return
+            agree = 0
+            while agree < min(len(heard), len(self.latest)) and _same(heard[agree], self.latest[agree]):
+                agree += 1
+            self.agreed += heard[:agree]
+            self.latest = heard[agree:]
+            self.read_to = up_to
+
+    def _rescan_speech(self) -> None:
+        """After an utterance closes, speech heard after it (kept in the audio) opens the next one."""
+        if len(self.audio) >= VAD_WINDOW:
+            whole = len(self.audio) // VAD_WINDOW * VAD_WINDOW
+            speech = np.flatnonzero(self._speech_probabilities(self.audio[:whole]) >= SPEECH_PROBABILITY)
+            if len(speech):
+                self.speech_from = self.start + speech[0] * VAD_WINDOW / SAMPLE_RATE
+                self.speech_to = self.start + (speech[-1] + 1) * VAD_WINDOW / SAMPLE_RATE
+
+    def prompt(self) -> str:
+        """The text before the open utterance, as context for reading it."""
+        with self._lock:
+            return " ".join(text for _, _, text in self.segments)[-PROMPT_CHARACTERS:]
+
+    def view(self) -> LiveView:
+        with self._lock:
+            stable = " ".join([*(text for _, _, text in self.segments), *self.agreed])
+            return LiveView(stable, " ".join(self.latest), [list(segment) for segment in self.segments])
+
+
+def _after(agreed: list[str], words: list[str]) -> list[str]:
+    """A reading's words after the stable ones: after where its words match the last ALIGNED_BY stable words,
+    looked for within ALIGN_SLACK words of the stable words' count (a reading may add or drop a word before them),
+    else after as many words as are stable."""
+    count = len(agreed)
+    if not count:
+        return words
+    size = min(ALIGNED_BY, count)
+    last = [_bare(word) for word in agreed[-size:]]
+    for end in sorted(range(max(size, count - ALIGN_SLACK), min(len(words), count + ALIGN_SLACK) + 1),
+                      key=lambda end: abs(end - count)):
+        if [_bare(word) for word in words[end - size:end]] == last:
+            return words[end:]
+    return words[count:]
+
+
+def _same(word: str, other: str) -> bool:
+    """Two readings agree on a word whatever its case and punctuation ("world," and "World")."""
+    return _bare(word) == _bare(other)
+
+
+def _bare(word: str) -> str:
+    return "".join(character for character in word.casefold() if character.isalnum())
+
+
+class LiveTranscriber:
+    """One live stream on a runtime: `feed` each chunk of audio as it comes (on the request's thread), `finish` at
+    the end. Readings run on the runtime's torch threads, one at a time per stream, so a chunk's answer never
+    waits for a model and other requests take turns with them."""
+
+    def __init__(self, submit: Callable[..., Future], recognize: Recognize, speech_probabilities, context: Context):
+        """`submit` runs a reading in the background (the runtime's torch threads for a model in this process)."""
+        self.submit, self.recognize, self.context = submit, recognize, context
+        self.transcript = LiveTranscript(speech_probabilities)
+        self._reading: Future | None = None
+        self._next_at = 0.0  # time.monotonic() before which no reading starts (BUSY_SHARE)
+        self.busy_s = 0.0  # the time spent reading (the benchmark reports its share)
+        self.readings = 0
+
+    def feed(self, samples: np.ndarray) -> LiveView:
+        self.transcript.hear(samples)
+        if self._reading is None and time.monotonic() >= self._next_at:
+            self._start_reading()
+        if self._reading is not None:
+            self._collect(REPLY_WAIT_S)
+        return self.transcript.view()
+
+    def finish(self) -> LiveView:
+        """The text once the stream ends: the reading in flight, then one that closes the open utterance."""
+        if self._reading is not None:
+            self._collect(None)
+        self._start_reading(final=True)
+        if self._reading is not None:
+            self._collect(None)
+        return self.transcript.view()
+
+    def _start_reading(self, final: bool = False) -> None:
+        reading = self.transcript.reading(final)
+        if reading is not None:
+            self._reading = self.submit(self._read, *reading, self.transcript.prompt())
+
+    def _read(self, samples, closes, up_to, prompt) -> None:
+        started = time.monotonic()
+        heard = self.recognize(samples, prompt, closes)
+        spent = time.monotonic() - started
+        self.busy_s += spent
+        self.readings += 1
+        self._next_at = started + spent / BUSY_SHARE
+        self.transcript.read(heard, closes, up_to)
+
+    def _collect(self, wait: float | None) -> None:
+        try:
+            self._reading.result(timeout=wait)
+        except FutureTimeout:
+            return
+        finally:
+            if self._reading.done():
+                self._reading = None
+
+
+def chunks_of(samples: np.ndarray, seconds: float = CHUNK_S) -> Iterator[np.ndarray]:
+    step = int(seconds * SAMPLE_RATE)
+    for start in range(0, len(samples), step):
+        yield samples[start:start + step]
+
+
+def token_limit(samples: np.ndarray) -> int:
+    return int(TOKENS_PER_SECOND * len(samples) / SAMPLE_RATE) + TOKEN_ALLOWANCE
+
+
+def silero_speech_probabilities() -> Callable[[np.ndarray], np.ndarray]:
+    """Silero VAD (faster-whisper's copy, on onnxruntime, one thread): the probability of speech per window."""
+    from faster_whisper.vad import get_vad_model
+
+    model = get_vad_model()
+    return lambda samples: model(samples, num_samples=VAD_WINDOW).reshape(-1)
