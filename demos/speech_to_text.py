@@ -56,6 +56,9 @@ def build(runtime: ModelRuntime) -> None:
     # The handler decodes the upload itself (on_device turns Gradio's preprocessing off): no ffmpeg needed.
     serve(ENDPOINTS[0], runtime, run.click, [audio, model, custom_model, language, whisper_task],
           [transcript, segments], message)
+    # The API's live endpoint: a recording fed as a microphone would send it (the page streams its own).
+    serve(ENDPOINTS[1], runtime, None, [audio, model, custom_model, language, whisper_task],
+          [gr.Textbox(visible=False), gr.Textbox(visible=False), gr.Dataframe(visible=False, headers=SEGMENT_HEADERS)])
     live = gr.State(None)
     live_outputs = [transcript, tentative, segments, live]
     microphone.stream(page_handler(live_chunk_handler(runtime), len(live_outputs)),

@@ -168,7 +168,7 @@ def check_audio_size(frames: int, sample_rate: float, channels: int, max_seconds
     if seconds > max_seconds:
         if max_seconds < 60:
             raise refuse("refuse_audio_chunk_too_long", seconds=seconds, max_seconds=max_seconds)
-        raise refuse("refuse_audio_too_long", minutes=seconds / 60, max_minutes=max_seconds / 60)
+        raise refuse("refuse_audio_too_long", minutes=seconds / 60, max_minutes=round(max_seconds / 60))
     decoded_mb = frames * channels * 4 / 2**20
     if decoded_mb > MAX_DECODED_AUDIO_MB:
         raise refuse("refuse_audio_too_large", size_mb=decoded_mb, channels=channels, rate=sample_rate,

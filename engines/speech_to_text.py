@@ -154,7 +154,9 @@ def live_ctranslate2(whisper: FasterWhisper, samples, language: str, task: str, 
     padded[:len(samples)] = samples
     features = model.feature_extractor(padded, padding=0)[:, :seconds * 100]  # 100 frames a second
     encoded = model.encode(features)
-    if language == "auto":
+    if not model.model.is_multilingual:  # an English-only Whisper (*.en)
+        language = "en"
+    elif language == "auto":
         language = model.model.detect_language(encoded)[0][0][0][2:-2]  # "<|en|>" -> "en"
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=task, language=language)
     context = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-PROMPT_TOKENS:]] if prompt else []

@@ -21,6 +21,7 @@ import messages
 from benchmarks.serving import map_files
 from engines.params import Upload
 from web.gradio_routes import API, BLOBS, CLOSED, EVENT, FILE, ROUTES, route_of
+from web.http_guard import GuardLimits
 
 A, B = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "203.0.113.9"}
 JSON = {"Content-Type": "application/json"}
@@ -172,7 +173,8 @@ def shape_cases(ner: int, classify: int, ner_model: str, path: str):
         ("queue/join", '{"data": NaN, "fn_index": "first", "session_hash": "s"}'),
         *[(route, '{"data": ' + deep + "}") for route in ("call/ner", "run/ner", "api/ner", "queue/join")],
         *[(route, json.dumps({"data": [text_file, ner_model, ""], "fn_index": ner, "session_hash": "s"}))
-          for route in ("call/ner", "call/ner/", "run/ner", "run/ner/", "api/ner", "api/ner/", "queue/join")],
+          for route in ("call/ner", "call/ner/", "run/ner", "run/ner/", "api/ner", "api/ner/", "queue/join",
+                        "stream/an-event-id")],  # a live stream's next chunk is checked as its first was
     ]
 
 
@@ -206,10 +208,11 @@ def test_many_small_uploads_meet_the_visitors_count_of_new_files(served, tmp_pat
     # The page sends a pad's drawing again with every event, to the same path: no new file, no count (had these
     # counted, the count below would end 60 files early).
     assert {sent("layer_0.png") for _ in range(60)} == {200}
-    statuses = [sent(f"{i}.bin") for i in range(500)]
-    assert statuses[:499] == [200] * 499 and statuses[499] == 429, statuses[-3:]
+    count = GuardLimits.max_new_files_per_hour
+    statuses = [sent(f"{i}.bin") for i in range(count)]
+    assert statuses[:count - 1] == [200] * (count - 1) and statuses[count - 1] == 429, statuses[-3:]
     refused = httpx.post(f"{base}{API}/upload", files=[("files", ("late.bin", b"x"))], headers=visitor, timeout=30)
-    assert refused.json()["detail"] == messages.say("http_upload_count", count=500)
+    assert refused.json()["detail"] == messages.say("http_upload_count", count=count)
     other = httpx.post(f"{base}{API}/upload", files=[("files", ("o.bin", b"y"))], headers=B, timeout=30)
     assert other.status_code == 200
 

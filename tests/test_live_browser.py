@@ -1,0 +1,149 @@
+"""The live tabs in a real browser: Chromium's fake microphone plays the English example clip and its fake camera
+shows the example photos, as a person's would. On the tiny models the words are not English (the opt-in
+tests/test_real_whisper.py checks them on whisper-base): here the page must show live text while the clip plays,
+close it into segments on Stop, offer the transcript, box the camera's frames, and keep a visitor to one stream."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import CHROMIUM, SCREENSHOTS
+from demos.live import ENDED_AFTER_S
+from engines.speech_to_text import EXAMPLES as CLIPS
+from messages import say
+
+pytestmark = pytest.mark.browser
+PHOTOS = Path(__file__).resolve().parent.parent / "assets" / "examples" / "images"
+
+
+def camera_file(path: Path, side: tuple[int, int] = (640, 480), frames_each: int = 10) -> Path:
+    """The example photos as a Y4M video (4:2:0), which Chromium's fake camera plays in a loop."""
+    width, height = side
+    with open(path, "wb") as video:
+        video.write(f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode())
+        for photo in sorted(PHOTOS.glob("*.jpg")):
+            planes = np.asarray(Image.open(photo).convert("RGB").resize(side).convert("YCbCr"))
+            frame = b"FRAME\n" + planes[:, :, 0].tobytes() + planes[::2, ::2, 1].tobytes() + \
+                planes[::2, ::2, 2].tobytes()
+            video.write(frame * frames_each)
+    return path
+
+
+@pytest.fixture(scope="module")
+def devices_browser(tmp_path_factory):
+    """Chromium with a fake microphone and camera, allowed without asking."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests")
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    video = camera_file(tmp_path_factory.mktemp("camera") / "photos.y4m")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync",
+                  "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-audio-capture={CLIPS[0]}", f"--use-file-for-fake-video-capture={video}"])
+        yield browser
+        browser.close()
+
+
+def new_page(browser, locale: str, viewport: tuple[int, int]):
+    context = browser.new_context(locale=locale, viewport={"width": viewport[0], "height": viewport[1]},
+                                  permissions=["microphone", "camera"])
+    return context.new_page()
+
+
+def open_live(page, url: str, tab_key: str, language: str) -> None:
+    from test_browser import open_tab
+
+    page.goto(url)
+    page.wait_for_selector("button[role=tab]")
+    open_tab(page, say(tab_key, language))
+    page.get_by_role("tab", name=say("speech_mode_live", language), exact=True).locator("visible=true").click()
+
+
+def transcript(page) -> str:
+    return page.locator("#speech-to-text-output textarea").input_value()
+
+
+def message(page) -> str:
+    return "\n".join(page.locator(".tab-message:visible .prose").all_inner_texts()).strip()
+
+
+@pytest.mark.parametrize("locale, viewport", [("en-US", (1280, 1000)), ("zh-CN", (390, 844))],
+                         ids=["english-desktop", "chinese-phone"])
+def test_live_speech_shows_text_while_the_clip_plays(devices_browser, url, locale, viewport):
+    language = locale[:2]
+    page = new_page(devices_browser, locale, viewport)
+    open_live(page, url, "tab_speech_to_text", language)
+    page.locator("#speech-live-microphone .record-button").click()
+    page.wait_for_function("() => document.querySelector('#speech-to-text-output textarea').value.trim()",
+                           timeout=30_000)
+    seen = [transcript(page)]
+    page.wait_for_timeout(3000)
+    seen.append(transcript(page))
+    assert seen[1].startswith(seen[0]), "stable text only grows"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"live-speech-{locale}-{viewport[0]}.png", full_page=True)
+    page.locator("#speech-live-microphone .stop-button").click()
+    download = page.get_by_role("button", name=say("speech_live_download", language))
+    download.wait_for(timeout=30_000)
+    assert page.locator("#speech-segments tbody tr").count() >= 1
+    assert page.locator("#speech-live-tentative").inner_text().strip() == "", "nothing is left tentative"
+    assert message(page) == ""
+    page.screenshot(path=SCREENSHOTS / f"live-speech-stopped-{locale}-{viewport[0]}.png", full_page=True)
+    page.context.close()
+
+
+def test_one_live_stream_per_visitor_and_a_closed_tab_ends_its_stream(devices_browser, url):
+    first, second = (new_page(devices_browser, "en-US", (1280, 1000)) for _ in range(2))
+    open_live(first, url, "tab_speech_to_text", "en")
+    first.locator("#speech-live-microphone .record-button").click()
+    first.wait_for_function("() => document.querySelector('#speech-to-text-output textarea').value.trim()",
+                            timeout=30_000)
+    open_live(second, url, "tab_speech_to_text", "en")
+    second.locator("#speech-live-microphone .record-button").click()
+    try:
+        second.locator(".tab-message:visible .prose").filter(
+            has_text=say("refuse_one_live_stream")[:40]).first.wait_for(timeout=30_000)
+    except Exception:
+        second.screenshot(path="/tmp/exp/second.png")
+        first.screenshot(path="/tmp/exp/first.png")
+        raise
+    assert transcript(second) == ""
+    second.locator("#speech-live-microphone .stop-button").click()
+    first.context.close()  # the tab closes mid-stream: no Stop is sent
+    second.wait_for_timeout((ENDED_AFTER_S + 1) * 1000)
+    second.locator("#speech-live-microphone .record-button").click()
+    second.wait_for_function("() => document.querySelector('#speech-to-text-output textarea').value.trim()",
+                             timeout=30_000)
+    second.locator("#speech-live-microphone .stop-button").click()
+    second.context.close()
+
+
+@pytest.mark.parametrize("locale, viewport", [("en-US", (1280, 1000)), ("zh-CN", (390, 844))],
+                         ids=["english-desktop", "chinese-phone"])
+def test_live_detection_boxes_the_cameras_frames(devices_browser, url, locale, viewport):
+    language = locale[:2]
+    page = new_page(devices_browser, locale, viewport)
+    open_live(page, url, "tab_object_detection", language)
+    camera = page.locator("#detection-live-camera")
+    camera.locator("[title='grant webcam access'] button").click()
+    camera.locator("button.capture-button").click()
+    frames = page.locator("#detection-live-output img")
+    frames.first.wait_for(timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('#object-detection-output tbody tr').length > 0",
+                           timeout=30_000)
+    first = frames.first.get_attribute("src")
+    page.wait_for_timeout(1500)
+    assert frames.first.get_attribute("src") != first, "the boxed picture follows the camera"
+    assert first.startswith("data:image/jpeg;base64,")
+    assert message(page) == ""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"live-detection-{locale}-{viewport[0]}.png", full_page=True)
+    page.context.close()
