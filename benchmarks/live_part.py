@@ -113,7 +113,8 @@ def live_speech(model_dir: Path, samples: np.ndarray, reference: str, streams: i
     for thread in threads:
         thread.join()
     file_text, _ = transcribe(runtime, (16_000, samples), language="en")
-    return {"stream_s": round(len(samples) / 16_000, 1), "file_mode_wer": round(word_error_rate(reference, file_text), 4),
+    return {"stream_s": round(len(samples) / 16_000, 1),
+            "file_mode_wer": round(word_error_rate(reference, file_text), 4),
             "streams": [{"tentative": summary(delays(spoken, run["shown"], 2)),
                          "stable": summary(delays(spoken, run["shown"], 1)),
                          "wer": round(word_error_rate(reference, run["text"]), 4),

@@ -14,8 +14,16 @@ from demos.i18n import ui_text
 from demos.live import checked, live_options, live_streams
 from engines.live_speech import LIVE_LIMIT_S
 from engines.media import MAX_IMAGE_PIXELS
-from engines.object_detection import (DEFAULT_MAX_BOXES, DEFAULT_THRESHOLD, ENDPOINTS, EXAMPLES, LIVE_SIDE, MAX_SIDE,
-                                      TASK, detect_frame)
+from engines.object_detection import (
+    DEFAULT_MAX_BOXES,
+    DEFAULT_THRESHOLD,
+    ENDPOINTS,
+    EXAMPLES,
+    LIVE_SIDE,
+    MAX_SIDE,
+    TASK,
+    detect_frame,
+)
 from engines.runtime import ModelRuntime
 from models.detection import MAX_DETECTIONS, SCORE_FLOOR
 

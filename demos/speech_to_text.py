@@ -13,8 +13,7 @@ from demos.live import checked, live_options, live_streams
 from engines.live_speech import CHUNK_S, LIVE_LIMIT_S, MAX_CHUNK_S, LiveView
 from engines.media import MAX_AUDIO_SECONDS, client_file, read_audio, upload_folder
 from engines.runtime import ModelRuntime
-from engines.speech_to_text import (CHUNK_SECONDS, ENDPOINTS, EXAMPLES, LANGUAGES, TASK, WHISPER_TASKS,
-                                    live_transcriber)
+from engines.speech_to_text import CHUNK_SECONDS, ENDPOINTS, EXAMPLES, LANGUAGES, TASK, WHISPER_TASKS, live_transcriber
 
 RUN_BUTTON = "speech_run"  # the catalog key of the button that runs it
 RESULT = "#speech-to-text-output"  # where its result shows (a CSS selector)

@@ -15,8 +15,16 @@ from engines.context import Context
 from engines.endpoint import STREAM, Endpoint
 from engines.generation import PastDeadline
 from engines.kinds import LOCAL, REMOTE, Engine
-from engines.live_speech import (CHUNK_S, LIVE_LIMIT_S, LIVE_STREAMS, LiveTranscriber, LiveView, chunks_of,
-                                  silero_speech_probabilities, token_limit)
+from engines.live_speech import (
+    CHUNK_S,
+    LIVE_LIMIT_S,
+    LIVE_STREAMS,
+    LiveTranscriber,
+    LiveView,
+    chunks_of,
+    silero_speech_probabilities,
+    token_limit,
+)
 from engines.media import SAMPLE_RATE, client_file, read_audio, upload_path
 from engines.params import PICKED_MODEL, TYPED_MODEL, OneOf, Upload
 from engines.refusal import refuse
