@@ -80,16 +80,17 @@ def live_run(runtime, samples: np.ndarray, start_delay: float, out: dict) -> Non
 
 
 def delays(spoken: list[tuple[str, float]], shown: list, which: int) -> list[float]:
-    """For each spoken word shown at its place (`which`: 1 stable, 2 stable or tentative), how long after its end
-    it first was."""
-    found = []
-    for place, (word, end) in enumerate(spoken):
-        for at, *texts in shown:
-            text = texts[which - 1]
-            if len(text) > place and text[place] == word:
-                found.append(at - end)
-                break
-    return found
+    """For each spoken word, how long after its end it was first shown (`which`: 1 stable, 2 stable or tentative)
+    where the shown words, aligned with the spoken ones (difflib), have it: a word read wrong is not counted, and
+    does not shift the words after it."""
+    from difflib import SequenceMatcher
+
+    spoken_words, first_shown = [word for word, _ in spoken], {}
+    for at, *texts in shown:
+        for block in SequenceMatcher(None, spoken_words, texts[which - 1], autojunk=False).get_matching_blocks():
+            for place in range(block.a, block.a + block.size):
+                first_shown.setdefault(place, at)
+    return [first_shown[place] - end for place, (_, end) in enumerate(spoken) if place in first_shown]
 
 
 def summary(values: list[float]) -> dict:
@@ -118,7 +119,8 @@ def live_speech(model_dir: Path, samples: np.ndarray, reference: str, streams: i
             "streams": [{"tentative": summary(delays(spoken, run["shown"], 2)),
                          "stable": summary(delays(spoken, run["shown"], 1)),
                          "wer": round(word_error_rate(reference, run["text"]), 4),
-                         "busy_share": round(run["busy_share"], 3), "readings": run["readings"]} for run in runs]}
+                         "busy_share": round(run["busy_share"], 3), "readings": run["readings"],
+                         "text": run["text"]} for run in runs], "file_mode_text": file_text}
 
 
 def live_detection(directory: Path) -> dict:

@@ -4,9 +4,15 @@ The policy is whisper_streaming's LocalAgreement (Macháček et al., 2023), on t
 utterance is read again each time enough new audio has come, and the words that two readings in a row agree on
 become stable; the rest of the latest reading is the tentative tail. Beyond it:
 - Silence is never read: the Silero voice-activity detector (shipped with faster-whisper) marks speech per 32 ms
-  window, and a pause of PAUSE_S closes the utterance as a segment with its times, read once more with the file
-  mode's beam search. A stable word never changes: on CTranslate2 the next reading is forced to begin with the
-  stable words (faster-whisper's `prefix`), so the model continues them instead of being compared with them.
+  window, and a pause of PAUSE_S closes the utterance as a segment with its times. A stable word never changes:
+  each reading reads the whole open utterance, and its words are aligned after the stable ones by their last.
+- The newest reading's last word is never agreed on (the audio may end inside it), and an utterance's first
+  reading waits for MIN_FIRST_READING_S of it: a word's start alone reads as another word.
+- Each reading reads the open utterance after the one closed before it (when that ended less than CONTEXT_GAP_S
+  earlier), as the file mode reads a sentence among its neighbours. The closing reading decodes with the file
+  mode's beam, the others greedily.
+- On CTranslate2 the encoder reads the utterance's own length rather than Whisper's 30 s window
+  (engines/speech_to_text.py): most of a reading's time on a CPU.
 - The engine's share of the time is capped: a reading starts no sooner than its predecessor's duration divided
   by BUSY_SHARE after that one started, so two live streams fit on one device.
 - Every reading is bounded: an utterance is closed at MAX_UTTERANCE_S, and a reading may write at most a few
@@ -32,21 +38,26 @@ CHUNK_S = 0.5  # how often the page sends the microphone's audio
 MAX_CHUNK_S = 5.0  # a chunk longer than this is refused: a reading's work is bounded by its audio
 PAUSE_S = 0.6  # this much silence after speech closes an utterance
 LEAD_IN_S = 0.3  # kept before the first speech window: a word's onset is often below the detector's threshold
-MAX_UTTERANCE_S = 20.0  # an utterance this long is closed without a pause (Whisper reads 30 s at most)
+CONTEXT_GAP_S = 3.0  # an utterance closed at most this long before the open one is read with it
+MAX_UTTERANCE_S = 20.0  # an utterance this long is closed without a pause
+MAX_READING_S = 25.0  # a reading's audio, its context included (Whisper reads 30 s at most, with silence after)
 MIN_NEW_AUDIO_S = 0.3  # a reading waits for at least this much audio it has not read
+HELD_BACK_WORDS = 1  # the newest reading's last word is not agreed on yet: the audio may end inside it
+MIN_FIRST_READING_S = 1.0  # and an utterance's first, for this much of it: a word's start alone reads as another
 BUSY_SHARE = 0.6  # at most this share of the stream's time is spent reading
-REPLY_WAIT_S = 0.3  # a chunk's answer waits this long for a reading in flight (chunks come every CHUNK_S)
+# A chunk's answer waits this long for a reading in flight. The page's next chunk, due CHUNK_S after this one,
+# waits for the answer; only a second one would replace it.
+REPLY_WAIT_S = 0.45
 VAD_WINDOW = 512  # samples per voice-activity decision (32 ms at 16 kHz), as Silero VAD takes them
 SPEECH_PROBABILITY = 0.5
 PROMPT_CHARACTERS = 200  # of the text before an utterance, given to the model as context
-ALIGNED_BY, ALIGN_SLACK = 3, 3  # a reading's words are aligned after the stable ones by their last 3 (see _after)
 TOKENS_PER_SECOND = 6  # a reading may write this many tokens per second of audio, plus TOKEN_ALLOWANCE
 TOKEN_ALLOWANCE = 8
 LIVE_LIMIT_S = 180  # a live stream's length (the page and README say it)
 LIVE_STREAMS = 2  # live streams at once, of each live tab: each holds a worker of the server while it lasts
 
-# Reads `samples` (the open utterance), with the text before it as context, with the file mode's beam when the
-# reading closes the utterance; returns its words.
+# Reads `samples` (the open utterance after its context), given the text before them, with the file mode's beam
+# when the reading closes the utterance; returns their words.
 Recognize = Callable[[np.ndarray, str, bool], list[str]]
 
 
@@ -64,17 +75,24 @@ class LiveView:
 class LiveTranscript:
     """One stream's audio and text, and the LocalAgreement policy. `hear` takes audio, `reading` says what to read
     next, `read` takes what the model heard in it; thread-safe (audio comes on one thread, readings end on
-    another)."""
+    another).
+
+    Speech is heard as spans, [start, end] of its windows, a new span after each pause: the first span is the open
+    utterance, and a later one waits for it to close (a reading in flight may not see a pause before speech goes
+    on). The audio kept is the open utterance with a lead-in, after the utterance closed before it (its context)
+    where no more than CONTEXT_GAP_S of silence lies between them: a reading reads both, and its words are aligned
+    after the context's."""
 
     def __init__(self, speech_probabilities: Callable[[np.ndarray], np.ndarray]):
         self._speech_probabilities = speech_probabilities
         self._lock = threading.Lock()
-        self.audio = np.zeros(0, np.float32)  # the open utterance's samples (or the latest lead-in)
+        self.audio = np.zeros(0, np.float32)  # the context, then the open utterance (or the latest lead-in)
         self.start = 0.0  # the stream's time at self.audio[0]
         self.heard = 0.0  # the stream's time at the end of all audio received
         self._undecided = np.zeros(0, np.float32)  # samples short of a whole voice-activity window
-        self.speech_from: float | None = None  # the open utterance's first and last speech windows
-        self.speech_to: float | None = None
+        self.spans: list[list[float]] = []  # speech not yet closed: the open utterance's, then any after a pause
+        self.context: list[str] = []  # the words of the closed utterance kept before it
+        self.context_to = 0.0  # where that utterance's speech ended
         self.agreed: list[str] = []  # the open utterance's stable words
         self.latest: list[str] = []  # the latest reading's words after `agreed`
         self.read_to = 0.0  # the stream's time up to which the open utterance was last read
@@ -88,13 +106,22 @@ class LiveTranscript:
             if whole:
                 speech = self._speech_probabilities(windows[:whole]) >= SPEECH_PROBABILITY
                 for index in np.flatnonzero(speech):
-                    at = self.heard + index * VAD_WINDOW / SAMPLE_RATE
-                    self.speech_from = at if self.speech_from is None else self.speech_from
-                    self.speech_to = at + VAD_WINDOW / SAMPLE_RATE
+                    at = self.heard - len(windows) / SAMPLE_RATE + (len(samples) + index * VAD_WINDOW) / SAMPLE_RATE
+                    if self.spans and at - self.spans[-1][1] < PAUSE_S:
+                        self.spans[-1][1] = at + VAD_WINDOW / SAMPLE_RATE
+                    else:
+                        self.spans.append([at, at + VAD_WINDOW / SAMPLE_RATE])
             self.audio = np.concatenate([self.audio, samples.astype(np.float32)])
             self.heard += len(samples) / SAMPLE_RATE
-            if self.speech_from is None:  # silence so far: keep only a lead-in
-                self._drop_until(self.heard - LEAD_IN_S)
+            if not self.spans:
+                self._keep_lead_in()
+
+    def _keep_lead_in(self) -> None:
+        """No speech to read: keep the context while it is near enough, and a lead-in."""
+        if self.context and self.heard - self.context_to > CONTEXT_GAP_S:
+            self.context = []
+        if not self.context:
+            self._drop_until(self.heard - LEAD_IN_S)
 
     def _drop_until(self, time_s: float) -> None:
         cut = int(round((time_s - self.start) * SAMPLE_RATE))
@@ -102,58 +129,63 @@ class LiveTranscript:
             self.audio = self.audio[cut:]
             self.start += cut / SAMPLE_RATE
 
+    def _samples(self, start: float, end: float) -> np.ndarray:
+        return self.audio[max(0, int(round((start - self.start) * SAMPLE_RATE))):
+                          int(round((end - self.start) * SAMPLE_RATE))]
+
     def pause_heard(self) -> bool:
         """Whether the open utterance has ended: a pause after its speech, or its length at MAX_UTTERANCE_S."""
-        return self.speech_to is not None and (self.heard - self.speech_to >= PAUSE_S
-                                               or self.heard - self.start >= MAX_UTTERANCE_S)
+        if not self.spans:
+            return False
+        start, end = self.spans[0]
+        return len(self.spans) > 1 or self.heard - end >= PAUSE_S or end - start >= MAX_UTTERANCE_S
 
     def reading(self, final: bool = False) -> tuple[np.ndarray, bool, float] | None:
-        """(samples, closes, up to) to read next, or None when there is nothing new to read. A
-        reading that closes the utterance (a pause was heard, or `final`) reads up to its last speech."""
+        """(samples, closes, up to) to read next, or None when there is nothing new to read. A reading that
+        closes the utterance (a pause was heard, or `final`) reads up to its last speech, after its context."""
         with self._lock:
-            if self.speech_from is None:
+            if not self.spans:
                 return None
+            start, end = self.spans[0]
             closes = final or self.pause_heard()
-            if not closes and self.heard - self.read_to < MIN_NEW_AUDIO_S:
+            if not closes and (self.heard - self.read_to < MIN_NEW_AUDIO_S
+                               or self.heard - start < MIN_FIRST_READING_S):
                 return None
-            end = min(self.heard, self.speech_to + LEAD_IN_S) if closes else self.heard
-            samples = self.audio[:int(round((end - self.start) * SAMPLE_RATE))]
-            return samples, closes, end
+            up_to = min(self.heard, end + LEAD_IN_S) if closes else self.heard
+            if self.context and up_to - self.start > MAX_READING_S:  # the context does not fit beside it
+                self.context = []
+                self._drop_until(start - LEAD_IN_S)
+            return self._samples(self.start, up_to), closes, up_to
 
     def read(self, words: list[str], closes: bool, up_to: float) -> None:
         """The words the model read in the reading `reading` gave."""
         with self._lock:
-            heard = _after(self.agreed, words)
+            heard = _after([*self.context, *self.agreed], words)
             if closes:
+                start, end = self.spans.pop(0)
                 text = " ".join([*self.agreed, *heard]).strip()
                 if text:
-                    self.segments.append([round(self.speech_from, 2), round(min(self.speech_to, up_to), 2), text])
-                self._drop_until(up_to)
-                self.speech_from = self.speech_to = None
+                    self.segments.append([round(start, 2), round(min(end, up_to), 2), text])
+                    self._drop_until(start - LEAD_IN_S)
+                    self.context, self.context_to = text.split(), min(end, up_to)
                 self.agreed, self.latest, self.read_to = [], [], up_to
-                self._rescan_speech()  # speech heard while it was read opens the next utterance
-                self._drop_until((self.heard if self.speech_from is None else self.speech_from) - LEAD_IN_S)
+                if self.spans:  # the next utterance: its context and lead-in kept, nothing between
+                    self._drop_until(self.spans[0][0] - LEAD_IN_S if not self.context else self.start)
+                else:
+                    self._keep_lead_in()
                 return
-            agree = 0
-            while agree < min(len(heard), len(self.latest)) and _same(heard[agree], self.latest[agree]):
+            agree, most = 0, min(len(heard) - HELD_BACK_WORDS, len(self.latest))
+            while agree < most and _same(heard[agree], self.latest[agree]):
                 agree += 1
             self.agreed += heard[:agree]
             self.latest = heard[agree:]
             self.read_to = up_to
 
-    def _rescan_speech(self) -> None:
-        """After an utterance closes, speech heard after it (kept in the audio) opens the next one."""
-        if len(self.audio) >= VAD_WINDOW:
-            whole = len(self.audio) // VAD_WINDOW * VAD_WINDOW
-            speech = np.flatnonzero(self._speech_probabilities(self.audio[:whole]) >= SPEECH_PROBABILITY)
-            if len(speech):
-                self.speech_from = self.start + speech[0] * VAD_WINDOW / SAMPLE_RATE
-                self.speech_to = self.start + (speech[-1] + 1) * VAD_WINDOW / SAMPLE_RATE
-
     def prompt(self) -> str:
-        """The text before the open utterance, as context for reading it."""
+        """The text before what a reading reads (the open utterance, after its context), as its context."""
         with self._lock:
-            return " ".join(text for _, _, text in self.segments)[-PROMPT_CHARACTERS:]
+            texts = [text for _, _, text in self.segments]
+            return " ".join(texts[:-1] if self.context else texts)[-PROMPT_CHARACTERS:]
 
     def view(self) -> LiveView:
         with self._lock:
@@ -162,19 +194,19 @@ class LiveTranscript:
 
 
 def _after(agreed: list[str], words: list[str]) -> list[str]:
-    """A reading's words after the stable ones: after where its words match the last ALIGNED_BY stable words,
-    looked for within ALIGN_SLACK words of the stable words' count (a reading may add or drop a word before them),
-    else after as many words as are stable."""
-    count = len(agreed)
-    if not count:
+    """A reading's words after the stable ones (and its context's): after the last stretch of words both have
+    (difflib), counting on past it the stable words the reading does not have. A reading may add, drop or read
+    differently a word among them."""
+    from difflib import SequenceMatcher
+
+    if not agreed:
         return words
-    size = min(ALIGNED_BY, count)
-    last = [_bare(word) for word in agreed[-size:]]
-    for end in sorted(range(max(size, count - ALIGN_SLACK), min(len(words), count + ALIGN_SLACK) + 1),
-                      key=lambda end: abs(end - count)):
-        if [_bare(word) for word in words[end - size:end]] == last:
-            return words[end:]
-    return words[count:]
+    both = [block for block in SequenceMatcher(None, [_bare(word) for word in agreed], [_bare(word) for word in words],
+                                               autojunk=False).get_matching_blocks() if block.size]
+    if not both:
+        return words[len(agreed):]
+    last = both[-1]
+    return words[last.b + last.size + len(agreed) - (last.a + last.size):]
 
 
 def _same(word: str, other: str) -> bool:

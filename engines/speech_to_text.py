@@ -86,8 +86,8 @@ class SpeechToTextHere(Engine):
 
     def live_words(self, samples, language: str, task: str, prompt: str, closes: bool,
                    context: Context) -> tuple[list[str], str]:
-        """The words of a live stream's open utterance, and the language they were read in
-        (engines/live_speech.py). A closing reading decodes with the file mode's beam, the others greedily."""
+        """The words of a live stream's reading (engines/live_speech.py), and the language they were read in. A
+        reading that closes an utterance decodes with the file mode's beam, the others greedily."""
         recognizer = self.runtime.load(self.spec, context)
         if isinstance(recognizer, FasterWhisper):
             return live_ctranslate2(recognizer, samples, language, task, prompt, closes)
@@ -106,7 +106,7 @@ class SpeechToTextRemote(Engine):
 
     def live_words(self, samples, language: str, task: str, prompt: str, closes: bool,
                    context: Context) -> tuple[list[str], str]:
-        """The engine's transcript of the open utterance, as its file mode reads it."""
+        """The engine's transcript of a live stream's reading, as its file mode reads it."""
         text, _ = self.transcript(samples, language, task, context)
         return text.split(), language
 
@@ -157,7 +157,9 @@ def live_ctranslate2(whisper: FasterWhisper, samples, language: str, task: str, 
     from faster_whisper.transcribe import get_suppressed_tokens
 
     model = whisper.model
-    seconds = LIVE_WINDOW_STEP_S * math.ceil((len(samples) / SAMPLE_RATE + LIVE_SILENCE_AFTER_S) / LIVE_WINDOW_STEP_S)
+    seconds = min(CHUNK_SECONDS, LIVE_WINDOW_STEP_S * math.ceil((len(samples) / SAMPLE_RATE + LIVE_SILENCE_AFTER_S)
+                                                                / LIVE_WINDOW_STEP_S))
+    samples = samples[:seconds * SAMPLE_RATE]
     padded = np.zeros(seconds * SAMPLE_RATE, np.float32)
     padded[:len(samples)] = samples
     features = model.feature_extractor(padded, padding=0)[:, :seconds * 100]  # 100 frames a second
