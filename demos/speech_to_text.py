@@ -11,7 +11,7 @@ from demos.endpoints import message_area, page_handler, serve
 from demos.i18n import ui_text
 from demos.live import checked, live_options, live_streams
 from engines.live_speech import CHUNK_S, LIVE_LIMIT_S, MAX_CHUNK_S, LiveView
-from engines.media import MAX_AUDIO_SECONDS, client_file, read_audio, upload_folder
+from engines.media import MAX_AUDIO_SECONDS, StreamResampler, client_file, upload_folder
 from engines.runtime import ModelRuntime
 from engines.speech_to_text import CHUNK_SECONDS, ENDPOINTS, EXAMPLES, LANGUAGES, TASK, WHISPER_TASKS, live_transcriber
 
@@ -75,9 +75,10 @@ def live_chunk_handler(runtime: ModelRuntime):
         stream = streams.chunk(live[0] if live else None, request)
         model, custom_model, language, task = checked(ENDPOINTS[1], model=model, custom_model=custom_model,
                                                       language=language, task=task)
-        samples = read_audio(client_file(chunk), max_seconds=MAX_CHUNK_S, silence_refused=False)
-        transcriber = live[1] if live else live_transcriber(runtime, model, custom_model, language, task)
-        return *shown(transcriber.feed(samples)), (stream, transcriber)
+        transcriber, resampled = live[1:] if live else (
+            live_transcriber(runtime, model, custom_model, language, task), StreamResampler())
+        samples = resampled(client_file(chunk), MAX_CHUNK_S)
+        return *shown(transcriber.feed(samples)), (stream, transcriber, resampled)
 
     return live_chunk
 
@@ -89,7 +90,7 @@ def live_end_handler(runtime: ModelRuntime):
         """The stream's final text, once its last utterance is read, and the transcript as a file."""
         if not live:
             return gr.skip(), gr.skip(), gr.skip(), None, gr.skip()
-        stream, transcriber = live
+        stream, transcriber, _ = live
         streams.ended(stream)
         view = transcriber.finish()
         return *shown(view), None, gr.DownloadButton(value=transcript_file(view), visible=True)

@@ -34,7 +34,7 @@ import numpy as np
 from engines.context import Context
 from engines.media import SAMPLE_RATE
 
-CHUNK_S = 0.5  # how often the page sends the microphone's audio
+CHUNK_S = 0.1  # how often the page sends the microphone's audio (Gradio 6's recorder sends a tenth of a second)
 MAX_CHUNK_S = 5.0  # a chunk longer than this is refused: a reading's work is bounded by its audio
 PAUSE_S = 0.6  # this much silence after speech closes an utterance
 LEAD_IN_S = 0.3  # kept before the first speech window: a word's onset is often below the detector's threshold
@@ -45,15 +45,12 @@ MIN_NEW_AUDIO_S = 0.3  # a reading waits for at least this much audio it has not
 HELD_BACK_WORDS = 1  # the newest reading's last word is not agreed on yet: the audio may end inside it
 MIN_FIRST_READING_S = 1.0  # and an utterance's first, for this much of it: a word's start alone reads as another
 BUSY_SHARE = 0.6  # at most this share of the stream's time is spent reading
-# A chunk's answer waits this long for a reading in flight. The page's next chunk, due CHUNK_S after this one,
-# waits for the answer; only a second one would replace it.
-REPLY_WAIT_S = 0.45
 VAD_WINDOW = 512  # samples per voice-activity decision (32 ms at 16 kHz), as Silero VAD takes them
 SPEECH_PROBABILITY = 0.5
 PROMPT_CHARACTERS = 200  # of the text before an utterance, given to the model as context
 TOKENS_PER_SECOND = 6  # a reading may write this many tokens per second of audio, plus TOKEN_ALLOWANCE
 TOKEN_ALLOWANCE = 8
-LIVE_LIMIT_S = 180  # a live stream's length (the page and README say it)
+LIVE_LIMIT_S = 120  # a live stream's length (the page and README say it): 1,200 chunks, each a file
 LIVE_STREAMS = 2  # live streams at once, of each live tab: each holds a worker of the server while it lasts
 
 # Reads `samples` (the open utterance after its context), given the text before them, with the file mode's beam
@@ -233,11 +230,13 @@ class LiveTranscriber:
         self.readings = 0
 
     def feed(self, samples: np.ndarray) -> LiveView:
+        """The text so far, at once: a reading in flight shows with a later chunk. The page's next chunk replaces
+        this one if it comes before this answer (Gradio keeps a stream's newest input only)."""
+        if self._reading is not None and self._reading.done():
+            self._collect(0)
         self.transcript.hear(samples)
         if self._reading is None and time.monotonic() >= self._next_at:
             self._start_reading()
-        if self._reading is not None:
-            self._collect(REPLY_WAIT_S)
         return self.transcript.view()
 
     def finish(self) -> LiveView:

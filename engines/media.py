@@ -146,8 +146,9 @@ MAX_DECODED_AUDIO_MB = 256  # 10 minutes of 48 kHz stereo fit; 10 minutes of 8-c
 SILENCE_PEAK = 1e-3  # below this peak amplitude (full scale 1.0) there is nothing to hear
 
 
-def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Any PCM array (int16/int32/float, mono or channels-last) as mono float32 in [-1, 1] at 16 kHz."""
+def to_mono_16k(samples: np.ndarray, sample_rate: int, resample: bool = True) -> np.ndarray:
+    """Any PCM array (int16/int32/float, mono or channels-last) as mono float32 in [-1, 1] at 16 kHz (at its own
+    rate without `resample`)."""
     samples = np.asarray(samples)
     if samples.dtype.kind in "iu":
         info = np.iinfo(samples.dtype)
@@ -155,7 +156,7 @@ def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     samples = samples.astype(np.float32)
     if samples.ndim == 2:
         samples = samples.mean(axis=1)
-    if sample_rate != SAMPLE_RATE and samples.size:
+    if resample and sample_rate != SAMPLE_RATE and samples.size:
         import librosa  # imported on first audio request only: it is slow to import
 
         samples = librosa.resample(samples, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
@@ -175,9 +176,30 @@ def check_audio_size(frames: int, sample_rate: float, channels: int, max_seconds
                      max_mb=MAX_DECODED_AUDIO_MB)
 
 
-def read_audio(upload, max_seconds: float = MAX_AUDIO_SECONDS, silence_refused: bool = True) -> np.ndarray:
+class StreamResampler:
+    """A live stream's chunks as mono float32 16 kHz samples, resampled as one signal (soxr's stream): chunks
+    resampled one by one would each start and end with the filter's edge, twice a second."""
+
+    def __init__(self):
+        self._stream, self._rate = None, None
+
+    def __call__(self, upload, max_seconds: float) -> np.ndarray:
+        samples, rate = read_audio(upload, max_seconds, silence_refused=False, keep_rate=True)
+        if self._rate is None:
+            import soxr
+
+            self._rate = rate
+            self._stream = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, "float32")
+        if rate != self._rate:
+            raise refuse("refuse_audio_chunk_rate", rate=rate, first=self._rate)
+        return samples if self._stream is None else self._stream.resample_chunk(samples)
+
+
+def read_audio(upload, max_seconds: float = MAX_AUDIO_SECONDS, silence_refused: bool = True,
+               keep_rate: bool = False):
     """Mono float32 16 kHz samples of an upload or a (sample_rate, array) pair, at most `max_seconds`; refuses what
-    holds no speech, unless `silence_refused` is False (a live stream's chunk may be a pause)."""
+    holds no speech, unless `silence_refused` is False (a live stream's chunk may be a pause). `keep_rate`: mono
+    float32 samples at the file's own rate, and that rate."""
     if isinstance(upload, tuple):
         sample_rate, samples = upload
     else:
@@ -194,6 +216,8 @@ def read_audio(upload, max_seconds: float = MAX_AUDIO_SECONDS, silence_refused: 
     if not np.all(np.isfinite(samples)):
         raise refuse("refuse_audio_not_finite")
     check_audio_size(len(samples), sample_rate, samples.shape[1] if samples.ndim > 1 else 1, max_seconds)
+    if keep_rate:
+        return to_mono_16k(samples, int(sample_rate), resample=False), int(sample_rate)
     audio = to_mono_16k(samples, int(sample_rate))
     if silence_refused and (audio.size == 0 or float(np.abs(audio).max()) < SILENCE_PEAK):
         raise refuse("refuse_no_speech")

@@ -44,6 +44,7 @@ EXAMPLES = [str(path) for path in tasks.task(TASK).example_files()]
 # a window the model judges silent is skipped. The compression ratio is measured on the text by faster-whisper
 # (gzip) and on the token ids by transformers (zlib), hence two thresholds.
 BEAM_SIZE = 5
+BEST_OF = 5  # samples drawn at a fallback temperature, the likeliest kept
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 LOG_PROB_THRESHOLD = -1.0
 NO_SPEECH_THRESHOLD = 0.6
@@ -171,10 +172,32 @@ def live_ctranslate2(whisper: FasterWhisper, samples, language: str, task: str, 
     tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=task, language=language)
     context = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-PROMPT_TOKENS:]] if prompt else []
     start = [*context, *tokenizer.sot_sequence, tokenizer.no_timestamps]
-    result = model.model.generate(encoded, [start], beam_size=BEAM_SIZE if closes else 1,
-                                  max_length=len(start) + token_limit(samples), suppress_blank=True,
-                                  suppress_tokens=get_suppressed_tokens(tokenizer, (-1,)))[0]
-    return tokenizer.decode(result.sequences_ids[0]).split(), language
+    options = {"max_length": len(start) + token_limit(samples), "suppress_blank": True,
+               "suppress_tokens": get_suppressed_tokens(tokenizer, (-1,)), "return_scores": True,
+               "return_no_speech_prob": True}
+    text = ""
+    for temperature in TEMPERATURES if closes else (0.0,):  # OpenAI's fallback, as the file mode decodes
+        decoding = {"beam_size": BEAM_SIZE if closes else 1} if temperature == 0 else \
+            {"beam_size": 1, "num_hypotheses": BEST_OF, "sampling_topk": 0, "sampling_temperature": temperature}
+        result = model.model.generate(encoded, [start], **options, **decoding)[0]
+        tokens = result.sequences_ids[0]
+        text = tokenizer.decode(tokens)
+        mean_log_prob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # scores are per token (length penalty 1)
+        unlikely = mean_log_prob < LOG_PROB_THRESHOLD
+        if unlikely and result.no_speech_prob > NO_SPEECH_THRESHOLD:
+            return [], language  # silence
+        if not unlikely and compression_ratio(text) <= TEXT_COMPRESSION_THRESHOLD:
+            break
+    return text.split(), language
+
+
+def compression_ratio(text: str) -> float:
+    """How well the text compresses (gzip, as faster-whisper measures it): a text that repeats itself compresses
+    too well."""
+    import zlib
+
+    encoded = text.encode("utf-8")
+    return len(encoded) / len(zlib.compress(encoded)) if encoded else 0.0
 
 
 def live_transformers(recognizer, samples, language: str, task: str, closes: bool) -> str:
@@ -228,11 +251,12 @@ _remote_readings = ThreadPoolExecutor(4, thread_name_prefix="live-remote")  # th
 
 def live_transcriber(runtime: ModelRuntime, model=None, custom_model=None, language="auto", task="transcribe",
                      context: Context | None = None) -> LiveTranscriber:
-    """A live stream on the tab's engine for `model`, its model loaded (engines/live_speech.py). With language
-    "auto", the language its first reading detects is kept for the rest of the stream."""
+    """A live stream on the tab's engine for `model` (engines/live_speech.py), its model loading on the torch
+    threads meanwhile (the stream's first chunks are heard while it loads). With language "auto", the language
+    its first reading detects is kept for the rest of the stream."""
     engine, context = runtime.engine(TASK, model, custom_model), runtime.context(context)
     if engine.kind == LOCAL:
-        runtime.load(engine.spec, context)
+        runtime.torch_threads.submit(runtime.load, engine.spec, context)  # a failure is said by its first reading
     language_now = [language]
 
     def recognize(samples, prompt, closes):
@@ -250,13 +274,19 @@ def live_transcribe(runtime: ModelRuntime, audio: dict, model: str | None = None
     the tentative words after it, and the closed segments (one per utterance, ended by a pause).
 
     Args:
-        audio: the recording (WAV, FLAC, OGG or MP3; at most 3 minutes, read in real time).
+        audio: the recording (WAV, FLAC, OGG or MP3; at most 2 minutes, read in real time).
         model: a listed model id, e.g. Systran/faster-whisper-base.
         custom_model: optional Hugging Face id of another speech-recognition model.
         language: "auto" to detect (once, then kept), or a language code such as "en" or "zh" (Whisper only).
         task: "transcribe", or "translate" to English (Whisper only).
     """
-    samples = read_audio(upload_path(client_file(audio)), max_seconds=LIVE_LIMIT_S)
+    yield from transcribe_live(runtime, client_file(audio), model, custom_model, language, task, context)
+
+
+def transcribe_live(runtime: ModelRuntime, audio, model=None, custom_model=None, language="auto", task="transcribe",
+                    context: Context | None = None):
+    """A recording (a path) fed to a live stream in real time: (stable, tentative, segments) after each chunk."""
+    samples = read_audio(upload_path(audio), max_seconds=LIVE_LIMIT_S)
     transcriber = live_transcriber(runtime, model, custom_model, language, task, context)
     started = time.monotonic()
     for index, chunk in enumerate(chunks_of(samples)):

@@ -255,7 +255,7 @@ def test_live_transcribe_streams_its_updates_to_gradio_client(served):
     updates = list(job)  # each streamed update, as gradio_client's iterator gives them
     asking.join(timeout=60)
     seconds = len(read_audio(EXAMPLES[0])) / SAMPLE_RATE
-    assert len(updates) >= seconds / CHUNK_S, "an update per half second of audio, and the end"
+    assert len(updates) >= seconds / 0.5, "updates while the audio plays, and the end"
     stables = [stable for stable, _, _ in updates]
     assert all(after.startswith(before) for before, after in zip(stables, stables[1:]))
     stable, tentative, segments = job.outputs()[-1]
@@ -269,8 +269,8 @@ def test_live_transcribe_refuses_what_it_cannot_stream_in_words(served, tmp_path
     from raw_api import call, upload
 
     base, models = served
-    path = tmp_path / "four-minutes.wav"
-    soundfile.write(path, tone(4 * 60), SAMPLE_RATE)
+    path = tmp_path / "three-minutes.wav"
+    soundfile.write(path, tone(3 * 60), SAMPLE_RATE)
     status, answer = call(base, "live_transcribe", [upload(base, str(path)), models["speech_to_text"], "", "en",
                                                     "transcribe"])
-    assert status == 200 and "event: error" in answer and "at most 3 minutes" in answer, answer[-300:]
+    assert status == 200 and "event: error" in answer and "at most 2 minutes" in answer, answer[-300:]

@@ -1,7 +1,9 @@
-"""The live tabs in a real browser: Chromium's fake microphone plays the English example clip and its fake camera
-shows the example photos, as a person's would. On the tiny models the words are not English (the opt-in
-tests/test_real_whisper.py checks them on whisper-base): here the page must show live text while the clip plays,
-close it into segments on Stop, offer the transcript, box the camera's frames, and keep a visitor to one stream."""
+"""The live tabs in a real browser: Chromium's fake microphone plays the English example clip and a pause, and its
+fake camera shows the example photos, as a person's would. On the tiny models the words are not English (the
+opt-in tests/test_real_whisper.py checks them on whisper-base): here the page must show live text while the clip
+plays, close it into segments on Stop, offer the transcript, box the camera's frames, and keep a visitor to one
+stream."""
+import contextlib
 import os
 from pathlib import Path
 
@@ -31,8 +33,18 @@ def camera_file(path: Path, side: tuple[int, int] = (640, 480), frames_each: int
     return path
 
 
-@pytest.fixture(scope="module")
-def devices_browser(tmp_path_factory):
+def microphone_file(path: Path) -> Path:
+    """The English example followed by a second of silence, which Chromium's fake microphone plays in a loop: a
+    person speaking a sentence at a time."""
+    import soundfile
+
+    samples, rate = soundfile.read(CLIPS[0], dtype="int16")
+    soundfile.write(path, np.concatenate([samples, np.zeros(rate, np.int16)]), rate, subtype="PCM_16")
+    return path
+
+
+@contextlib.contextmanager
+def devices_browser_launched(folder: Path):
     """Chromium with a fake microphone and camera, allowed without asking."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
@@ -40,16 +52,22 @@ def devices_browser(tmp_path_factory):
         pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    video = camera_file(tmp_path_factory.mktemp("camera") / "photos.y4m")
+    video, audio = camera_file(folder / "photos.y4m"), microphone_file(folder / "sentences.wav")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--disable-sync",
                   "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-audio-capture={CLIPS[0]}", f"--use-file-for-fake-video-capture={video}"])
+                  f"--use-file-for-fake-audio-capture={audio}", f"--use-file-for-fake-video-capture={video}"])
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def devices_browser(tmp_path_factory):
+    with devices_browser_launched(tmp_path_factory.mktemp("devices")) as browser:
+        yield browser
 
 
 def new_page(browser, locale: str, viewport: tuple[int, int]):

@@ -63,3 +63,52 @@ def test_the_hub_says_what_faster_whisper_says_on_the_same_weights(real_whisper_
         assert said == "".join(segment.text for segment in found).strip(), example
     english = stt.EXAMPLES[[Path(e).stem for e in stt.EXAMPLES].index("english")]
     assert word_error_rate(spoken_texts()["english"], stt.transcribe(runtime, english)[0]) <= 0.25
+
+
+def english_example() -> tuple[str, str]:
+    path = stt.EXAMPLES[[Path(e).stem for e in stt.EXAMPLES].index("english")]
+    return path, spoken_texts()["english"]
+
+
+def test_live_transcription_reads_the_english_example_as_it_is_spoken(real_whisper_dirs):
+    """The API's live endpoint on the default engine: the clip fed in real time; its stable text only grows, and
+    ends as the words spoken."""
+    from benchmarks.speech_part import word_error_rate
+
+    runtime = ModelRuntime(Settings(model_overrides={"speech_to_text": str(real_whisper_dirs["ctranslate2"])}))
+    path, spoken = english_example()
+    updates = list(stt.transcribe_live(runtime, path, language="auto"))
+    stables = [stable for stable, _, _ in updates]
+    assert all(after.startswith(before) for before, after in zip(stables, stables[1:]))
+    stable, tentative, segments = updates[-1]
+    assert tentative == "" and len(segments) == 1
+    assert word_error_rate(spoken, stable) <= 0.25, stable
+
+
+def test_live_transcription_in_the_page_reads_the_microphone(real_whisper_dirs, tmp_path):
+    """Chromium's fake microphone plays the English example and a pause, in a loop; the page's live text is the
+    words spoken, sentence after sentence."""
+    from test_live_browser import devices_browser_launched, new_page, open_live
+
+    import app as hub_app
+    from benchmarks.speech_part import word_error_rate
+
+    runtime = ModelRuntime(Settings(model_overrides={"speech_to_text": str(real_whisper_dirs["ctranslate2"])}))
+    served = hub_app.build_app(runtime)
+    served.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    _, spoken = english_example()
+    try:
+        with devices_browser_launched(tmp_path) as browser:
+            page = new_page(browser, "en-US", (1280, 1000))
+            open_live(page, served.local_url, "tab_speech_to_text", "en")
+            page.locator("#speech-live-microphone .record-button").click()
+            page.wait_for_function("() => document.querySelector('#speech-segments tbody tr:nth-child(2)')",
+                                   timeout=60_000)
+            page.locator("#speech-live-microphone .stop-button").click()
+            page.get_by_role("button", name="Download transcript").wait_for(timeout=30_000)
+            texts = page.locator("#speech-segments tbody tr td:nth-child(3)").all_inner_texts()
+            assert len(texts) >= 2
+            for text in texts[:2]:  # the sentences heard whole (the last may have been cut by Stop)
+                assert word_error_rate(spoken, text) <= 0.25, texts
+    finally:
+        served.close()

@@ -51,8 +51,8 @@ class GuardLimits:
     max_waiting_per_client: int = 8  # of the queue's 64 places
     # New files an hour (a folder and a file each, however small), counted by upload_owners.py, which sees their
     # paths: the page sends a pad's drawing again with every event, to the same paths, and those are not new. A
-    # live microphone sends a file every half second: a whole live stream (3 minutes) is 360 of them.
-    max_new_files_per_hour: int = 1500
+    # live microphone sends a file every tenth of a second: a whole live stream (2 minutes) is 1,200 of them.
+    max_new_files_per_hour: int = 2500
     # Event streams held open at once (a page holds two, an API call one while it waits): each is a task and a
     # connection on the server, kept by a client that may never read them.
     max_streams_per_client: int = 32

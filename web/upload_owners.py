@@ -35,7 +35,7 @@ class OwnerBook:
     """Who uploaded each file in Gradio's cache. Event-loop state only (the middlewares never run on other
     threads): no lock needed."""
 
-    def __init__(self, public_paths: frozenset[str] = frozenset(), max_new_per_hour: int = 1500,
+    def __init__(self, public_paths: frozenset[str] = frozenset(), max_new_per_hour: int = 2500,
                  max_tracked: int = MAX_TRACKED_UPLOADS):
         """`public_paths`: the app's examples in the cache. An upload of an example's bytes under its name lands on
         the example's path; that must not make the example the uploader's, out of every other visitor's reach.
