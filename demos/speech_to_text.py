@@ -3,14 +3,15 @@ work). A recording or file is transcribed at once; Live transcribes the micropho
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import gradio as gr
 
 from demos.common import default_of, model_picker
 from demos.endpoints import message_area, page_handler, serve
 from demos.i18n import ui_text
-from demos.live import checked, live_options, live_streams
-from engines.live_speech import CHUNK_S, LIVE_LIMIT_S, MAX_CHUNK_S, LiveView
+from demos.live import Stream, checked, live_options, live_streams
+from engines.live_speech import CHUNK_S, LIVE_LIMIT_S, MAX_CHUNK_S, LiveTranscriber, LiveView
 from engines.media import MAX_AUDIO_SECONDS, StreamResampler, client_file, upload_folder
 from engines.runtime import ModelRuntime
 from engines.speech_to_text import CHUNK_SECONDS, ENDPOINTS, EXAMPLES, LANGUAGES, TASK, WHISPER_TASKS, live_transcriber
@@ -60,6 +61,7 @@ def build(runtime: ModelRuntime) -> None:
           [gr.Textbox(visible=False), gr.Textbox(visible=False), gr.Dataframe(visible=False, headers=SEGMENT_HEADERS)])
     live = gr.State(None)
     live_outputs = [transcript, tentative, segments, live]
+    microphone.start_recording(lambda: None, None, [live], queue=False, api_visibility="private")  # a new stream
     microphone.stream(page_handler(live_chunk_handler(runtime), len(live_outputs)),
                       [microphone, live, model, custom_model, language, whisper_task], [*live_outputs, message],
                       **live_options("live-speech", CHUNK_S))
@@ -67,18 +69,28 @@ def build(runtime: ModelRuntime) -> None:
                               [*live_outputs, download, message], api_visibility="private")
 
 
+@dataclass
+class LiveSession:
+    """A page's live stream: its mark, its transcriber and its resampler; ended once Stop has read its end."""
+    stream: Stream
+    transcriber: LiveTranscriber
+    resampled: StreamResampler
+    ended: bool = False
+
+
 def live_chunk_handler(runtime: ModelRuntime):
     streams = live_streams(runtime)
 
     def live_chunk(chunk, live, model, custom_model, language, task, request: gr.Request = None):
         """A chunk of the microphone's audio: the stream's text so far (its first chunk starts the stream)."""
-        stream = streams.chunk(live[0] if live else None, request)
+        if live is not None and live.ended:  # a chunk that came after Stop: the end is already shown
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        stream = streams.chunk(live.stream if live else None, request)
         model, custom_model, language, task = checked(ENDPOINTS[1], model=model, custom_model=custom_model,
                                                       language=language, task=task)
-        transcriber, resampled = live[1:] if live else (
-            live_transcriber(runtime, model, custom_model, language, task), StreamResampler())
-        samples = resampled(client_file(chunk), MAX_CHUNK_S)
-        return *shown(transcriber.feed(samples)), (stream, transcriber, resampled)
+        live = live or LiveSession(stream, live_transcriber(runtime, model, custom_model, language, task),
+                                   StreamResampler())
+        return *shown(live.transcriber.feed(live.resampled(client_file(chunk), MAX_CHUNK_S))), live
 
     return live_chunk
 
@@ -88,12 +100,12 @@ def live_end_handler(runtime: ModelRuntime):
 
     def live_end(live, request: gr.Request = None):
         """The stream's final text, once its last utterance is read, and the transcript as a file."""
-        if not live:
-            return gr.skip(), gr.skip(), gr.skip(), None, gr.skip()
-        stream, transcriber, _ = live
-        streams.ended(stream)
-        view = transcriber.finish()
-        return *shown(view), None, gr.DownloadButton(value=transcript_file(view), visible=True)
+        if live is None or live.ended:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        live.ended = True
+        streams.ended(live.stream)
+        view = live.transcriber.finish()
+        return *shown(view), live, gr.DownloadButton(value=transcript_file(view), visible=True)
 
     return live_end
 

@@ -34,12 +34,12 @@ def camera_file(path: Path, side: tuple[int, int] = (640, 480), frames_each: int
 
 
 def microphone_file(path: Path) -> Path:
-    """The English example followed by a second of silence, which Chromium's fake microphone plays in a loop: a
+    """The English example followed by two seconds of silence, which Chromium's fake microphone plays in a loop: a
     person speaking a sentence at a time."""
     import soundfile
 
     samples, rate = soundfile.read(CLIPS[0], dtype="int16")
-    soundfile.write(path, np.concatenate([samples, np.zeros(rate, np.int16)]), rate, subtype="PCM_16")
+    soundfile.write(path, np.concatenate([samples, np.zeros(2 * rate, np.int16)]), rate, subtype="PCM_16")
     return path
 
 
@@ -89,6 +89,12 @@ def transcript(page) -> str:
     return page.locator("#speech-to-text-output textarea").input_value()
 
 
+def segment_rows(page) -> list[list[str]]:
+    """The segments table's rows, as their cells' text."""
+    return page.locator("#speech-segments").evaluate(
+        "e => [...e.querySelectorAll('tbody tr')].map(r => [...r.querySelectorAll('td')].map(c => c.textContent.trim()))")
+
+
 def message(page) -> str:
     return "\n".join(page.locator(".tab-message:visible .prose").all_inner_texts()).strip()
 
@@ -111,7 +117,8 @@ def test_live_speech_shows_text_while_the_clip_plays(devices_browser, url, local
     page.locator("#speech-live-microphone .stop-button").click()
     download = page.get_by_role("button", name=say("speech_live_download", language))
     download.wait_for(timeout=30_000)
-    assert page.locator("#speech-segments tbody tr").count() >= 1
+    rows = segment_rows(page)
+    assert rows and all(len(row) == 3 and float(row[0]) < float(row[1]) and row[2] for row in rows), rows
     assert page.locator("#speech-live-tentative").inner_text().strip() == "", "nothing is left tentative"
     assert message(page) == ""
     page.screenshot(path=SCREENSHOTS / f"live-speech-stopped-{locale}-{viewport[0]}.png", full_page=True)
