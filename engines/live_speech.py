@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engines.context import Context
 from engines.media import SAMPLE_RATE
 
 CHUNK_S = 0.1  # how often the page sends the microphone's audio (Gradio 6's recorder sends a tenth of a second)
@@ -220,9 +219,9 @@ class LiveTranscriber:
     the end. Readings run on the runtime's torch threads, one at a time per stream, so a chunk's answer never
     waits for a model and other requests take turns with them."""
 
-    def __init__(self, submit: Callable[..., Future], recognize: Recognize, speech_probabilities, context: Context):
+    def __init__(self, submit: Callable[..., Future], recognize: Recognize, speech_probabilities):
         """`submit` runs a reading in the background (the runtime's torch threads for a model in this process)."""
-        self.submit, self.recognize, self.context = submit, recognize, context
+        self.submit, self.recognize = submit, recognize
         self.transcript = LiveTranscript(speech_probabilities)
         self._reading: Future | None = None
         self._next_at = 0.0  # time.monotonic() before which no reading starts (BUSY_SHARE)
@@ -240,11 +239,11 @@ class LiveTranscriber:
         return self.transcript.view()
 
     def finish(self) -> LiveView:
-        """The text once the stream ends: the reading in flight, then one that closes the open utterance."""
+        """The text once the stream ends: the reading in flight, then one that closes each utterance left."""
         if self._reading is not None:
             self._collect(None)
-        self._start_reading(final=True)
-        if self._reading is not None:
+        while self.transcript.spans:
+            self._start_reading(final=True)
             self._collect(None)
         return self.transcript.view()
 

@@ -264,7 +264,7 @@ def live_transcriber(runtime: ModelRuntime, model=None, custom_model=None, langu
         return words
 
     submit = runtime.torch_threads.submit if engine.kind == LOCAL else _remote_readings.submit
-    return LiveTranscriber(submit, recognize, silero_speech_probabilities(), context)
+    return LiveTranscriber(submit, recognize, silero_speech_probabilities())
 
 
 def live_transcribe(runtime: ModelRuntime, audio: dict, model: str | None = None, custom_model: str | None = None,

@@ -11,7 +11,6 @@ import pytest
 
 from demos.live import ENDED_AFTER_S, LiveStreams
 from engines import live_speech
-from engines.context import Context
 from engines.live_speech import CHUNK_S, MAX_UTTERANCE_S, LiveTranscriber, _after, chunks_of
 from engines.media import SAMPLE_RATE, data_url_image, read_audio
 from engines.refusal import Refusal
@@ -62,7 +61,7 @@ def at_once(fn, *args) -> Future:
 
 
 def live_stream(recognizer=None) -> LiveTranscriber:
-    return LiveTranscriber(at_once, recognizer or ScriptedRecognizer(), loud_windows, Context.starting(60))
+    return LiveTranscriber(at_once, recognizer or ScriptedRecognizer(), loud_windows)
 
 
 def stream_of(*parts: np.ndarray) -> np.ndarray:
