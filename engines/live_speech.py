@@ -49,7 +49,7 @@ SPEECH_PROBABILITY = 0.5
 PROMPT_CHARACTERS = 200  # of the text before an utterance, given to the model as context
 TOKENS_PER_SECOND = 6  # a reading may write this many tokens per second of audio, plus TOKEN_ALLOWANCE
 TOKEN_ALLOWANCE = 8
-LIVE_LIMIT_S = 120  # a live stream's length (the page and README say it): 1,200 chunks, each a file
+LIVE_LIMIT_S = 2 * 60  # a live stream's length (the page and README say it): 1,200 chunks, each a file
 LIVE_STREAMS = 2  # live streams at once, of each live tab: each holds a worker of the server while it lasts
 
 # Reads `samples` (the open utterance after its context), given the text before them, with the file mode's beam
@@ -158,6 +158,8 @@ class LiveTranscript:
         with self._lock:
             heard = _after([*self.context, *self.agreed], words)
             if closes:
+                if not self.spans or self.spans[0][0] > up_to:  # this utterance was closed by another reading
+                    return
                 start, end = self.spans.pop(0)
                 text = " ".join([*self.agreed, *heard]).strip()
                 if text:
@@ -223,6 +225,7 @@ class LiveTranscriber:
         """`submit` runs a reading in the background (the runtime's torch threads for a model in this process)."""
         self.submit, self.recognize = submit, recognize
         self.transcript = LiveTranscript(speech_probabilities)
+        self._turn = threading.Lock()  # a chunk's feed and the stream's finish (Stop) may come on two threads
         self._reading: Future | None = None
         self._next_at = 0.0  # time.monotonic() before which no reading starts (BUSY_SHARE)
         self.busy_s = 0.0  # the time spent reading (the benchmark reports its share)
@@ -231,21 +234,23 @@ class LiveTranscriber:
     def feed(self, samples: np.ndarray) -> LiveView:
         """The text so far, at once: a reading in flight shows with a later chunk. The page's next chunk replaces
         this one if it comes before this answer (Gradio keeps a stream's newest input only)."""
-        if self._reading is not None and self._reading.done():
-            self._collect(0)
-        self.transcript.hear(samples)
-        if self._reading is None and time.monotonic() >= self._next_at:
-            self._start_reading()
-        return self.transcript.view()
+        with self._turn:
+            if self._reading is not None and self._reading.done():
+                self._collect(0)
+            self.transcript.hear(samples)
+            if self._reading is None and time.monotonic() >= self._next_at:
+                self._start_reading()
+            return self.transcript.view()
 
     def finish(self) -> LiveView:
         """The text once the stream ends: the reading in flight, then one that closes each utterance left."""
-        if self._reading is not None:
-            self._collect(None)
-        while self.transcript.spans:
-            self._start_reading(final=True)
-            self._collect(None)
-        return self.transcript.view()
+        with self._turn:
+            if self._reading is not None:
+                self._collect(None)
+            while self.transcript.spans:
+                self._start_reading(final=True)
+                self._collect(None)
+            return self.transcript.view()
 
     def _start_reading(self, final: bool = False) -> None:
         reading = self.transcript.reading(final)

@@ -23,7 +23,7 @@ from tiny_models import tiny_source  # noqa: E402
 
 # A test that asks for one of these (or for any tiny_* model) builds tiny models or launches a server: the fast
 # tier (-m "not slow") leaves it out, as it leaves out the tests marked slow by hand (subprocesses).
-SLOW_FIXTURES = {"runtime", "connect", "url", "browser"}
+SLOW_FIXTURES = {"runtime", "connect", "url", "browser", "playwright"}
 
 
 def pytest_collection_modifyitems(items):
@@ -83,23 +83,30 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "artifacts" / "screenshots"))  # CI keeps them
 
 
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
 @pytest.fixture(scope="session")
-def browser():
-    """Debian's Chromium, headless, driven by Playwright (never `playwright install`)."""
+def playwright():
+    """Playwright, once per session (a second sync instance cannot start beside the first), for Debian's Chromium
+    (never `playwright install`)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests")
         pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    """Debian's Chromium, headless, driven by Playwright."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,13 @@ fake camera shows the example photos, as a person's would. On the tiny models th
 opt-in tests/test_real_whisper.py checks them on whisper-base): here the page must show live text while the clip
 plays, close it into segments on Stop, offer the transcript, box the camera's frames, and keep a visitor to one
 stream."""
-import contextlib
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CHROMIUM, SCREENSHOTS
+from conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from demos.live import ENDED_AFTER_S
 from engines.speech_to_text import EXAMPLES as CLIPS
 from messages import say
@@ -43,31 +41,20 @@ def microphone_file(path: Path) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def devices_browser_launched(folder: Path):
-    """Chromium with a fake microphone and camera, allowed without asking."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests")
-        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
+def devices_browser_launched(playwright, folder: Path):
+    """Chromium with a fake microphone and camera (made from the examples), allowed without asking."""
     video, audio = camera_file(folder / "photos.y4m"), microphone_file(folder / "sentences.wav")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync",
-                  "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-audio-capture={audio}", f"--use-file-for-fake-video-capture={video}"])
-        yield browser
-        browser.close()
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-audio-capture={audio}", f"--use-file-for-fake-video-capture={video}"])
 
 
 @pytest.fixture(scope="module")
-def devices_browser(tmp_path_factory):
-    with devices_browser_launched(tmp_path_factory.mktemp("devices")) as browser:
-        yield browser
+def devices_browser(playwright, tmp_path_factory):
+    browser = devices_browser_launched(playwright, tmp_path_factory.mktemp("devices"))
+    yield browser
+    browser.close()
 
 
 def new_page(browser, locale: str, viewport: tuple[int, int]):

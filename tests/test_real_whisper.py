@@ -85,7 +85,7 @@ def test_live_transcription_reads_the_english_example_as_it_is_spoken(real_whisp
     assert word_error_rate(spoken, stable) <= 0.25, stable
 
 
-def test_live_transcription_in_the_page_reads_the_microphone(real_whisper_dirs, tmp_path):
+def test_live_transcription_in_the_page_reads_the_microphone(real_whisper_dirs, playwright, tmp_path):
     """Chromium's fake microphone plays the English example and a pause, in a loop; the page's live text holds the
     words spoken."""
     from test_live_browser import devices_browser_launched, new_page, open_live, segment_rows
@@ -98,7 +98,8 @@ def test_live_transcription_in_the_page_reads_the_microphone(real_whisper_dirs, 
     served.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     _, spoken = english_example()
     try:
-        with devices_browser_launched(tmp_path) as browser:
+        browser = devices_browser_launched(playwright, tmp_path)
+        try:
             page = new_page(browser, "en-US", (1280, 1000))
             open_live(page, served.local_url, "tab_speech_to_text", "en")
             page.locator("#speech-live-microphone .record-button").click()
@@ -115,5 +116,7 @@ def test_live_transcription_in_the_page_reads_the_microphone(real_whisper_dirs, 
             # chunk only: the words are checked, not a word error rate (the engine's is: the test above).
             assert len(set(words(spoken)) & heard) >= 0.6 * len(set(words(spoken))), (spoken, heard)
             assert segment_rows(page), "segments with their times"
+        finally:
+            browser.close()
     finally:
         served.close()

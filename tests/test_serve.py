@@ -104,8 +104,10 @@ def test_the_served_endpoints_answer_the_same_on_serve_as_in_process(hubs):
     here_url, remote_url = hubs
     answers = {endpoint.api_name: (ask(here_url, endpoint), ask(remote_url, endpoint)) for endpoint in demos.ENDPOINTS
                if endpoint.task in SERVED and endpoint.api_name not in LAB_AND_COMPLETION}
-    assert set(answers) == {"ner", "classify_image", "transcribe", "chat"}
-    assert [name for name, (here, remote) in answers.items() if here != remote] == []
+    assert set(answers) == {"ner", "classify_image", "transcribe", "chat", "live_transcribe"}
+    # Live, a remote engine reads each utterance as its file mode does, and the hub's own reads it with an encoder
+    # sized to the speech: both answer, not alike.
+    assert [name for name, (here, remote) in answers.items() if here != remote and name != "live_transcribe"] == []
 
 
 def test_a_worker_refuses_bad_requests_in_plain_words(serve_url):
