@@ -13,7 +13,7 @@ from engines.refusal import refuse
 from web.http_guard import client_address
 
 # A stream whose last chunk is older than this has ended (its tab was closed, its time ran out), whether or not
-# the page said so: the page sends a chunk at least every half second while it streams.
+# the page said so: the page sends a chunk every tenth of a second while it streams.
 ENDED_AFTER_S = 3.0
 
 

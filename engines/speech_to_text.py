@@ -151,11 +151,12 @@ def read_ctranslate2(whisper: FasterWhisper, samples, language, task, context: C
 
 def live_ctranslate2(whisper: FasterWhisper, samples, language: str, task: str, prompt: str,
                      closes: bool) -> tuple[list[str], str]:
-    """CTranslate2's Whisper called directly, its encoder given the utterance's own length (whole seconds) rather
-    than the 30 s window faster-whisper pads every input to: on a CPU the encoder is most of a reading's time, and
-    a 5 s utterance encodes about 8 times faster (whisper.cpp's audio_ctx does the same)."""
+    """CTranslate2's Whisper called directly, its encoder given the utterance's own length (in LIVE_WINDOW_STEP_S
+    steps, with silence after) rather than the 30 s window faster-whisper pads every input to: on a CPU the
+    encoder is most of a reading's time, and a 5 s utterance encodes about 8 times faster (whisper.cpp's
+    audio_ctx does the same)."""
     from faster_whisper.tokenizer import Tokenizer
-    from faster_whisper.transcribe import get_suppressed_tokens
+    from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
     model = whisper.model
     seconds = min(CHUNK_SECONDS, LIVE_WINDOW_STEP_S * math.ceil((len(samples) / SAMPLE_RATE + LIVE_SILENCE_AFTER_S)
@@ -186,18 +187,9 @@ def live_ctranslate2(whisper: FasterWhisper, samples, language: str, task: str, 
         unlikely = mean_log_prob < LOG_PROB_THRESHOLD
         if unlikely and result.no_speech_prob > NO_SPEECH_THRESHOLD:
             return [], language  # silence
-        if not unlikely and compression_ratio(text) <= TEXT_COMPRESSION_THRESHOLD:
+        if not unlikely and get_compression_ratio(text) <= TEXT_COMPRESSION_THRESHOLD:
             break
     return text.split(), language
-
-
-def compression_ratio(text: str) -> float:
-    """How well the text compresses (gzip, as faster-whisper measures it): a text that repeats itself compresses
-    too well."""
-    import zlib
-
-    encoded = text.encode("utf-8")
-    return len(encoded) / len(zlib.compress(encoded)) if encoded else 0.0
 
 
 def live_transformers(recognizer, samples, language: str, task: str, closes: bool) -> str:
@@ -270,7 +262,7 @@ def live_transcriber(runtime: ModelRuntime, model=None, custom_model=None, langu
 def live_transcribe(runtime: ModelRuntime, audio: dict, model: str | None = None, custom_model: str | None = None,
                     language: str = "auto", task: str = "transcribe", context: Context | None = None):
     """Transcribe a recording as the speech tab's Live mode transcribes a microphone: the audio is fed in
-    real time, half a second at a time, and each update gives the stable text (it never changes once given),
+    real time, a tenth of a second at a time, and each update gives the stable text (it never changes once given),
     the tentative words after it, and the closed segments (one per utterance, ended by a pause).
 
     Args:

@@ -82,6 +82,12 @@ def segment_rows(page) -> list[list[str]]:
         "e => [...e.querySelectorAll('tbody tr')].map(r => [...r.querySelectorAll('td')].map(c => c.textContent.trim()))")
 
 
+def wait_for_live_text(page) -> None:
+    """Until the live transcript shows a word."""
+    page.wait_for_function("() => document.querySelector('#speech-to-text-output textarea').value.trim()",
+                           timeout=30_000)
+
+
 def message(page) -> str:
     return "\n".join(page.locator(".tab-message:visible .prose").all_inner_texts()).strip()
 
@@ -93,8 +99,7 @@ def test_live_speech_shows_text_while_the_clip_plays(devices_browser, url, local
     page = new_page(devices_browser, locale, viewport)
     open_live(page, url, "tab_speech_to_text", language)
     page.locator("#speech-live-microphone .record-button").click()
-    page.wait_for_function("() => document.querySelector('#speech-to-text-output textarea').value.trim()",
-                           timeout=30_000)
+    wait_for_live_text(page)
     seen = [transcript(page)]
     page.wait_for_timeout(3000)
     seen.append(transcript(page))
@@ -116,8 +121,7 @@ def test_one_live_stream_per_visitor_and_a_closed_tab_ends_its_stream(devices_br
     first, second = (new_page(devices_browser, "en-US", (1280, 1000)) for _ in range(2))
     open_live(first, url, "tab_speech_to_text", "en")
     first.locator("#speech-live-microphone .record-button").click()
-    first.wait_for_function("() => document.querySelector('#speech-to-text-output textarea').value.trim()",
-                            timeout=30_000)
+    wait_for_live_text(first)
     open_live(second, url, "tab_speech_to_text", "en")
     second.locator("#speech-live-microphone .record-button").click()
     try:
@@ -132,8 +136,7 @@ def test_one_live_stream_per_visitor_and_a_closed_tab_ends_its_stream(devices_br
     first.context.close()  # the tab closes mid-stream: no Stop is sent
     second.wait_for_timeout((ENDED_AFTER_S + 1) * 1000)
     second.locator("#speech-live-microphone .record-button").click()
-    second.wait_for_function("() => document.querySelector('#speech-to-text-output textarea').value.trim()",
-                             timeout=30_000)
+    wait_for_live_text(second)
     second.locator("#speech-live-microphone .stop-button").click()
     second.context.close()
 
