@@ -76,10 +76,16 @@ def transcript(page) -> str:
     return page.locator("#speech-to-text-output textarea").input_value()
 
 
+# A Gradio table's rows as shown: its <table> holds the header and a hidden row that sizes the columns (each the
+# widest value of its column), and the rows are a grid of their own.
+TABLE_ROWS = "[role=row]:has([role=gridcell])"
+
+
 def segment_rows(page) -> list[list[str]]:
     """The segments table's rows, as their cells' text."""
     return page.locator("#speech-segments").evaluate(
-        "e => [...e.querySelectorAll('tbody tr')].map(r => [...r.querySelectorAll('td')].map(c => c.textContent.trim()))")
+        f"e => [...e.querySelectorAll('{TABLE_ROWS}')].map(r => [...r.querySelectorAll('[role=gridcell]')]"
+        ".map(c => c.textContent.trim()))")
 
 
 def wait_for_live_text(page) -> None:
@@ -90,6 +96,12 @@ def wait_for_live_text(page) -> None:
 
 def message(page) -> str:
     return "\n".join(page.locator(".tab-message:visible .prose").all_inner_texts()).strip()
+
+
+def start_camera(page) -> None:
+    camera = page.locator("#detection-live-camera")
+    camera.locator("[title='grant webcam access'] button").click()
+    camera.locator("button.capture-button").click()
 
 
 @pytest.mark.parametrize("locale, viewport", [("en-US", (1280, 1000)), ("zh-CN", (390, 844))],
@@ -109,8 +121,15 @@ def test_live_speech_shows_text_while_the_clip_plays(devices_browser, url, local
     page.locator("#speech-live-microphone .stop-button").click()
     download = page.get_by_role("button", name=say("speech_live_download", language))
     download.wait_for(timeout=30_000)
+    with page.expect_download() as downloaded:
+        download.click()
+    lines = Path(downloaded.value.path()).read_text(encoding="utf-8").splitlines()
+    page.wait_for_function(f"n => document.querySelectorAll('#speech-segments {TABLE_ROWS}').length == n",
+                           arg=len(lines) if transcript(page) else 0, timeout=10_000)
     rows = segment_rows(page)
-    assert rows and all(len(row) == 3 and float(row[0]) < float(row[1]) and row[2] for row in rows), rows
+    assert all(len(row) == 3 and float(row[0]) < float(row[1]) and row[2] for row in rows), rows
+    assert [f"[{float(start):.2f}–{float(end):.2f}]" for start, end, _ in rows] == \
+        [line.split(" ", 1)[0] for line in lines if transcript(page)], "the download holds the table's segments"
     assert page.locator("#speech-live-tentative").inner_text().strip() == "", "nothing is left tentative"
     assert message(page) == ""
     page.screenshot(path=SCREENSHOTS / f"live-speech-stopped-{locale}-{viewport[0]}.png", full_page=True)
@@ -118,27 +137,21 @@ def test_live_speech_shows_text_while_the_clip_plays(devices_browser, url, local
 
 
 def test_one_live_stream_per_visitor_and_a_closed_tab_ends_its_stream(devices_browser, url):
-    first, second = (new_page(devices_browser, "en-US", (1280, 1000)) for _ in range(2))
-    open_live(first, url, "tab_speech_to_text", "en")
-    first.locator("#speech-live-microphone .record-button").click()
-    wait_for_live_text(first)
-    open_live(second, url, "tab_speech_to_text", "en")
-    second.locator("#speech-live-microphone .record-button").click()
-    try:
-        second.locator(".tab-message:visible .prose").filter(
-            has_text=say("refuse_one_live_stream")[:40]).first.wait_for(timeout=30_000)
-    except Exception:
-        second.screenshot(path="/tmp/exp/second.png")
-        first.screenshot(path="/tmp/exp/first.png")
-        raise
-    assert transcript(second) == ""
-    second.locator("#speech-live-microphone .stop-button").click()
-    first.context.close()  # the tab closes mid-stream: no Stop is sent
-    second.wait_for_timeout((ENDED_AFTER_S + 1) * 1000)
-    second.locator("#speech-live-microphone .record-button").click()
-    wait_for_live_text(second)
-    second.locator("#speech-live-microphone .stop-button").click()
-    second.context.close()
+    """A visitor speaking in one window who turns the camera on in another is refused in words; once the first
+    window is closed mid-stream (no Stop is sent), its stream ends and the camera's frames are boxed."""
+    speaking, watching = (new_page(devices_browser, "en-US", (1280, 1000)) for _ in range(2))
+    open_live(speaking, url, "tab_speech_to_text", "en")
+    speaking.locator("#speech-live-microphone .record-button").click()
+    wait_for_live_text(speaking)
+    open_live(watching, url, "tab_object_detection", "en")
+    start_camera(watching)
+    watching.locator(".tab-message:visible .prose").filter(
+        has_text=say("refuse_one_live_stream")[:40]).first.wait_for(timeout=30_000)
+    assert watching.locator("#detection-live-output img").count() == 0
+    speaking.context.close()
+    watching.locator("#detection-live-output img").first.wait_for(timeout=(ENDED_AFTER_S + 30) * 1000)
+    assert message(watching) == "", "the refusal goes once the camera's frames are boxed"
+    watching.context.close()
 
 
 @pytest.mark.parametrize("locale, viewport", [("en-US", (1280, 1000)), ("zh-CN", (390, 844))],
@@ -147,12 +160,10 @@ def test_live_detection_boxes_the_cameras_frames(devices_browser, url, locale, v
     language = locale[:2]
     page = new_page(devices_browser, locale, viewport)
     open_live(page, url, "tab_object_detection", language)
-    camera = page.locator("#detection-live-camera")
-    camera.locator("[title='grant webcam access'] button").click()
-    camera.locator("button.capture-button").click()
+    start_camera(page)
     frames = page.locator("#detection-live-output img")
     frames.first.wait_for(timeout=30_000)
-    page.wait_for_function("() => document.querySelectorAll('#object-detection-output tbody tr').length > 0",
+    page.wait_for_function(f"() => document.querySelectorAll('#object-detection-output {TABLE_ROWS}').length > 0",
                            timeout=30_000)
     first = frames.first.get_attribute("src")
     page.wait_for_timeout(1500)
