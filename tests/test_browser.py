@@ -144,9 +144,9 @@ def run_and_fail(page, button: str | None, chinese: bool) -> None:
 STAYS_S = 5
 
 
-@pytest.mark.parametrize("locale, viewport", [("en-US", (1280, 1000)), ("zh-CN", (1280, 1000)),
-                                              ("en-US", (390, 844)), ("zh-CN", (390, 844))],
-                         ids=["english-desktop", "chinese-desktop", "english-phone", "chinese-phone"])
+# English, the longer texts, on both screens; Chinese on the narrower one, where its lines wrap most.
+@pytest.mark.parametrize("locale, viewport", [("en-US", (1280, 1000)), ("en-US", (390, 844)), ("zh-CN", (390, 844))],
+                         ids=["english-desktop", "english-phone", "chinese-phone"])
 def test_every_tab_reads_right_to_a_person(browser, url, locale, viewport):
     """Every tab, opened and then made to fail: nothing unreadable on screen, the failure said in plain words
     beside the outputs and still there later, every input usable again, nothing cut or sideways. Every tab is made

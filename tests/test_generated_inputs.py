@@ -16,7 +16,7 @@ from demos.endpoints import SOMETHING_WENT_WRONG
 from demos.image_classification import EXAMPLES as PHOTOS
 from engines.params import Conversation, Name, OneOf, Real, SomeOf, Text, Upload, Whole
 
-CASES = 150
+CASES = 100
 UPLOADED = "an uploaded file"  # in a generated request: the test puts a real upload there
 NOT_TEXT = st.one_of(st.booleans(), st.integers(), st.floats(), st.lists(st.integers(), max_size=3),
                      st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))

@@ -19,9 +19,11 @@ from test_generated_inputs import accepted
 import demos
 import messages
 from benchmarks.serving import map_files
+from engines.live_speech import CHUNK_S, LIVE_LIMIT_S
 from engines.params import Upload
 from web.gradio_routes import API, BLOBS, CLOSED, EVENT, FILE, ROUTES, route_of
 from web.http_guard import GuardLimits
+from web.upload_owners import UploadOwners
 
 A, B = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "203.0.113.9"}
 JSON = {"Content-Type": "application/json"}
@@ -197,21 +199,29 @@ def test_every_event_route_refuses_a_misshapen_request_in_plain_words(served, tm
 
 # --- Each visitor's share: uploads, streams, multipart bodies --------------------------------------------------
 
-def test_many_small_uploads_meet_the_visitors_count_of_new_files(served, tmp_path):
-    _, base, _ = served
-    visitor = {"X-Forwarded-For": "198.51.100.77"}
+def test_a_whole_live_stream_fits_in_a_visitors_count_of_new_files():
+    """The page's microphone uploads each chunk as a file of its own."""
+    assert GuardLimits.max_new_files_per_hour >= LIVE_LIMIT_S / CHUNK_S
+
+
+def test_many_small_uploads_meet_the_visitors_count_of_new_files(served, monkeypatch):
+    app, base, _ = served
+    # The launched app's own book, at a count that takes seconds to reach (the default's takes minutes).
+    book, = (middleware.kwargs["book"] for middleware in app.server_app.user_middleware
+             if middleware.kwargs.get("book") is not None and middleware.cls is UploadOwners)
+    monkeypatch.setattr(book, "max_new_per_hour", 200)
+    visitor = httpx.Client(headers={"X-Forwarded-For": "198.51.100.77"}, timeout=30)
 
     def sent(name: str) -> int:
-        return httpx.post(f"{base}{API}/upload", files=[("files", (name, b"x"))], headers=visitor,
-                          timeout=30).status_code
+        return visitor.post(f"{base}{API}/upload", files=[("files", (name, b"x"))]).status_code
 
     # The page sends a pad's drawing again with every event, to the same path: no new file, no count (had these
     # counted, the count below would end 60 files early).
     assert {sent("layer_0.png") for _ in range(60)} == {200}
-    count = GuardLimits.max_new_files_per_hour
+    count = book.max_new_per_hour
     statuses = [sent(f"{i}.bin") for i in range(count)]
     assert statuses[:count - 1] == [200] * (count - 1) and statuses[count - 1] == 429, statuses[-3:]
-    refused = httpx.post(f"{base}{API}/upload", files=[("files", ("late.bin", b"x"))], headers=visitor, timeout=30)
+    refused = visitor.post(f"{base}{API}/upload", files=[("files", ("late.bin", b"x"))])
     assert refused.json()["detail"] == messages.say("http_upload_count", count=count)
     other = httpx.post(f"{base}{API}/upload", files=[("files", ("o.bin", b"y"))], headers=B, timeout=30)
     assert other.status_code == 200
