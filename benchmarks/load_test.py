@@ -1,6 +1,6 @@
 """Load test: many concurrent clients, requests mixed across the tabs, against one running app on tiny models.
 
-    python benchmarks/load_test.py [--clients 16] [--requests 200] [--json results.json]
+    python benchmarks/load_test.py [--clients 16] [--requests 200] [--json results.json] [--model TASK=SOURCE ...]
 
 Reports errors (deliberate queue-full answers counted apart), p50/p95 latency per endpoint, and the server's
 resident memory after the first half of the requests and after the last (a leak shows as growth).
@@ -46,12 +46,13 @@ def requests_for(models: dict[str, str]):
             for tab in demos.TABS for endpoint in tab.ENDPOINTS if endpoint.sample]
 
 
-def run(clients: int, total: int) -> dict:
+def run(clients: int, total: int, given: dict[str, str] | None = None) -> dict:
+    """`given`: task -> model to serve instead of building each task's tiny model."""
     import psutil
     from gradio_client import Client
 
     with tempfile.TemporaryDirectory() as tmp:
-        models = build_tiny_models(Path(tmp))
+        models = given or build_tiny_models(Path(tmp))
         server, url = start_server(models)
         process = psutil.Process(server.pid)
         mix = requests_for(models)
@@ -115,8 +116,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--model", action="append", default=[], metavar="TASK=SOURCE",
+                        help="serve these models (every sampled task's) instead of building tiny ones")
     args = parser.parse_args()
-    result = run(args.clients, args.requests)
+    result = run(args.clients, args.requests, dict(model.split("=", 1) for model in args.model))
     print(f"{result['requests']} requests from {result['clients']} clients in {result['seconds']} s; "
           f"errors: {len(result['errors'])}, queue full: {result['queue_full']}")
     print(f"{'endpoint':<18}{'count':>7}{'p50 s':>9}{'p95 s':>9}")

@@ -8,11 +8,12 @@ from conftest import ROOT
 
 
 @pytest.mark.slow
-def test_load_test_16_clients_60_requests_no_errors_no_leak(tmp_path):
+def test_load_test_16_clients_60_requests_no_errors_no_leak(tmp_path, tiny_overrides):
     out = tmp_path / "load.json"
+    models = [flag for task, source in tiny_overrides.items() for flag in ("--model", f"{task}={source}")]
     run = subprocess.run(
-        [sys.executable, "benchmarks/load_test.py", "--clients", "16", "--requests", "60", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [sys.executable, "benchmarks/load_test.py", "--clients", "16", "--requests", "60", "--json", str(out),
+         *models], cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert out.exists(), run.stdout[-2000:] + run.stderr[-2000:]
     result = json.loads(out.read_text())
