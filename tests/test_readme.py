@@ -17,6 +17,15 @@ def block(language: str) -> str:
     return code[: code.index("```")]
 
 
+def test_the_top_install_takes_pytorchs_cpu_build_and_the_gpu_install_is_named():
+    """A CPU-only machine following the first command must not download the CUDA build (several GB)."""
+    top = README[README.index("```bash\n") + len("```bash\n"):]
+    installed = re.match(r"pip install -r (\S+) && python app.py", top).group(1)
+    lines = (ROOT / installed).read_text().splitlines()
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines and "-r requirements.txt" in lines
+    assert "With an NVIDIA GPU, install `requirements.txt` instead" in README
+
+
 def test_spaces_front_matter_is_in_sync_with_the_registry():
     out = subprocess.run([sys.executable, "scripts/spaces_readme.py", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout
