@@ -158,8 +158,6 @@ class LiveTranscript:
         with self._lock:
             heard = _after([*self.context, *self.agreed], words)
             if closes:
-                if not self.spans or self.spans[0][0] > up_to:  # this utterance was closed by another reading
-                    return
                 start, end = self.spans.pop(0)
                 text = " ".join([*self.agreed, *heard]).strip()
                 if text:

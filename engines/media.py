@@ -146,17 +146,20 @@ MAX_DECODED_AUDIO_MB = 256  # 10 minutes of 48 kHz stereo fit; 10 minutes of 8-c
 SILENCE_PEAK = 1e-3  # below this peak amplitude (full scale 1.0) there is nothing to hear
 
 
-def to_mono_16k(samples: np.ndarray, sample_rate: int, resample: bool = True) -> np.ndarray:
-    """Any PCM array (int16/int32/float, mono or channels-last) as mono float32 in [-1, 1] at 16 kHz (at its own
-    rate without `resample`)."""
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """Any PCM array (int16/int32/float, mono or channels-last) as mono float32 in [-1, 1], at its own rate."""
     samples = np.asarray(samples)
     if samples.dtype.kind in "iu":
         info = np.iinfo(samples.dtype)
         samples = (samples.astype(np.float64) - (info.max + info.min + 1) / 2) / ((info.max - info.min + 1) / 2)
     samples = samples.astype(np.float32)
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1)
-    if resample and sample_rate != SAMPLE_RATE and samples.size:
+    return samples.mean(axis=1) if samples.ndim == 2 else samples
+
+
+def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Any PCM array (see to_mono) as mono float32 in [-1, 1] at 16 kHz."""
+    samples = to_mono(samples)
+    if sample_rate != SAMPLE_RATE and samples.size:
         import librosa  # imported on first audio request only: it is slow to import
 
         samples = librosa.resample(samples, orig_sr=sample_rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
@@ -178,7 +181,7 @@ def check_audio_size(frames: int, sample_rate: float, channels: int, max_seconds
 
 class StreamResampler:
     """A live stream's chunks as mono float32 16 kHz samples, resampled as one signal (soxr's stream): chunks
-    resampled one by one would each start and end with the filter's edge, twice a second."""
+    resampled one by one would each start and end with the filter's edge, ten times a second."""
 
     def __init__(self):
         self._stream, self._rate = None, None
@@ -217,7 +220,7 @@ def read_audio(upload, max_seconds: float = MAX_AUDIO_SECONDS, silence_refused: 
         raise refuse("refuse_audio_not_finite")
     check_audio_size(len(samples), sample_rate, samples.shape[1] if samples.ndim > 1 else 1, max_seconds)
     if keep_rate:
-        return to_mono_16k(samples, int(sample_rate), resample=False), int(sample_rate)
+        return to_mono(samples), int(sample_rate)
     audio = to_mono_16k(samples, int(sample_rate))
     if silence_refused and (audio.size == 0 or float(np.abs(audio).max()) < SILENCE_PEAK):
         raise refuse("refuse_no_speech")

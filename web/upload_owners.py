@@ -26,7 +26,7 @@ from starlette._utils import get_route_path
 
 from messages import say
 from web.gradio_routes import FILE, UPLOAD, route_of
-from web.http_guard import HOUR, client_address, language_of_scope, refuse_in_words
+from web.http_guard import HOUR, GuardLimits, client_address, language_of_scope, refuse_in_words
 
 MAX_TRACKED_UPLOADS = 100_000  # past this many, the oldest uploads are deleted: an untracked upload would be public
 
@@ -35,8 +35,8 @@ class OwnerBook:
     """Who uploaded each file in Gradio's cache. Event-loop state only (the middlewares never run on other
     threads): no lock needed."""
 
-    def __init__(self, public_paths: frozenset[str] = frozenset(), max_new_per_hour: int = 2500,
-                 max_tracked: int = MAX_TRACKED_UPLOADS):
+    def __init__(self, public_paths: frozenset[str] = frozenset(),
+                 max_new_per_hour: int = GuardLimits.max_new_files_per_hour, max_tracked: int = MAX_TRACKED_UPLOADS):
         """`public_paths`: the app's examples in the cache. An upload of an example's bytes under its name lands on
         the example's path; that must not make the example the uploader's, out of every other visitor's reach.
         `max_new_per_hour`: the files a visitor may add to the cache in an hour."""
