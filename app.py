@@ -42,6 +42,7 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
     import demos
     from demos import models_panel
     from demos.i18n import translations, ui_text
+    from demos.workbench import Workbench
     from engines.runtime import ModelRuntime
     from web.editor_blobs import bound_editor_blobs
     from web.http_guard import MB, GuardLimits, HttpGuard, mcp_tool_calls_log_in
@@ -53,13 +54,25 @@ def build_app(runtime: ModelRuntime | None = None) -> gr.Blocks:
     runtime = runtime or ModelRuntime()
     with gr.Blocks(title=TITLE, delete_cache=CACHE_CLEANING) as app:
         gr.Markdown(ui_text("hub_intro", device=runtime.device))
-        with gr.Tabs():
-            for tab in demos.TABS:
-                with gr.Tab(ui_text(f"tab_{tab.TASK}"), id=tab.TASK):
-                    tab.build(runtime)
+        workbench = Workbench(runtime)  # (its state outside the tabs: a Tabs' every child is a tab)
+        with gr.Tabs() as workbench.tabs:
+            building = workbench.open()
+            try:
+                for tab in demos.TABS:
+                    with gr.Tab(ui_text(f"tab_{tab.TASK}"), id=tab.TASK):
+                        workbench.tab = tab.TASK
+                        tab.build(runtime)
+                with gr.Tab(ui_text(f"tab_{demos.CHAIN.TASK}"), id=demos.CHAIN.TASK):
+                    workbench.tab = demos.CHAIN.TASK
+                    chain_inputs = demos.CHAIN.build(runtime)
+            finally:
+                workbench.close(building)
+            with gr.Tab(ui_text("tab_history"), id="history") as history_tab:
+                workbench.build_history(history_tab)
             with gr.Tab(ui_text("tab_optimisation"), id=demos.LAB.TASK):
                 demos.LAB.build(runtime)
             models_panel.build(runtime)
+        workbench.finish(app, chain_inputs)
     app.queue(max_size=QUEUE_MAX_SIZE)
     bound_editor_blobs(app, runtime.settings.behind_proxy)
     # Gradio takes these at launch; binding them here means every launch (CLI, tests) has them.

@@ -4,6 +4,7 @@ concurrency group, the request's context, plain-word errors and the thread the m
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import inspect
 import logging
@@ -14,8 +15,8 @@ import gradio as gr
 
 import messages
 from engines.context import Context
-from engines.endpoint import BATCHED, STREAM, TORCH_THREAD, Endpoint
-from engines.kinds import LOCAL, REMOTE
+from engines.endpoint import BATCHED, STREAM, Endpoint
+from engines.kinds import REMOTE
 from engines.refusal import SOMETHING_WENT_WRONG, Refusal
 from engines.runtime import ModelRuntime
 from models.backends import REMOTE_CONCURRENCY, RemoteError
@@ -23,6 +24,8 @@ from models.errors import ModelLoadError
 from models.settings import zero_gpu
 
 log = logging.getLogger("demo_hub")
+# The page's workbench while build_app builds the tabs (demos/workbench.py): serve() tells it each page event.
+WORKBENCH: contextvars.ContextVar = contextvars.ContextVar("workbench", default=None)
 # A streamed answer reaches the page at most this often (paced()): 25 updates a second read as live text.
 STREAM_UPDATE_S = 0.04
 
@@ -52,14 +55,10 @@ def bound(endpoint: Endpoint, runtime) -> Callable:
         def handler(*args, **kwargs):
             args, kwargs = arguments(args, kwargs)
             yield from paced(fn(runtime, *args, **kwargs))
-    elif endpoint.run == TORCH_THREAD and runtime.kind(endpoint.task) == LOCAL:
+    else:
         def handler(*args, **kwargs):
             args, kwargs = arguments(args, kwargs)
-            return runtime.torch_threads.run(fn, runtime, *args, **kwargs)
-    else:  # BATCHED, STEPS, a remote engine's: the function hands its model work to the torch threads itself
-        def handler(*args, **kwargs):
-            args, kwargs = arguments(args, kwargs)
-            return fn(runtime, *args, **kwargs)
+            return endpoint.call(runtime, *args, **kwargs)
 
     functools.update_wrapper(handler, fn)
     handler.__signature__ = api
@@ -254,6 +253,9 @@ def serve(endpoint: Endpoint, runtime: ModelRuntime, triggers, inputs: list, out
     gr.Button(visible=False).click(model_handler(handler), inputs, outputs, api_name=endpoint.api_name, **options)
     if triggers is None:
         return None
+    workbench = WORKBENCH.get()
+    if workbench is not None and endpoint.reads is not None:
+        return workbench.page_event(endpoint, handler, triggers, inputs, outputs, message, options)
     return gr.on(triggers, page_handler(handler, len(outputs)), inputs, [*outputs, message],
                  api_visibility="private", **options)
 

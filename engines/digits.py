@@ -13,6 +13,7 @@ from engines.endpoint import BATCHED, Endpoint
 from engines.image_classification import scores_of
 from engines.kinds import LOCAL, REMOTE, Engine
 from engines.media import drawing_file, open_image, upload_path
+from engines.outcome import ranked, same_top_label
 from engines.params import PICKED_MODEL, Upload, Whole
 from engines.refusal import refuse
 from engines.runtime import ModelRuntime
@@ -111,7 +112,8 @@ ENDPOINTS = (Endpoint("recognize_digit", recognize_digit, TASK,
                       {"image": Upload("param_drawing"), "model": PICKED_MODEL},
                       run=BATCHED,
                       sample=lambda model: ({"background": None, "layers": [], "composite": Path(EXAMPLES[0])},
-                                            model)),)
+                                            model),
+                      reads=lambda answer: ranked(*answer), agreement=same_top_label),)
 
 MEDIA_INPUTS = True
 

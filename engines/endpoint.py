@@ -7,7 +7,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from engines.kinds import LOCAL
+from engines.outcome import Agreement, Outcome
 from engines.params import Param
 
 # How an endpoint's work runs.
@@ -42,6 +45,10 @@ class Endpoint:
     # Calls at once in a group of its own (0: none, the device's group): a long run must not hold the slot the
     # tabs' model requests share. Its model work must then take turns with theirs on the torch threads, step by step.
     own_group: int = 0
+    # How the workbench reads its answer (engines/outcome.py: compare, chain, keep); None: it keeps no results.
+    reads: Callable[[Any], Outcome] | None = None
+    # How far two models' answers to one request agree; None: they are shown side by side without a measure.
+    agreement: Callable[[Outcome, Outcome], Agreement] | None = None
 
     def __post_init__(self):
         inputs = [name for name in inspect.signature(self.fn).parameters if name not in ("runtime", "context")]
@@ -51,5 +58,12 @@ class Endpoint:
             raise ValueError(f"{self.api_name}: unknown run mode {self.run!r}")
         if self.run == STREAM and not inspect.isgeneratorfunction(self.fn):
             raise ValueError(f"{self.api_name}: a streamed endpoint's function must be a generator")
+
+    def call(self, runtime, *args, **kwargs):
+        """fn's answer, run where its record says (on a torch thread, for TORCH_THREAD on a local model), from a
+        thread that is not a torch thread; its inputs already checked."""
+        if self.run == TORCH_THREAD and runtime.kind(self.task) == LOCAL:
+            return runtime.torch_threads.run(self.fn, runtime, *args, **kwargs)
+        return self.fn(runtime, *args, **kwargs)
 
 

@@ -13,6 +13,7 @@ from engines import contract
 from engines.context import Context
 from engines.endpoint import Endpoint
 from engines.kinds import LOCAL, REMOTE, Engine
+from engines.outcome import picture_only
 from engines.params import PICKED_MODEL, TYPED_MODEL, Whole
 from engines.runtime import ModelRuntime
 from models.gan_networks import image_grid, to_images
@@ -133,11 +134,11 @@ ENDPOINTS = (
     Endpoint("generate_gan", generate_gan, TASK,
              {"model": PICKED_MODEL, "custom_model": TYPED_MODEL, "seed": Whole("param_seed", 0, MAX_SEED),
               "count": Whole("param_image_count", 1, MAX_IMAGES)},
-             sample=lambda model: (model, "", 0, 4), track_tqdm=False),
+             sample=lambda model: (model, "", 0, 4), track_tqdm=False, reads=picture_only),
     Endpoint("interpolate_gan", interpolate_gan, TASK,
              {"model": PICKED_MODEL, "custom_model": TYPED_MODEL, "seed_a": Whole("param_first_seed", 0, MAX_SEED),
               "seed_b": Whole("param_second_seed", 0, MAX_SEED), "frames": Whole("param_frame_count", 2, MAX_FRAMES)},
-             sample=lambda model: (model, "", 1, 2, 4), track_tqdm=False),
+             sample=lambda model: (model, "", 1, 2, 4), track_tqdm=False, reads=picture_only),
 )
 
 MEDIA_INPUTS = False

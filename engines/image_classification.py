@@ -11,6 +11,7 @@ from engines.context import Context
 from engines.endpoint import BATCHED, Endpoint
 from engines.kinds import LOCAL, REMOTE, Engine
 from engines.media import client_file, open_image, upload_path
+from engines.outcome import ranked, same_top_label
 from engines.params import PICKED_MODEL, TYPED_MODEL, Upload, Whole
 from engines.refusal import refuse
 from engines.runtime import ModelRuntime
@@ -88,8 +89,8 @@ def classify_image(runtime: ModelRuntime, image: dict, model: str | None = None,
 ENDPOINTS = (Endpoint("classify_image", classify_image, TASK,
                       {"image": Upload("param_image", required=True), "model": PICKED_MODEL,
                        "custom_model": TYPED_MODEL},
-                      run=BATCHED,
-                      sample=lambda model: (Path(EXAMPLES[1]), model, "")),)
+                      run=BATCHED, sample=lambda model: (Path(EXAMPLES[1]), model, ""),
+                      reads=ranked, agreement=same_top_label),)
 
 MEDIA_INPUTS = True
 

@@ -11,6 +11,7 @@ from engines.context import Context
 from engines.endpoint import Endpoint
 from engines.kinds import LOCAL, REMOTE, Engine
 from engines.media import client_file, open_image
+from engines.outcome import picture_only
 from engines.params import PICKED_MODEL, TYPED_MODEL, Real, Text, Upload, Whole
 from engines.refusal import refuse
 from engines.runtime import ModelRuntime
@@ -109,7 +110,7 @@ ENDPOINTS = (Endpoint("edit_image", edit_image, TASK,
                        "image_guidance": Real("param_image_guidance", 1.0, 5.0),
                        "text_guidance": Real("param_text_guidance", 1.0, 20.0),
                        "seed": Whole("param_seed", 0, MAX_SEED)},
-                      track_tqdm=False),)
+                      track_tqdm=False, reads=picture_only),)
 
 MEDIA_INPUTS = True
 

@@ -9,6 +9,7 @@ from engines import contract
 from engines.context import Context
 from engines.endpoint import BATCHED, Endpoint
 from engines.kinds import LOCAL, REMOTE, Engine
+from engines.outcome import Outcome, Table, same_rows
 from engines.params import PICKED_MODEL, TYPED_MODEL, Text
 from engines.runtime import ModelRuntime
 from models.hf import ENTITY_GROUPING
@@ -98,8 +99,15 @@ def ner(runtime: ModelRuntime, text: str, model: str | None = None, custom_model
                               lambda: to_outputs(text, engine.entities(text, runtime.context(context))))
 
 
+def read_entities(answer) -> Outcome:
+    _, rows = answer
+    return Outcome("; ".join(f"{row[0]} ({row[1]})" for row in rows),
+                   Table(["entity", "type", "score", "start", "end"], rows))
+
+
 ENDPOINTS = (Endpoint("ner", ner, TASK, {"text": TEXT, "model": PICKED_MODEL, "custom_model": TYPED_MODEL},
-                      run=BATCHED, sample=lambda model: (EXAMPLES[0], model, "")),)
+                      run=BATCHED, sample=lambda model: (EXAMPLES[0], model, ""), reads=read_entities,
+                      agreement=same_rows(2, "agreement_entities")),)
 
 MEDIA_INPUTS = False
 

@@ -1,6 +1,7 @@
 """Object detection: the COCO objects in a photo, boxed and labelled, with their scores."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -10,6 +11,7 @@ from engines.context import Context
 from engines.endpoint import BATCHED, Endpoint
 from engines.kinds import LOCAL, REMOTE, Engine
 from engines.media import client_file, data_url_image, open_image, upload_path
+from engines.outcome import Outcome, Table, boxes_agree
 from engines.params import PICKED_MODEL, TYPED_MODEL, Real, Upload, Whole
 from engines.runtime import ModelRuntime
 from models.detection import MAX_DETECTIONS, SCORE_FLOOR, Detection
@@ -140,12 +142,21 @@ def detect_objects(runtime: ModelRuntime, image: dict, model: str | None = None,
     return detect(runtime, client_file(image), model, custom_model, threshold, max_boxes, context)
 
 
+def read_boxes(answer) -> Outcome:
+    """The boxes counted by label ("2 × person, 1 × dog"), their table and the boxed picture."""
+    picture, rows = answer
+    counts = Counter(row[0] for row in rows)
+    return Outcome(", ".join(f"{count} × {label}" for label, count in counts.most_common()),
+                   Table(["label", "score", "x0", "y0", "x1", "y1"], rows), picture)
+
+
 ENDPOINTS = (Endpoint("detect_objects", detect_objects, TASK,
                       {"image": Upload("param_image", required=True), "model": PICKED_MODEL,
                        "custom_model": TYPED_MODEL,
                        "threshold": Real("param_score_threshold", SCORE_FLOOR, 1.0),
                        "max_boxes": Whole("param_max_boxes", 1, MAX_DETECTIONS)}, run=BATCHED,
-                      sample=lambda model: (Path(EXAMPLES[0]), model, "", DEFAULT_THRESHOLD, DEFAULT_MAX_BOXES)),)
+                      sample=lambda model: (Path(EXAMPLES[0]), model, "", DEFAULT_THRESHOLD, DEFAULT_MAX_BOXES),
+                      reads=read_boxes, agreement=boxes_agree),)
 
 MEDIA_INPUTS = True
 

@@ -168,6 +168,22 @@ class Conversation:
         return value
 
 
+@dataclass(frozen=True)
+class Optional:
+    """An input that may be left out (None or blank: None), else checked as `param` checks it."""
+
+    param: Param
+
+    @property
+    def name(self) -> str:
+        return self.param.name
+
+    def check(self, value):
+        if value is None or isinstance(value, str) and not value.strip():
+            return None
+        return self.param.check(value)
+
+
 # The two inputs of every model picker (demos/common.py draws it): a listed model, and an id typed in.
 PICKED_MODEL = Name("param_model")
 TYPED_MODEL = Name("param_custom_model")

@@ -11,6 +11,7 @@ from engines.endpoint import Endpoint
 from engines.gan import generate
 from engines.kinds import LOCAL, REMOTE, Engine
 from engines.media import drawing_file, open_image
+from engines.outcome import picture_only
 from engines.params import PICKED_MODEL, TYPED_MODEL, Upload
 from engines.refusal import refuse
 from engines.runtime import ModelRuntime
@@ -87,7 +88,7 @@ def pix2pix(runtime: ModelRuntime, drawing: dict, model: str | None = None, cust
 
 ENDPOINTS = (Endpoint("pix2pix", pix2pix, TASK,
                       {"drawing": Upload("param_drawing"), "model": PICKED_MODEL, "custom_model": TYPED_MODEL},
-                      track_tqdm=False),)
+                      track_tqdm=False, reads=picture_only),)
 
 MEDIA_INPUTS = True
 

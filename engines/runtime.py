@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -29,6 +31,8 @@ from models.torch_threads import shared_torch_threads
 from tasks import custom_spec, default_spec, example_hub_id, override_spec, specs_for, task
 
 log = logging.getLogger("demo_hub")
+# The models that engines were asked for within noting_models() (on this thread): the workbench shows their memory.
+_models_asked: ContextVar[list | None] = ContextVar("models_asked", default=None)
 
 
 class ModelKey(NamedTuple):
@@ -73,7 +77,26 @@ class ModelRuntime:
         import importlib
 
         kinds = importlib.import_module(f"engines.{task}").KINDS
-        return kinds[self.kind(task)](self, self.spec(task, model, custom_id))
+        engine = kinds[self.kind(task)](self, self.spec(task, model, custom_id))
+        asked = _models_asked.get()
+        if asked is not None:
+            asked.append(engine.spec)
+        return engine
+
+    @contextmanager
+    def noting_models(self) -> Iterator[list[ModelSpec]]:
+        """The models the engines made within the block (on this thread) run, in the order they were asked for."""
+        asked: list[ModelSpec] = []
+        token = _models_asked.set(asked)
+        try:
+            yield asked
+        finally:
+            _models_asked.reset(token)
+
+    def memory_mb(self, spec: ModelSpec) -> float | None:
+        """What the model takes in the cache, as the Models panel shows it; None where it is not loaded here."""
+        key = self.cache_key(spec)
+        return next((round(entry.size_bytes / 2**20, 1) for entry in self.loaded() if entry.key == key), None)
 
     def context(self, context: Context | None = None) -> Context:
         """The request's context, or one for a call made without (a test, the load test): the server's time."""

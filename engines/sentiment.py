@@ -8,6 +8,7 @@ from engines import contract
 from engines.context import Context
 from engines.endpoint import BATCHED, Endpoint
 from engines.kinds import LOCAL, REMOTE, Engine
+from engines.outcome import Outcome, Table, same_rows
 from engines.params import PICKED_MODEL, TYPED_MODEL, Text, Whole
 from engines.runtime import ModelRuntime
 from tasks import task
@@ -100,9 +101,16 @@ def classify_sentiment(runtime: ModelRuntime, text: str, model: str | None = Non
                               lambda: summarised(lines, engine.scores(lines, runtime.context(context))))
 
 
+def read_lines(answer) -> Outcome:
+    """The likeliest class over all the lines, and a row per line."""
+    overall, rows = answer
+    return Outcome(max(overall, key=overall.get), Table(["text", "sentiment", "score"], rows))
+
+
 ENDPOINTS = (Endpoint("classify_sentiment", classify_sentiment, TASK,
                       {"text": TEXT, "model": PICKED_MODEL, "custom_model": TYPED_MODEL}, run=BATCHED,
-                      sample=lambda model: (EXAMPLES[0], model, "")),)
+                      sample=lambda model: (EXAMPLES[0], model, ""), reads=read_lines,
+                      agreement=same_rows(2, "agreement_lines")),)
 
 
 MEDIA_INPUTS = False  # its contract's inputs are text

@@ -26,6 +26,7 @@ from engines.live_speech import (
     token_limit,
 )
 from engines.media import SAMPLE_RATE, client_file, read_audio, upload_path
+from engines.outcome import Outcome, Table, transcripts_agree
 from engines.params import PICKED_MODEL, TYPED_MODEL, OneOf, Upload
 from engines.refusal import refuse
 from engines.runtime import ModelRuntime
@@ -291,12 +292,18 @@ def shown_live(view: LiveView) -> tuple[str, str, list[list]]:
     return view.stable, view.tentative, view.segments
 
 
+def read_transcript(answer) -> Outcome:
+    text, segments = answer
+    return Outcome(text, Table(["start", "end", "text"], segments))
+
+
 ENDPOINTS = (Endpoint("transcribe", transcribe_audio, TASK,
                       {"audio": Upload("param_audio", required=True), "model": PICKED_MODEL,
                        "custom_model": TYPED_MODEL,
                        "language": OneOf("param_language", tuple(LANGUAGES)),
                        "task": OneOf("param_speech_task", tuple(WHISPER_TASKS))},
-                      sample=lambda model: (Path(EXAMPLES[0]), model, "", "en", "transcribe")),
+                      sample=lambda model: (Path(EXAMPLES[0]), model, "", "en", "transcribe"),
+                      reads=read_transcript, agreement=transcripts_agree),
              Endpoint("live_transcribe", live_transcribe, TASK,
                       {"audio": Upload("param_audio", required=True), "model": PICKED_MODEL,
                        "custom_model": TYPED_MODEL,

@@ -10,6 +10,7 @@ from engines import contract
 from engines.context import Context
 from engines.endpoint import STEPS, Endpoint
 from engines.kinds import LOCAL, REMOTE, Engine
+from engines.outcome import Outcome, translations_agree
 from engines.params import PICKED_MODEL, TYPED_MODEL, OneOf, Text
 from engines.refusal import refuse
 from engines.runtime import ModelRuntime
@@ -177,6 +178,11 @@ class TranslationRemote(Engine):
 KINDS = {LOCAL: TranslationHere, REMOTE: TranslationRemote}
 
 
+def default_model(runtime: ModelRuntime) -> str:
+    """What the tab picks first: the operator's --model, else Opus-MT's model of the pair."""
+    return runtime.default(TASK).name if TASK in runtime.settings.model_overrides else OPUS_MT
+
+
 def translate_text(runtime: ModelRuntime, text: str, source: str, target: str, model: str = OPUS_MT,
                    custom_model: str | None = None, context: Context | None = None) -> str:
     """Translate a text from one language to another, keeping its line breaks.
@@ -204,7 +210,8 @@ ENDPOINTS = (Endpoint("translate", translate_text, TASK,
                       {"text": TEXT, "source": OneOf("param_source_language", tuple(LANGUAGES)),
                        "target": OneOf("param_target_language", tuple(LANGUAGES)), "model": PICKED_MODEL,
                        "custom_model": TYPED_MODEL},
-                      run=STEPS, sample=lambda model: ("Good morning.", "en", "zh", model, "")),)
+                      run=STEPS, sample=lambda model: ("Good morning.", "en", "zh", model, ""),
+                      reads=Outcome, agreement=translations_agree),)
 
 MEDIA_INPUTS = False
 

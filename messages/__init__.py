@@ -80,8 +80,16 @@ def say(key: str, language: str = DEFAULT, **params) -> str:
     A key English lacks is a programming error: KeyError."""
     english = catalog(DEFAULT)[key]
     text = english if language == DEFAULT else catalog(language).get(key, english)
-    return text.format(**{name: say(value.key, language) if isinstance(value, Term) else value
-                          for name, value in params.items()})
+    return text.format(**{name: _said(value, language) for name, value in params.items()})
+
+
+def _said(value, language: str):
+    """A parameter as said in `language`: a Term's text, an error's words, or the value itself."""
+    if isinstance(value, Term):
+        return say(value.key, language)
+    if isinstance(value, Said):
+        return value.text(language)
+    return value
 
 
 class Said:

@@ -94,7 +94,7 @@ def test_every_key_is_used_in_the_code():
 
     literals = {node.value for _, tree in parsed_sources() for node in ast.walk(tree)
                 if isinstance(node, ast.Constant) and isinstance(node.value, str)}
-    built = {f"tab_{key}" for key in [tab.TASK for tab in demos.TABS] + list(TASK_KEYS)} | \
+    built = {f"tab_{key}" for key in [tab.TASK for tab in (*demos.TABS, demos.CHAIN)] + list(TASK_KEYS)} | \
         {f"gradio_{space}_{key}" for space, keys in GRADIO_GAPS.items() for key in keys}
     unused = set(catalog("en")) - literals - built
     assert not unused, f"keys no code uses: {sorted(unused)}"

@@ -1,0 +1,128 @@
+"""Compare: one request through two models, side by side. Every endpoint that names a model and has a reading gets
+a `compare_<its name>` twin, made here from its record: the same inputs and checks, plus the second model. Each
+model's run is the endpoint's own call (its cache, batches, deadline, the cache's memory budget for the second
+model), one after the other: on a CPU two at once would only share its cores. The answer is both answers, a row
+of facts per model (its time, its memory as the Models panel shows it) and, where the task has a measure, how far
+the two agree."""
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import messages
+from engines.context import Context
+from engines.endpoint import STEPS, STREAM, TORCH_THREAD, Endpoint
+from engines.params import PICKED_MODEL, TYPED_MODEL
+from tasks import specs_for
+
+FACTS_HEADERS = ["run", "model", "seconds", "MB"]
+SECOND_INPUTS = {"second_model": PICKED_MODEL, "second_custom_model": TYPED_MODEL}
+
+
+@dataclass(frozen=True)
+class Run:
+    model: str  # as clients name it
+    answer: Any
+    seconds: float  # its model's first load included
+    memory_mb: float | None  # None: its model runs elsewhere (a remote engine)
+
+
+def comparable(endpoint: Endpoint) -> bool:
+    """Whether the endpoint has a twin: it names a model, its task lists more than one, it is read, not streamed."""
+    return (endpoint.reads is not None and "model" in endpoint.params and endpoint.run != STREAM
+            and len(specs_for(endpoint.task)) > 1)
+
+
+def timed_run(runtime, endpoint: Endpoint, arguments: dict, timeout_s: float, progress, warn) -> Run:
+    """The endpoint's own call on its model, with a deadline of its own (each run has the endpoint's limits)."""
+    context = Context.starting(timeout_s, progress, warn)
+    started = time.perf_counter()
+    with runtime.noting_models() as asked:
+        answer = endpoint.call(runtime, **arguments, context=context)
+    seconds = time.perf_counter() - started
+    spec = asked[-1] if asked else None
+    model = spec.name if spec else str(arguments.get("custom_model") or arguments.get("model") or "")
+    return Run(model, answer, round(seconds, 3), runtime.memory_mb(spec) if spec else None)
+
+
+def as_outputs(answer) -> tuple:
+    return answer if isinstance(answer, tuple) else (answer,)
+
+
+def compared(runtime, endpoint: Endpoint, arguments: dict, second: dict, context: Context | None) -> tuple:
+    """Both answers' outputs (the endpoint's, twice), the facts table and the agreement in words."""
+    context = runtime.context(context)
+    timeout_s = context.timeout_s
+    first = timed_run(runtime, endpoint, arguments, timeout_s, context.progress, context.warn)
+    other = timed_run(runtime, endpoint, {**arguments, **second}, timeout_s, context.progress, context.warn)
+    facts = [[label, run.model, run.seconds, run.memory_mb] for label, run in (("A", first), ("B", other))]
+    agreement = ""
+    if endpoint.agreement is not None:
+        agreement = endpoint.agreement(endpoint.reads(first.answer), endpoint.reads(other.answer)).said(
+            messages.current_language())
+    return *as_outputs(first.answer), *as_outputs(other.answer), {"headers": FACTS_HEADERS, "data": facts}, agreement
+
+
+def _docstring(endpoint: Endpoint, inputs: list[str]) -> str:
+    """The endpoint's `Args:` (the MCP tool's description of each input), with the second model's."""
+    lines = inspect.getdoc(endpoint.fn).splitlines()
+    start = lines.index("Args:")
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].strip()), len(lines))
+    second = ["    second_model: the model to compare it with, named as `model` is."]
+    if "second_custom_model" in inputs:
+        second.append("    second_custom_model: optional Hugging Face id of another model to compare it with.")
+    summary = lines[0].rstrip(".")
+    return "\n".join([f"Compare two models on one request: {summary[0].lower()}{summary[1:]}, with each model.",
+                      "", *lines[start:end], *second, "",
+                      "Returns each model's answer (the first's outputs, then the second's), a table with each "
+                      "model's time in seconds (its first load included) and memory in MB, and how far the two "
+                      "answers agree, in words."])
+
+
+_twins: dict[str, Endpoint] = {}
+
+
+def twin(endpoint: Endpoint) -> Endpoint:
+    """The endpoint's `compare_` twin (one record per endpoint, as the API lists it once)."""
+    if endpoint.api_name not in _twins:
+        _twins[endpoint.api_name] = _made_twin(endpoint)
+    return _twins[endpoint.api_name]
+
+
+def compared_first(endpoints) -> list[Endpoint]:
+    """The twins of each task's first comparable endpoint (a tab compares its main request)."""
+    firsts = {}
+    for endpoint in endpoints:
+        if comparable(endpoint):
+            firsts.setdefault(endpoint.task, endpoint)
+    return [twin(endpoint) for endpoint in firsts.values()]
+
+
+def _made_twin(endpoint: Endpoint) -> Endpoint:
+    base = inspect.signature(endpoint.fn)
+    second = {name: param for name, param in SECOND_INPUTS.items()
+              if name != "second_custom_model" or "custom_model" in endpoint.params}
+    parameters = [p for name, p in base.parameters.items() if name != "context"]
+    parameters += [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                     annotation="str | None") for name in second]
+    signature = base.replace(parameters=[*parameters, base.parameters["context"]])
+
+    def compare(*args, **kwargs):
+        call = signature.bind(*args, **kwargs)
+        call.apply_defaults()
+        arguments = dict(call.arguments)
+        runtime, context = arguments.pop("runtime"), arguments.pop("context")
+        models = {name.removeprefix("second_"): arguments.pop(name) for name in second}
+        return compared(runtime, endpoint, arguments, models, context)
+
+    compare.__name__ = compare.__qualname__ = f"compare_{endpoint.fn.__name__}"
+    compare.__signature__ = signature
+    compare.__doc__ = _docstring(endpoint, list(second))
+    compare.__annotations__ = {**endpoint.fn.__annotations__, **{name: "str | None" for name in second}}
+    compare.__annotations__.pop("return", None)
+    sample = endpoint.sample and (lambda model: (*endpoint.sample(model), model) + (("",) if len(second) > 1 else ()))
+    return Endpoint(f"compare_{endpoint.api_name}", compare, endpoint.task, {**endpoint.params, **second},
+                    run=STEPS if endpoint.run == TORCH_THREAD else endpoint.run, sample=sample,
+                    track_tqdm=endpoint.track_tqdm)
