@@ -140,7 +140,8 @@ class Workbench:
             self.offer_sends(endpoint, outputs[0])
         if endpoint.task == "object_detection":
             self.offer_chain_of_boxes(inputs[0], outputs[-1])
-        if comparable(endpoint) and twin(endpoint) in compared_first(_task_endpoints()):
+        offered = len(self.runtime.choices(endpoint.task)) > 1 or self.runtime.offers_custom_ids(endpoint.task)
+        if offered and comparable(endpoint) and twin(endpoint) in compared_first(_task_endpoints()):
             self.offer_compare(endpoint, inputs)
         return event
 

@@ -21,6 +21,7 @@ from engines.params import OneOf, Optional, Real, Text, Upload
 from engines.refusal import Refusal, refuse
 from engines.runtime import ModelRuntime
 from models.errors import ModelLoadError
+from tasks import EXAMPLES_DIR
 
 # What each task's answer can be handed to.
 NEXT = {"speech_to_text": ("translation", "ner", "sentiment"), "translation": ("ner", "sentiment"),
@@ -53,18 +54,13 @@ CHAINS = {ARROW.join(chain): chain for chain in chains()}
 
 
 @dataclass(frozen=True)
-class Steps:
-    """A declared chain: task keys joined by arrows ("→", "->", ">") or commas."""
-
-    name: str
+class Steps(OneOf):
+    """A declared chain, one of CHAINS: task keys joined by arrows ("→", "->", ">") or commas."""
 
     def check(self, value):
-        if not isinstance(value, str) or len(value) > 200:
-            raise refuse("refuse_unknown_chain", chains="; ".join(CHAINS))
-        steps = tuple(step.strip() for step in re.split(r"→|->|>|,", value))
-        if ARROW.join(steps) not in CHAINS:
-            raise refuse("refuse_unknown_chain", chains="; ".join(CHAINS))
-        return steps
+        if isinstance(value, str) and len(value) <= 200:
+            value = ARROW.join(step.strip() for step in re.split(r"→|->|>|,", value))
+        return super().check(value)
 
 
 def step_endpoint(task: str) -> Endpoint:
@@ -95,7 +91,8 @@ def run_chain(runtime: ModelRuntime, steps: str, text: str | None = None, audio:
     sentiment; translation, then entities or sentiment; detection, then classification of each box.
 
     Args:
-        steps: the chain, e.g. "speech_to_text → translation → ner" (arrows or commas between task names).
+        steps: the chain, e.g. "speech_to_text → translation → ner" (arrows or commas between task names); one of
+            the chains listed in the refusal of any other.
         text: the text a chain starting with translation, ner or sentiment reads.
         audio: the recording a chain starting with speech_to_text reads.
         image: the photo a chain starting with object_detection reads.
@@ -106,6 +103,7 @@ def run_chain(runtime: ModelRuntime, steps: str, text: str | None = None, audio:
     Returns the last step's text, its table, and every step (its task, model, seconds, text and table).
     """
     runtime_context = runtime.context(context)
+    steps = CHAINS[steps]
     handed = first_input(steps[0], text, audio, image)
     if "translation" in steps:  # before any step's work
         importlib.import_module("engines.translation").refuse_languages(source_language, target_language)
@@ -179,11 +177,14 @@ def read_chain(answer) -> Outcome:
     return Outcome(text, None if table is None else Table(table["headers"], table["data"]))
 
 
-TASK = "chain"  # its steps are other tasks'; its own record has no model
+TASK = "chain"  # (its steps are other tasks')
 ENDPOINTS = (Endpoint("run_chain", run_chain, TASK,
-                      {"steps": Steps("param_chain_steps"), "text": Optional(Text("param_text", MAX_CHAIN_CHARS)),
+                      {"steps": Steps("param_chain_steps", tuple(CHAINS)),
+                       "text": Optional(Text("param_text", MAX_CHAIN_CHARS)),
                        "audio": Upload("param_audio"), "image": Upload("param_image"),
                        "source_language": OneOf("param_source_language", TRANSLATION_LANGUAGES),
                        "target_language": OneOf("param_target_language", TRANSLATION_LANGUAGES),
                        "threshold": Real("param_score_threshold", 0.05, 1.0)},
-                      run=STEPS, reads=read_chain),)
+                      run=STEPS, reads=read_chain,
+                      sample=lambda _: (ARROW.join(("object_detection", "image_classification")), None, None,
+                                        EXAMPLES_DIR / "images" / "cat.jpg", "en", "de", 0.5)),)

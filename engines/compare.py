@@ -70,7 +70,8 @@ def _docstring(endpoint: Endpoint, inputs: list[str]) -> str:
     lines = inspect.getdoc(endpoint.fn).splitlines()
     start = lines.index("Args:")
     end = next((i for i in range(start + 1, len(lines)) if not lines[i].strip()), len(lines))
-    second = ["    second_model: the model to compare it with, named as `model` is."]
+    second = ["    second_model: the model to compare it with, named as `model` is (left out: the model listed "
+              "after the tab's first)."]
     if "second_custom_model" in inputs:
         second.append("    second_custom_model: optional Hugging Face id of another model to compare it with.")
     summary = lines[0].rstrip(".")

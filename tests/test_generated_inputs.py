@@ -14,7 +14,7 @@ import demos
 import messages
 from demos.endpoints import SOMETHING_WENT_WRONG
 from demos.image_classification import EXAMPLES as PHOTOS
-from engines.params import Conversation, Name, OneOf, Real, SomeOf, Text, Upload, Whole
+from engines.params import Conversation, Name, OneOf, Optional, Real, SomeOf, Text, Upload, Whole
 
 CASES = 100
 UPLOADED = "an uploaded file"  # in a generated request: the test puts a real upload there
@@ -34,6 +34,8 @@ def accepted(param):
         return param.low
     if isinstance(param, Upload):
         return UPLOADED if param.required else None
+    if isinstance(param, Optional):
+        return accepted(param.param)
     return {Text: "hello", Name: "", Conversation: []}[type(param)]
 
 
@@ -43,6 +45,8 @@ def broken(param) -> st.SearchStrategy:
                   SomeOf: NOT_TEXT.filter(lambda v: not isinstance(v, list))}
     if isinstance(param, Upload):
         return st.sampled_from([None, "", {"path": None}, {}]).map(lambda v: (v, False))
+    if isinstance(param, Optional):  # left out (None, blank) is allowed
+        return broken(param.param).filter(lambda case: case[0] is not None and case[0] not in ("", " \n\t "))
     if isinstance(param, Text):
         wrong_value = st.one_of(
             st.integers(1, 100).map(lambda n: "a" * (param.max_chars + n)),

@@ -46,6 +46,11 @@ TYPICAL = {
     "measure_optimisations": (None, {"model": "digits", "techniques": ["int8"], "runs": 1}, [TEXT] * 4),
 }
 FILE_TOOLS = ("classify_image", "recognize_digit", "pix2pix")
+# The workbench's tools: each compare_ twin with its endpoint's typical request, its second model the same (the
+# session's tiny one: the result cache answers it), and a chain.
+WORKBENCH = {**{f"compare_{name}": (task, arguments) for name, (task, arguments, _) in TYPICAL.items()},
+             "run_chain": (None, {"steps": "translation → ner", "text": "Good morning.", "source_language": "en",
+                                  "target_language": "zh"})}
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +93,10 @@ def in_own_loop(work):
 
 
 def arguments_of(tool: str, runtime) -> dict:
+    if tool in WORKBENCH:
+        task, arguments = WORKBENCH[tool]
+        model = runtime.default(task).name if task else None
+        return {**arguments, "model": model, "second_model": model} if task else arguments
     if tool not in TYPICAL:
         endpoint = next(endpoint for endpoint in demos.ENDPOINTS if endpoint.fn.__name__ == tool)
         assert endpoint.sample, f"{tool}: give its endpoint a sample request, or the tool an entry in TYPICAL"

@@ -97,11 +97,11 @@ def test_another_visitors_upload_is_refused_as_an_input_as_a_missing_file_is(ser
         uploads[path] = a_fresh_upload(base, A, tmp_path, str(path))
         return uploads[path]
 
-    data = map_files(typical_request(endpoint, models[endpoint.task]), owned_by_a)
+    data = map_files(typical_request(endpoint, models.get(endpoint.task)), owned_by_a)
     url = f"{base}{API}/call/{endpoint.api_name}"
     refused = httpx.post(url, content=json.dumps({"data": data}), headers={**JSON, **B}, timeout=30)
     assert refused.status_code == 422 and refused.json()["detail"] == NOT_AN_UPLOAD, refused.text
-    missing = map_files(typical_request(endpoint, models[endpoint.task]), lambda path: {
+    missing = map_files(typical_request(endpoint, models.get(endpoint.task)), lambda path: {
         "path": str(Path(get_upload_folder()) / uuid.uuid4().hex / path.name), "meta": {"_type": "gradio.FileData"}})
     answer = httpx.post(url, content=json.dumps({"data": missing}), headers={**JSON, **B}, timeout=30)
     assert answer.status_code == 422 and answer.json()["detail"] == NOT_AN_UPLOAD, "the same words, whoever's it is"
