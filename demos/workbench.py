@@ -57,6 +57,7 @@ class Kept:
     inputs: dict  # the endpoint's input -> the value the page sent (a file: the visitor's upload)
     outcome: Outcome
     seconds: float
+    cached: bool = False  # its answer came from the result cache
 
     def input_text(self) -> str:
         """What it was asked, in one line: its text, or its file's name, and its settings."""
@@ -77,7 +78,7 @@ class Kept:
     def as_json(self) -> dict:
         return {"number": self.number, "time": self.when, "endpoint": self.api_name, "task": self.task,
                 "model": self.model, "inputs": {name: plain(value) for name, value in self.inputs.items()},
-                "seconds": self.seconds, "answer": self.outcome.as_json()}
+                "seconds": self.seconds, "cached": self.cached, "answer": self.outcome.as_json()}
 
 
 def file_path(value) -> str | None:
@@ -140,8 +141,8 @@ class Workbench:
             self.offer_sends(endpoint, outputs[0])
         if endpoint.task == "object_detection":
             self.offer_chain_of_boxes(inputs[0], outputs[-1])
-        offered = len(self.runtime.choices(endpoint.task)) > 1 or self.runtime.offers_custom_ids(endpoint.task)
-        if offered and comparable(endpoint) and twin(endpoint) in compared_first(_task_endpoints()):
+        if comparable(endpoint) and twin(endpoint) in compared_first(_task_endpoints()) and (
+                len(self.runtime.choices(endpoint.task)) > 1 or self.runtime.offers_custom_ids(endpoint.task)):
             self.offer_compare(endpoint, inputs)
         return event
 
@@ -158,12 +159,12 @@ class Workbench:
             call = with_history.bind(*args, **kwargs)
             history = call.arguments.pop("history", None) or []
             started = time.perf_counter()
-            with runtime.noting_models() as asked:
+            with runtime.noting() as noted:
                 answer = handler(*call.args, **call.kwargs)
             inputs = dict(zip(names, call.args))
-            model = asked[-1].name if asked else str(inputs.get("model") or "")
+            model = noted.models[-1].name if noted.models else str(inputs.get("model") or "")
             return (*(answer if isinstance(answer, tuple) else (answer,)),
-                    remembered(history, endpoint, model, inputs, answer, time.perf_counter() - started))
+                    remembered(history, endpoint, model, inputs, answer, time.perf_counter() - started, noted.cached))
 
         kept.__signature__ = with_history
         kept.__name__ = handler.__name__
@@ -261,8 +262,8 @@ class Workbench:
         inputs = self.page_inputs()
         reopen.click(self.reopened(inputs), [self.history, chosen], [self.tabs, *inputs], api_visibility="private",
                      queue=False)
-        again.click(page_handler(self.run_again, 2 + len(shown)), [self.history, chosen],
-                    [self.history, table, *shown, message], api_visibility="private",
+        again.click(page_handler(self.run_again, 3 + len(shown)), [self.history, chosen],
+                    [self.history, table, everything, *shown, message], api_visibility="private",
                     **on_device(self.runtime))
 
     def reopened(self, components: list):
@@ -280,11 +281,11 @@ class Workbench:
         """The kept request run again as it was (through its endpoint's checks, cache and limits), kept anew."""
         entry = find(history, number)
         if entry is None:
-            return gr.skip(), *listed(history)[:1], *[gr.skip()] * 10
+            return gr.skip(), *listed(history)
         served = self.served[entry.api_name]
         handler = self.keeping(served.endpoint, served.handler)
         *_, history = handler(*entry.inputs.values(), history, lambda *_, **__: None)
-        return history, *listed(history)[:1], *chosen_row(history, None)
+        return history, *listed(history)
 
     def link_opening(self, components: list):
         """On load, a link's query put back into its tab: each value checked by the endpoint's own params (what
@@ -323,12 +324,13 @@ def boxes_chain() -> str:
     return ARROW.join(("object_detection", "image_classification"))
 
 
-def remembered(history: list, endpoint: Endpoint, model: str, inputs: dict, answer, seconds: float) -> list:
+def remembered(history: list, endpoint: Endpoint, model: str, inputs: dict, answer, seconds: float,
+               cached: bool = False) -> list:
     outcome = endpoint.reads(answer)
     outcome = Outcome(outcome.text, outcome.table, smaller(outcome.picture))
     number = (history[-1].number + 1) if history else 1
     entry = Kept(number, datetime.now().strftime("%H:%M:%S"), endpoint.api_name, endpoint.task, model, inputs,
-                 outcome, round(seconds, 2))
+                 outcome, round(seconds, 2), cached)
     return [*history, entry][-MAX_KEPT:]
 
 
@@ -384,7 +386,8 @@ def detail_text(entry: Kept) -> str:
                          if value not in (None, "") and name not in ("text", "prompt", "message"))
     text = entry.inputs.get("text")
     asked = f"\n\n> {text[:500]}" if isinstance(text, str) else ""
-    return (f"**#{entry.number} · {entry.task} · {entry.model}** · {entry.when} · {entry.seconds} s\n\n"
+    cached = f" · {say('history_cached', current_language())}" if entry.cached else ""
+    return (f"**#{entry.number} · {entry.task} · {entry.model}** · {entry.when} · {entry.seconds} s{cached}\n\n"
             f"`{settings}`{asked}\n\n{entry.outcome.text}")
 
 

@@ -112,7 +112,7 @@ def run_chain(runtime: ModelRuntime, steps: str, text: str | None = None, audio:
         started = time.perf_counter()
         step_context = Context.starting(runtime_context.timeout_s, runtime_context.progress, runtime_context.warn)
         try:
-            with runtime.noting_models() as asked:
+            with runtime.noting() as noted:
                 if task == "image_classification":
                     outcome = classified_crops(runtime, outcome, picture, step_context)
                 elif task == "object_detection":
@@ -122,7 +122,7 @@ def run_chain(runtime: ModelRuntime, steps: str, text: str | None = None, audio:
                                                   step_context)
         except (Refusal, ModelLoadError) as error:
             raise failed(number, task, error) from None
-        report.append({"step": number, "task": task, "model": asked[0].name if asked else "",
+        report.append({"step": number, "task": task, "model": noted.models[0].name if noted.models else "",
                        "seconds": round(time.perf_counter() - started, 3), **outcome.as_json()})
         handed = outcome.text
     table = outcome.table

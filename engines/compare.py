@@ -17,7 +17,7 @@ from engines.endpoint import STEPS, STREAM, TORCH_THREAD, Endpoint
 from engines.params import PICKED_MODEL, TYPED_MODEL
 from tasks import specs_for
 
-FACTS_HEADERS = ["run", "model", "seconds", "MB"]
+FACTS_HEADERS = ["run", "model", "seconds", "MB", "cached"]
 SECOND_INPUTS = {"second_model": PICKED_MODEL, "second_custom_model": TYPED_MODEL}
 
 
@@ -26,7 +26,8 @@ class Run:
     model: str  # as clients name it
     answer: Any
     seconds: float  # its model's first load included
-    memory_mb: float | None  # None: its model runs elsewhere (a remote engine)
+    memory_mb: float | None  # None: its model is not loaded here (a remote engine's, or one the cache let go)
+    cached: bool  # its answer came from the result cache: an earlier request's
 
 
 def comparable(endpoint: Endpoint) -> bool:
@@ -39,12 +40,12 @@ def timed_run(runtime, endpoint: Endpoint, arguments: dict, timeout_s: float, pr
     """The endpoint's own call on its model, with a deadline of its own (each run has the endpoint's limits)."""
     context = Context.starting(timeout_s, progress, warn)
     started = time.perf_counter()
-    with runtime.noting_models() as asked:
+    with runtime.noting() as noted:
         answer = endpoint.call(runtime, **arguments, context=context)
     seconds = time.perf_counter() - started
-    spec = asked[-1] if asked else None
+    spec = noted.models[-1] if noted.models else None
     model = spec.name if spec else str(arguments.get("custom_model") or arguments.get("model") or "")
-    return Run(model, answer, round(seconds, 3), runtime.memory_mb(spec) if spec else None)
+    return Run(model, answer, round(seconds, 3), runtime.memory_mb(spec) if spec else None, noted.cached)
 
 
 def as_outputs(answer) -> tuple:
@@ -57,7 +58,7 @@ def compared(runtime, endpoint: Endpoint, arguments: dict, second: dict, context
     timeout_s = context.timeout_s
     first = timed_run(runtime, endpoint, arguments, timeout_s, context.progress, context.warn)
     other = timed_run(runtime, endpoint, {**arguments, **second}, timeout_s, context.progress, context.warn)
-    facts = [[label, run.model, run.seconds, run.memory_mb] for label, run in (("A", first), ("B", other))]
+    facts = [[label, run.model, run.seconds, run.memory_mb, run.cached] for label, run in (("A", first), ("B", other))]
     agreement = ""
     if endpoint.agreement is not None:
         agreement = endpoint.agreement(endpoint.reads(first.answer), endpoint.reads(other.answer)).said(

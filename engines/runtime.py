@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,8 +31,18 @@ from models.torch_threads import shared_torch_threads
 from tasks import custom_spec, default_spec, example_hub_id, override_spec, specs_for, task
 
 log = logging.getLogger("demo_hub")
-# The models that engines were asked for within noting_models() (on this thread): the workbench shows their memory.
-_models_asked: ContextVar[list | None] = ContextVar("models_asked", default=None)
+
+
+@dataclass
+class Noted:
+    """What a request's work did, as noting() saw it: the models its engines ran (the workbench shows their
+    memory), and whether an answer came from the result cache (its time is then no model's)."""
+
+    models: list[ModelSpec] = field(default_factory=list)
+    cached: bool = False
+
+
+_noted: ContextVar[Noted | None] = ContextVar("noted", default=None)
 
 
 class ModelKey(NamedTuple):
@@ -78,20 +88,21 @@ class ModelRuntime:
 
         kinds = importlib.import_module(f"engines.{task}").KINDS
         engine = kinds[self.kind(task)](self, self.spec(task, model, custom_id))
-        asked = _models_asked.get()
-        if asked is not None:
-            asked.append(engine.spec)
+        noted = _noted.get()
+        if noted is not None:
+            noted.models.append(engine.spec)
         return engine
 
+    @staticmethod
     @contextmanager
-    def noting_models(self) -> Iterator[list[ModelSpec]]:
-        """The models the engines made within the block (on this thread) run, in the order they were asked for."""
-        asked: list[ModelSpec] = []
-        token = _models_asked.set(asked)
+    def noting() -> Iterator[Noted]:
+        """What the work within the block (on this thread, and the torch threads it hands work to) did."""
+        noted = Noted()
+        token = _noted.set(noted)
         try:
-            yield asked
+            yield noted
         finally:
-            _models_asked.reset(token)
+            _noted.reset(token)
 
     def memory_mb(self, spec: ModelSpec) -> float | None:
         """What the model takes in the cache, as the Models panel shows it; None where it is not loaded here."""
@@ -179,7 +190,12 @@ class ModelRuntime:
             key = (self.cache_key(spec), *(content_hash(part) if isinstance(part, Path) else part for part in request))
         except OSError:  # an upload that cannot be read: the tab's own reading of it says so in its words
             return answer()
-        return self.results.answer(key, answer)
+        computed = []
+        result = self.results.answer(key, lambda: computed.append(True) or answer())
+        noted = _noted.get()
+        if noted is not None and not computed:
+            noted.cached = True
+        return result
 
     def run_batched(self, spec: ModelSpec, item: Any, forward: Callable[[list], list]) -> Any:
         """`forward`'s result for `item`, in one call with the requests for the same model that wait with it
