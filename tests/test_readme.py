@@ -43,6 +43,8 @@ def test_the_readme_gradio_client_examples_run(runtime, connect, tiny_marian_dir
     assert namespace["story"].startswith("Once upon a time") and isinstance(namespace["segments"], dict)
     assert namespace["boxes"]["headers"][0] == "object" and namespace["lines"]["headers"][0] == "text"
     assert namespace["digit"]["label"] == "7", "the digit tab runs the model we ship, on the example drawing"
+    assert namespace["label_b"]["label"] == "7" and [row[0] for row in namespace["facts"]["data"]] == ["A", "B"]
+    assert [step["task"] for step in namespace["steps"]] == ["translation", "ner"]
     assert namespace["measurements"]["headers"][0] == "variant" and "<svg" in namespace["charts"][0]
 
 
