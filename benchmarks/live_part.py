@@ -34,9 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from benchmarks.cpu_burner import burning  # noqa: E402
-from benchmarks.speech_part import SENTENCES, speak, word_error_rate, words  # noqa: E402
+from benchmarks.speech_part import SENTENCES, speak  # noqa: E402
 from benchmarks.timing import keep_figures  # noqa: E402
 from benchmarks.whisper_weights import DEFAULT_CACHE, ctranslate2_whisper_base  # noqa: E402
+from engines.outcome import word_error_rate, words  # noqa: E402
 
 PAUSE_S = 1.0
 FRAMES = 60

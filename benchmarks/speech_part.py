@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from benchmarks.http_client import HttpClient  # noqa: E402
 from benchmarks.serving import free_port, serve, stop  # noqa: E402
 from benchmarks.timing import keep_figures  # noqa: E402
 from benchmarks.whisper_weights import DEFAULT_CACHE, ctranslate2_whisper_base, transformers_whisper_base  # noqa: E402
+from engines.outcome import word_error_rate  # noqa: E402
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",
@@ -70,20 +70,6 @@ def speak(text: str, path: Path, voice: str = "en-us") -> Path:
     samples, rate = sf.read(path)
     sf.write(path, librosa.resample(samples, orig_sr=rate, target_sr=16_000), 16_000, subtype="PCM_16")
     return path
-
-
-def words(text: str) -> list[str]:
-    return re.sub(r"[^\w\s']", " ", text.lower()).split()
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, word in enumerate(ref, 1):
-        previous, row[0] = row[0], i
-        for j, guess in enumerate(hyp, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != guess))
-    return row[-1] / max(1, len(ref))
 
 
 def clips(directory: Path) -> dict[str, list[tuple[Path, str, str]]]:

@@ -44,17 +44,6 @@ CLIP = ROOT / "assets" / "examples" / "audio" / "english.wav"
 CHAIN = "speech_to_text → translation → ner"
 
 
-def in_hub_cache(cache: Path, repo_id: str, files_from: Path) -> None:
-    """`files_from` laid out as huggingface_hub's cache keeps a download (links, not copies)."""
-    repo = cache / f"models--{repo_id.replace('/', '--')}"
-    snapshot = repo / "snapshots" / ("0" * 40)
-    snapshot.mkdir(parents=True)
-    for path in files_from.iterdir():
-        (snapshot / path.name).symlink_to(path.resolve())
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text("0" * 40)
-
-
 def timed(call) -> tuple[float, list]:
     started = time.perf_counter()
     answer = call()
@@ -117,13 +106,13 @@ def measure(url: str, rounds: int) -> dict:
 
 
 def workbench(rounds: int, burners: int, cache: Path = DEFAULT_CACHE) -> dict:
-    from tiny_models import tiny_source
+    from tiny_models import put_in_hf_cache, tiny_source
 
     ct2_dir, hf_dir = ctranslate2_whisper_base(cache), transformers_whisper_base(cache)
     with tempfile.TemporaryDirectory() as directory:
         hub_cache = Path(directory) / "hub"
-        in_hub_cache(hub_cache, CT2, ct2_dir)
-        in_hub_cache(hub_cache, PYTORCH, hf_dir)
+        put_in_hf_cache(hub_cache, CT2, ct2_dir, link=True)
+        put_in_hf_cache(hub_cache, PYTORCH, hf_dir, link=True)
         tiny = {task: tiny_source(task, Path(directory) / task) for task in ("translation", "ner")}
         port = free_port()
         process, _ = serve([sys.executable, "app.py", "--offline", "--port", str(port), "--result-cache-mb", "0",

@@ -34,7 +34,7 @@ def real_whisper_dirs() -> dict[str, Path]:
 
 
 def test_pytorch_whisper_base_reads_the_examples(real_whisper_dirs):
-    from benchmarks.speech_part import word_error_rate
+    from engines.outcome import word_error_rate
 
     runtime = ModelRuntime(Settings(model_overrides={"speech_to_text": str(real_whisper_dirs["pytorch"])}))
     texts = spoken_texts()
@@ -52,7 +52,7 @@ def test_the_hub_says_what_faster_whisper_says_on_the_same_weights(real_whisper_
     import torch
     from faster_whisper import WhisperModel
 
-    from benchmarks.speech_part import word_error_rate
+    from engines.outcome import word_error_rate
 
     runtime = ModelRuntime(Settings(model_overrides={"speech_to_text": str(real_whisper_dirs["ctranslate2"])}))
     direct = WhisperModel(str(real_whisper_dirs["ctranslate2"]), compute_type="int8",
@@ -73,7 +73,7 @@ def english_example() -> tuple[str, str]:
 def test_live_transcription_reads_the_english_example_as_it_is_spoken(real_whisper_dirs):
     """The API's live endpoint on the default engine: the clip fed in real time; its stable text only grows, and
     ends as the words spoken."""
-    from benchmarks.speech_part import word_error_rate
+    from engines.outcome import word_error_rate
 
     runtime = ModelRuntime(Settings(model_overrides={"speech_to_text": str(real_whisper_dirs["ctranslate2"])}))
     path, spoken = english_example()
@@ -91,7 +91,7 @@ def test_live_transcription_in_the_page_reads_the_microphone(real_whisper_dirs, 
     from test_live_browser import devices_browser_launched, new_page, open_live, segment_rows
 
     import app as hub_app
-    from benchmarks.speech_part import words
+    from engines.outcome import words
 
     runtime = ModelRuntime(Settings(model_overrides={"speech_to_text": str(real_whisper_dirs["ctranslate2"])}))
     served = hub_app.build_app(runtime)

@@ -1,5 +1,4 @@
 import time
-from pathlib import Path
 
 import pytest
 
@@ -8,6 +7,7 @@ from models.errors import ModelLoadError, ModelUnavailableError
 from models.registry import is_hub_id
 from models.settings import Settings
 from tasks import MODEL_SPECS, TASK_KEYS, default_spec
+from tiny_models import put_in_hf_cache
 
 
 def test_every_task_has_exactly_one_default():
@@ -115,17 +115,6 @@ def test_missing_local_directory_is_a_clear_error(tmp_path):
     rt = ModelRuntime(Settings(model_overrides={"ner": str(tmp_path / "nowhere")}))
     with pytest.raises(ModelLoadError, match="not a model directory"):
         rt.load(rt.spec("ner"))
-
-
-def put_in_hf_cache(cache: Path, repo_id: str, files_from: Path) -> None:
-    """Lay a model out as huggingface_hub's cache does after a download."""
-    repo = cache / f"models--{repo_id.replace('/', '--')}"
-    snapshot = repo / "snapshots" / ("0" * 40)
-    snapshot.mkdir(parents=True)
-    for f in files_from.iterdir():
-        (snapshot / f.name).write_bytes(f.read_bytes())
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text("0" * 40)
 
 
 def test_a_cached_hub_model_loads_offline(hf_cache, tiny_ner_dir):

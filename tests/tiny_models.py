@@ -313,3 +313,17 @@ def tiny_source(task: str, directory: Path) -> str:
     """The task's tiny model as `--model TASK=SOURCE` takes it, built in `directory` where it is built."""
     made = TINY[task]
     return made if isinstance(made, str) else str(made(directory))
+
+
+def put_in_hf_cache(cache: Path, repo_id: str, files_from: Path, link: bool = False) -> None:
+    """Lay a model out as huggingface_hub's cache does after a download (`link`: its files linked, not copied)."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    for f in files_from.iterdir():
+        if link:
+            (snapshot / f.name).symlink_to(f.resolve())
+        else:
+            (snapshot / f.name).write_bytes(f.read_bytes())
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
