@@ -8,7 +8,7 @@ from dataclasses import replace
 import gradio as gr
 
 from demos.common import model_picker
-from demos.endpoints import bound, event_options, message_area, page_handler, serve
+from demos.endpoints import WORKBENCH, bound, event_options, message_area, page_handler, serve
 from demos.i18n import ui_text
 from engines.context import Context
 from engines.generation import DEFAULT_SAMPLING, MAX_NEW_TOKENS, MIN_TOP_P
@@ -71,6 +71,11 @@ def _chat(runtime: ModelRuntime, settings: list) -> None:
     gr.Examples(examples=[[example] for example in CHAT_EXAMPLES], inputs=[message_box],
                 label=ui_text("examples_label"))
     serve(ENDPOINTS[0], runtime, None, [message_box, *settings], [gr.Textbox(visible=False)])
+    workbench = WORKBENCH.get()
+    if workbench is not None:  # two models' replies to one message, side by side
+        workbench.offer_compare(ENDPOINTS[0], [message_box, *settings],
+                                [gr.Textbox(label=ui_text("generation_reply"), lines=6, interactive=False,
+                                            render=False)])
     # The page shows the whole conversation: the same endpoint, with the page's own function.
     in_page = bound(replace(ENDPOINTS[0], fn=chat_in_page,
                             params={"message": MESSAGE, "history": Conversation("param_history"), **MODEL_PARAMS}),

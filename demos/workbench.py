@@ -12,6 +12,7 @@ own deep links store the event's values on the server for anyone holding the lin
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import inspect
 import io
@@ -141,9 +142,7 @@ class Workbench:
             self.offer_sends(endpoint, outputs[0])
         if endpoint.task == "object_detection":
             self.offer_chain_of_boxes(inputs[0], outputs[-1])
-        if comparable(endpoint) and twin(endpoint) in compared_first(_task_endpoints()) and (
-                len(self.runtime.choices(endpoint.task)) > 1 or self.runtime.offers_custom_ids(endpoint.task)):
-            self.offer_compare(endpoint, inputs)
+        self.offer_compare(endpoint, inputs, outputs)
         return event
 
     def keeping(self, endpoint: Endpoint, handler):
@@ -154,6 +153,8 @@ class Workbench:
             *parameters, inspect.Parameter("history", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
             progress])
         runtime, names = self.runtime, list(endpoint.params)
+        if inspect.isgeneratorfunction(handler):
+            return self._keeping_a_stream(endpoint, handler, with_history)
 
         def kept(*args, **kwargs):
             call = with_history.bind(*args, **kwargs)
@@ -170,14 +171,39 @@ class Workbench:
         kept.__name__ = handler.__name__
         return kept
 
+    def _keeping_a_stream(self, endpoint: Endpoint, handler, with_history):
+        """A streamed answer kept once whole. Each of its parts runs in a context of its own (Gradio's), so its
+        model is the one its inputs name, not one noted across the parts."""
+        runtime, names = self.runtime, list(endpoint.params)
+
+        def kept(*args, **kwargs):
+            call = with_history.bind(*args, **kwargs)
+            history = call.arguments.pop("history", None) or []
+            inputs = dict(zip(names, call.args))
+            started, answer = time.perf_counter(), None
+            with contextlib.closing(handler(*call.args, **call.kwargs)) as parts:
+                for answer in parts:
+                    yield *(answer if isinstance(answer, tuple) else (answer,)), gr.skip()
+            if answer is not None:
+                model = runtime.spec(endpoint.task, inputs.get("model"), inputs.get("custom_model")).name
+                yield *[gr.skip()] * (len(answer) if isinstance(answer, tuple) else 1), remembered(
+                    history, endpoint, model, inputs, answer, time.perf_counter() - started)
+
+        kept.__signature__ = with_history
+        kept.__name__ = handler.__name__
+        return kept
+
     # Compare.
 
-    def offer_compare(self, endpoint: Endpoint, inputs: list):
-        """Below the tab: the same inputs through a second model, both answers side by side, their time and
-        memory, and how far they agree."""
+    def offer_compare(self, endpoint: Endpoint, inputs: list, outputs: list):
+        """Here, where the task's first comparable endpoint is served (and its tab offers a second model): the
+        same inputs through a second model, both answers side by side, their time and memory, and how far they
+        agree. `outputs`: the endpoint's, copied for each side."""
+        if not (comparable(endpoint) and twin(endpoint) in compared_first(_task_endpoints()) and (
+                len(self.runtime.choices(endpoint.task)) > 1 or self.runtime.offers_custom_ids(endpoint.task))):
+            return
         compare = twin(endpoint)
         names = list(endpoint.params)
-        outputs = self.served[endpoint.api_name].outputs
         with gr.Accordion(ui_text("compare_title"), open=False, elem_classes=["compare"]):
             gr.Markdown(ui_text("compare_intro"))
             with gr.Row(equal_height=True):

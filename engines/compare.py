@@ -6,6 +6,8 @@ of facts per model (its time, its memory as the Models panel shows it) and, wher
 the two agree."""
 from __future__ import annotations
 
+import collections
+import contextlib
 import inspect
 import time
 from dataclasses import dataclass
@@ -31,9 +33,9 @@ class Run:
 
 
 def comparable(endpoint: Endpoint) -> bool:
-    """Whether the endpoint has a twin: it names a model, its task lists more than one, it is read, not streamed."""
-    return (endpoint.reads is not None and "model" in endpoint.params and endpoint.run != STREAM
-            and len(specs_for(endpoint.task)) > 1)
+    """Whether the endpoint has a twin: it names a model, its task lists more than one, and its answer is read
+    (a streamed one's whole answer: the twin waits for each model's last part, as an arena shows two replies)."""
+    return endpoint.reads is not None and "model" in endpoint.params and len(specs_for(endpoint.task)) > 1
 
 
 def timed_run(runtime, endpoint: Endpoint, arguments: dict, timeout_s: float, progress, warn) -> Run:
@@ -42,6 +44,9 @@ def timed_run(runtime, endpoint: Endpoint, arguments: dict, timeout_s: float, pr
     started = time.perf_counter()
     with runtime.noting() as noted:
         answer = endpoint.call(runtime, **arguments, context=context)
+        if endpoint.run == STREAM:  # its last part is the whole answer
+            with contextlib.closing(answer) as parts:
+                answer = collections.deque(parts, maxlen=1).pop()
     seconds = time.perf_counter() - started
     spec = noted.models[-1] if noted.models else None
     model = spec.name if spec else str(arguments.get("custom_model") or arguments.get("model") or "")
@@ -126,5 +131,5 @@ def _made_twin(endpoint: Endpoint) -> Endpoint:
     compare.__annotations__.pop("return", None)
     sample = endpoint.sample and (lambda model: (*endpoint.sample(model), model) + (("",) if len(second) > 1 else ()))
     return Endpoint(f"compare_{endpoint.api_name}", compare, endpoint.task, {**endpoint.params, **second},
-                    run=STEPS if endpoint.run == TORCH_THREAD else endpoint.run, sample=sample,
+                    run=STEPS if endpoint.run in (TORCH_THREAD, STREAM) else endpoint.run, sample=sample,
                     track_tqdm=endpoint.track_tqdm)

@@ -23,6 +23,7 @@ from engines.generation import (
     stream_generate_llama_cpp,
 )
 from engines.kinds import LOCAL, REMOTE, Engine
+from engines.outcome import Outcome
 from engines.params import PICKED_MODEL, TYPED_MODEL, Text, refuse_lone_surrogates
 from engines.refusal import refuse
 from engines.runtime import ModelRuntime
@@ -182,7 +183,7 @@ MESSAGE = Text("param_message", MAX_PROMPT_CHARS)
 ENDPOINTS = (
     # The API's /chat: a message and the settings in, the reply out (a conversation's history is the page's).
     Endpoint("chat", chat_reply, TASK, {"message": MESSAGE, **MODEL_PARAMS}, run=STREAM, track_tqdm=False,
-             sample=lambda model: ("Hello!", model, "", *SAMPLE_SETTINGS)),
+             sample=lambda model: ("Hello!", model, "", *SAMPLE_SETTINGS), reads=Outcome),
     Endpoint("complete", complete_text, TASK, {"prompt": Text("param_prompt", MAX_PROMPT_CHARS), **MODEL_PARAMS},
-             run=STREAM, sample=lambda model: ("Once upon a time", model, "", *SAMPLE_SETTINGS)),
+             run=STREAM, sample=lambda model: ("Once upon a time", model, "", *SAMPLE_SETTINGS), reads=Outcome),
 )
