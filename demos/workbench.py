@@ -46,6 +46,7 @@ SENDS = {"transcribe": ("translate", "ner", "classify_sentiment"), "translate": 
 SEND_BUTTONS = {"translate": "send_to_translation", "ner": "send_to_ner", "classify_sentiment": "send_to_sentiment"}
 DOWNLOADS = ("history_download_json", "history_download_csv", "history_download_png")
 CHAIN_TAB = "chain"
+TYPED_IN = ("custom_model", "second_custom_model")  # a link never fills in a model id to load
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class Kept:
     inputs: dict  # the endpoint's input -> the value the page sent (a file: the visitor's upload)
     outcome: Outcome
     seconds: float
-    cached: bool = False  # its answer came from the result cache
+    cached: bool  # its answer came from the result cache
+    folder: str  # where the session's downloads are written (one random name per session)
 
     def input_text(self) -> str:
         """What it was asked, in one line: its text, or its file's name, and its settings."""
@@ -354,9 +356,9 @@ def remembered(history: list, endpoint: Endpoint, model: str, inputs: dict, answ
                cached: bool = False) -> list:
     outcome = endpoint.reads(answer)
     outcome = Outcome(outcome.text, outcome.table, smaller(outcome.picture))
-    number = (history[-1].number + 1) if history else 1
+    number, folder = (history[-1].number + 1, history[-1].folder) if history else (1, f"kept-{uuid.uuid4().hex}")
     entry = Kept(number, datetime.now().strftime("%H:%M:%S"), endpoint.api_name, endpoint.task, model, inputs,
-                 outcome, round(seconds, 2), cached)
+                 outcome, round(seconds, 2), cached, folder)
     return [*history, entry][-MAX_KEPT:]
 
 
@@ -385,25 +387,21 @@ def chosen_row(history, index: int | None):
         hidden = gr.DownloadButton(visible=False)
         return (None, "", "", gr.Image(visible=False), gr.Dataframe(visible=False), hidden, hidden, hidden,
                 gr.Button(interactive=False), gr.Button(interactive=False))
-    outcome, folder = entry.outcome, kept_folder()
-    stem = f"result-{entry.number}-{entry.api_name}"
-    json_path = folder / f"{stem}.json"
-    json_path.write_text(json.dumps(entry.as_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+    outcome, stem = entry.outcome, f"result-{entry.number}-{entry.api_name}"
+    json_path = written(entry, f"{stem}.json", lambda path: path.write_text(
+        json.dumps(entry.as_json(), ensure_ascii=False, indent=2), encoding="utf-8"))
     csv_button = png_button = gr.DownloadButton(visible=False)
     if outcome.table is not None:
-        csv_path = folder / f"{stem}.csv"
-        csv_path.write_text(csv_text(outcome), encoding="utf-8")
-        csv_button = gr.DownloadButton(value=str(csv_path), visible=True)
+        csv_path = written(entry, f"{stem}.csv", lambda path: path.write_text(csv_text(outcome), encoding="utf-8"))
+        csv_button = gr.DownloadButton(value=csv_path, visible=True)
     if outcome.picture is not None:
-        png_path = folder / f"{stem}.png"
-        outcome.picture.save(png_path)
-        png_button = gr.DownloadButton(value=str(png_path), visible=True)
+        png_button = gr.DownloadButton(value=written(entry, f"{stem}.png", outcome.picture.save), visible=True)
     table = outcome.table
     return (entry.number, detail_text(entry), link_text(entry),
             gr.Image(value=outcome.picture, visible=outcome.picture is not None),
             gr.Dataframe(value=table.rows if table else None, headers=table.headers if table else None,
                          visible=table is not None),
-            gr.DownloadButton(value=str(json_path), visible=True), csv_button, png_button,
+            gr.DownloadButton(value=json_path, visible=True), csv_button, png_button,
             gr.Button(interactive=True), gr.Button(interactive=True))
 
 
@@ -422,7 +420,7 @@ def link_text(entry: Kept) -> str:
     query = {"run": entry.api_name}
     for name, value in entry.inputs.items():
         if isinstance(value, (str, int, float)) and not isinstance(value, bool) and value != "" and \
-                len(str(value)) <= MAX_LINK_CHARS:
+                len(str(value)) <= MAX_LINK_CHARS and name not in TYPED_IN:
             query[name] = value
     return f"[{say('history_link', current_language())}](?{urlencode(query)})"
 
@@ -435,16 +433,22 @@ def csv_text(outcome: Outcome) -> str:
     return buffer.getvalue()
 
 
-def kept_folder() -> Path:
-    """A new folder in Gradio's cache (cleaned hourly) for a download."""
-    folder = upload_folder() / f"kept-{uuid.uuid4().hex}"
-    folder.mkdir(parents=True)
-    return folder
+def written(entry: Kept, name: str, write) -> str:
+    """The download `name` in the session's folder in Gradio's cache (cleaned hourly), written by `write(path)`
+    the first time only: looking at results again writes nothing, so a visitor's files grow with their results."""
+    path = upload_folder() / entry.folder / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(path)
+    return str(path)
 
 
 def zip_of(history: list) -> str:
-    """Every kept result: one JSON of them all, and each one's CSV and PNG."""
-    path = kept_folder() / "results.zip"
+    """Every kept result: one JSON of them all, and each one's CSV and PNG (one ZIP per newest result)."""
+    return written(history[-1], f"results-{history[-1].number}.zip", lambda path: write_zip(path, history))
+
+
+def write_zip(path: Path, history: list) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("results.json", json.dumps([entry.as_json() for entry in history], ensure_ascii=False,
                                                     indent=2))
@@ -456,7 +460,6 @@ def zip_of(history: list) -> str:
                 png = io.BytesIO()
                 entry.outcome.picture.save(png, format="PNG")
                 archive.writestr(f"{stem}.png", png.getvalue())
-    return str(path)
 
 
 def value_for_page(value):
@@ -469,7 +472,7 @@ def value_for_page(value):
 def from_link(runtime: ModelRuntime, endpoint: Endpoint, name: str, text: str):
     """A link's value for the input `name`, checked as a request's would be; None: left out."""
     param = endpoint.params[name]
-    if isinstance(param, Upload):
+    if isinstance(param, Upload) or name in TYPED_IN:
         return None
     try:
         value = int(text) if isinstance(param, Whole) else float(text) if isinstance(param, Real) else text

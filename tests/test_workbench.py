@@ -148,7 +148,8 @@ def test_a_step_that_fails_names_its_step_and_says_why_in_the_callers_language(r
 def kept(history, number, text="Angela lives in Paris."):
     answer = ({"text": text, "entities": []}, [["Angela", "PER", 0.9, 0, 6], ["Paris", "LOC", 0.8, 16, 21]])
     return workbench.remembered(history, demos.ner.ENDPOINTS[0], "dslim/bert-base-NER",
-                                {"text": text, "model": "dslim/bert-base-NER", "custom_model": ""}, answer, 0.25)
+                                {"text": text, "model": "dslim/bert-base-NER", "custom_model": "someone/model"},
+                                answer, 0.25)
 
 
 def test_a_history_keeps_the_last_results_and_downloads_them():
@@ -158,6 +159,9 @@ def test_a_history_keeps_the_last_results_and_downloads_them():
     assert len(history) == workbench.MAX_KEPT and history[0].number == 6 and history[-1].number == 55
     entry = history[-1]
     assert entry.row()[2:5] == ["ner", "dslim/bert-base-NER", "Angela lives in Paris (54)."]
+    assert workbench.zip_of(history) == workbench.zip_of(history), "looked at again, nothing new is written"
+    assert len({entry.folder for entry in history}) == 1 and history[0].folder != kept([], 0)[0].folder, \
+        "one folder per session, named at random"
     with zipfile.ZipFile(workbench.zip_of(history)) as archive:
         names = archive.namelist()
         assert names[0] == "results.json" and len(names) == 1 + workbench.MAX_KEPT  # each a CSV; no pictures
@@ -177,6 +181,7 @@ def test_a_results_link_holds_its_text_and_settings_and_opening_one_checks_them_
     assert workbench.from_link(runtime, endpoint, "text", "\ud800") is None
     assert workbench.from_link(runtime, endpoint, "model", "someone/else") is None, "not a listed model"
     assert workbench.from_link(runtime, endpoint, "model", "dslim/bert-base-NER") == "dslim/bert-base-NER"
+    assert workbench.from_link(runtime, endpoint, "custom_model", "someone/model") is None, "never an id to load"
     detect = demos.object_detection.ENDPOINTS[0]
     assert workbench.from_link(runtime, detect, "threshold", "0.3") == 0.3
     assert workbench.from_link(runtime, detect, "threshold", "7") is None
