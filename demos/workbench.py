@@ -6,9 +6,10 @@ told to it, so that each tab gets these without a line of its own. The work itse
 compare.py, chain.py, outcome.py); here is only the page.
 
 Kept results live in the visitor's session (a gr.State: in the server's memory, dropped when the page is closed)
-and are never written to disk but as the downloads the visitor asks for. A link carries the input and settings
-in its query (text, choices, numbers; never a file), so that nothing of one visitor is stored for another: Gradio's
-own deep links store the event's values on the server for anyone holding the link.
+and are written to disk only as the downloads the History tab offers for the results looked at. A link carries
+the input and settings in its query (text, choices, numbers; never a file or a model id to load), so that nothing
+of one visitor is stored for another: Gradio's own deep links store the event's values on the server for anyone
+holding the link.
 """
 from __future__ import annotations
 
