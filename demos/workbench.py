@@ -48,6 +48,7 @@ SEND_BUTTONS = {"translate": "send_to_translation", "ner": "send_to_ner", "class
 DOWNLOADS = ("history_download_json", "history_download_csv", "history_download_png")
 CHAIN_TAB = "chain"
 TYPED_IN = ("custom_model", "second_custom_model")  # a link never fills in a model id to load
+MODEL_INPUTS = ("model", "second_model", *TYPED_IN)  # (the history shows the models in a column of their own)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Kept:
         """What it was asked, in one line: its text, or its file's name, and its settings."""
         parts = []
         for name, value in self.inputs.items():
-            if name in ("model", "custom_model") or value in (None, ""):
+            if name in MODEL_INPUTS or value in (None, ""):
                 continue
             if isinstance(value, dict):
                 value = Path(str(value.get("orig_name") or file_path(value) or "")).name
@@ -166,7 +167,8 @@ class Workbench:
             with runtime.noting() as noted:
                 answer = handler(*call.args, **call.kwargs)
             inputs = dict(zip(names, call.args))
-            model = noted.models[-1].name if noted.models else str(inputs.get("model") or "")
+            # (a comparison's two models: "A / B")
+            model = " / ".join(dict.fromkeys(spec.name for spec in noted.models)) or str(inputs.get("model") or "")
             return (*(answer if isinstance(answer, tuple) else (answer,)),
                     remembered(history, endpoint, model, inputs, answer, time.perf_counter() - started, noted.cached))
 

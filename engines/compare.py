@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import inspect
 import time
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 import messages
 from engines.context import Context
 from engines.endpoint import STEPS, STREAM, TORCH_THREAD, Endpoint
+from engines.outcome import Outcome, Table
 from engines.params import PICKED_MODEL, TYPED_MODEL
 from tasks import specs_for
 
@@ -33,9 +35,11 @@ class Run:
 
 
 def comparable(endpoint: Endpoint) -> bool:
-    """Whether the endpoint has a twin: it names a model, its task lists more than one, and its answer is read
-    (a streamed one's whole answer: the twin waits for each model's last part, as an arena shows two replies)."""
-    return endpoint.reads is not None and "model" in endpoint.params and len(specs_for(endpoint.task)) > 1
+    """Whether the endpoint has a twin: it names a model, its task lists more than one, its answer is read (a
+    streamed one's whole answer: the twin waits for each model's last part, as an arena shows two replies), and
+    it is not a twin itself."""
+    return (endpoint.reads is not None and "model" in endpoint.params and "second_model" not in endpoint.params
+            and len(specs_for(endpoint.task)) > 1)
 
 
 def timed_run(runtime, endpoint: Endpoint, arguments: dict, timeout_s: float, progress, warn) -> Run:
@@ -132,4 +136,12 @@ def _made_twin(endpoint: Endpoint) -> Endpoint:
     sample = endpoint.sample and (lambda model: (*endpoint.sample(model), model) + (("",) if len(second) > 1 else ()))
     return Endpoint(f"compare_{endpoint.api_name}", compare, endpoint.task, {**endpoint.params, **second},
                     run=STEPS if endpoint.run in (TORCH_THREAD, STREAM) else endpoint.run, sample=sample,
-                    track_tqdm=endpoint.track_tqdm)
+                    track_tqdm=endpoint.track_tqdm, reads=functools.partial(read_comparison, endpoint))
+
+
+def read_comparison(endpoint: Endpoint, answer) -> Outcome:
+    """A comparison as the history keeps it: both answers' text, the facts table, and the first's picture."""
+    *sides, facts, _ = answer
+    half = len(sides) // 2
+    first, second = (endpoint.reads(tuple(side) if half > 1 else side[0]) for side in (sides[:half], sides[half:]))
+    return Outcome(f"A: {first.text} · B: {second.text}", Table(facts["headers"], facts["data"]), first.picture)

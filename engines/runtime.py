@@ -96,13 +96,17 @@ class ModelRuntime:
     @staticmethod
     @contextmanager
     def noting() -> Iterator[Noted]:
-        """What the work within the block (on this thread, and the torch threads it hands work to) did."""
-        noted = Noted()
+        """What the work within the block (on this thread, and the torch threads it hands work to) did; a block
+        within another's tells the outer one too (a comparison's two runs, each noted on its own)."""
+        noted, outer = Noted(), _noted.get()
         token = _noted.set(noted)
         try:
             yield noted
         finally:
             _noted.reset(token)
+            if outer is not None:
+                outer.models += noted.models
+                outer.cached = outer.cached or noted.cached
 
     def memory_mb(self, spec: ModelSpec) -> float | None:
         """What the model takes in the cache, as the Models panel shows it; None where it is not loaded here."""

@@ -43,6 +43,7 @@ def test_two_digit_models_side_by_side_and_the_history_keeps_reopens_and_downloa
                            timeout=60_000)
     rows = shown_rows(page, ".compare:visible")[-2:]
     assert [row[0] for row in rows] == ["A", "B"] and rows[0][1] != rows[1][1], "the second model is another"
+    facts_models = [row[1] for row in rows]
     assert rows[0][4] == "true" and rows[1][4] == "false", "A's answer is the page's run's, from the result cache"
     assert float(rows[1][2]) > 0, "B's time"
     agreement = page.locator(".compare:visible .prose.compare-agreement").inner_text()
@@ -55,21 +56,24 @@ def test_two_digit_models_side_by_side_and_the_history_keeps_reopens_and_downloa
     table = page.locator("#history-table")
     table.locator(ROWS).first.wait_for()
     rows = shown_rows(page, "#history-table")
-    assert len(rows) == 1 and rows[0][2] == "digits", "the page's run is kept; the comparison shows beside it"
+    assert [row[:3] for row in rows] == [["2", rows[0][1], "digits"], ["1", rows[1][1], "digits"]], "newest first"
+    assert rows[0][3] == f"{rows[1][3]} / {facts_models[1]}", "the comparison's two models"
     with page.expect_download() as download:
         page.get_by_role("button", name=words("history_download_json", chinese), exact=True).click()
     kept = json.loads(open(download.value.path(), encoding="utf-8").read())
-    assert kept["task"] == "digits" and re.fullmatch(r"\d", kept["answer"]["text"]) and kept["seconds"] > 0
+    assert kept["endpoint"] == "compare_recognize_digit" and kept["answer"]["table"]["headers"][:2] == ["run", "model"]
+    assert re.fullmatch(r"A: \d · B: \d", kept["answer"]["text"]) and kept["seconds"] > 0
     assert kept["inputs"]["image"].endswith(".png"), "a file by its name, never the server's path"
     page.get_by_role("button", name=words("history_run_again", chinese), exact=True).click()
     page.wait_for_function("() => document.querySelectorAll('#history-table [role=row]:has([role=gridcell])')"
-                           ".length === 2", timeout=60_000)
-    assert [row[0] for row in shown_rows(page, "#history-table")] == ["2", "1"], "newest first"
+                           ".length === 3", timeout=60_000)
+    assert [row[0] for row in shown_rows(page, "#history-table")] == ["3", "2", "1"], "run again: kept anew"
     with page.expect_download() as download:
         page.get_by_role("button", name=words("history_download_all", chinese), exact=True).click()
     with zipfile.ZipFile(download.value.path()) as archive:
         assert {"results.json", "result-1-recognize_digit.csv", "result-1-recognize_digit.png",
-                "result-2-recognize_digit.png"} <= set(archive.namelist())
+                "result-2-compare_recognize_digit.csv", "result-3-compare_recognize_digit.png"} <= \
+            set(archive.namelist())
     page.screenshot(path=str(SCREENSHOTS / f"workbench-history-{locale}-{viewport[0]}.png"), full_page=True)
     assert not page.locator(".tab-message:visible .prose").filter(has_text="⚠").count()
     page.close()
