@@ -124,8 +124,8 @@ def test_a_detection_hands_on_each_box_cut_out_and_classified(runtime):
 @pytest.mark.parametrize("arguments, words", [
     (("ner → translation", "Hello", None, None, "en", "de"), "steps must be one of"),
     ((["ner"], "Hello", None, None, "en", "de"), "steps must be one of"),
-    (("translation → ner", None, None, None, "en", "de"), "Translation starts this chain: give it text"),
-    (("speech_to_text → ner", "Hello", None, None, "en", "de"), "Speech to text starts this chain: give it audio"),
+    (("translation → ner", None, None, None, "en", "de"), "Translation starts this chain: it needs the text"),
+    (("speech_to_text → ner", "Hello", None, None, "en", "de"), "Speech to text starts this chain: it needs the audio"),
     (("translation → ner", "Hello", None, None, "en", "en"), "Source and target language are the same"),
     (("translation → ner", "x" * 6000, None, None, "en", "zh"), "Step 1 (Translation) failed: The text is 6,000"),
 ])
