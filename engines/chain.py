@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import messages
+from engines import image_classification, object_detection, translation
 from engines.context import Context
 from engines.endpoint import STEPS, Endpoint
 from engines.media import client_file, upload_path
@@ -32,10 +33,11 @@ ARROW = " → "
 MAX_CHAIN_CHARS = 10_000  # the text a chain starts from; each step's own limit applies to what it is handed
 MAX_CROPS = 20  # a detection hands on at most this many boxes, the likeliest first
 CROPS_AT_ONCE = 8  # crops sent to the classifier together, so that they share its forward passes
-TRANSLATION_LANGUAGES = tuple(importlib.import_module("engines.translation").LANGUAGES)
+CROP_HEADERS = ["box", "box score", "class", "probability"]
+TRANSLATION_LANGUAGES = tuple(translation.LANGUAGES)
 
 
-def chains(start: str | None = None) -> list[tuple[str, ...]]:
+def chains() -> list[tuple[str, ...]]:
     """Every chain of two steps or more, in the order NEXT lists them."""
     found = []
 
@@ -45,7 +47,7 @@ def chains(start: str | None = None) -> list[tuple[str, ...]]:
         for step in NEXT.get(path[-1], ()):
             extend((*path, step))
 
-    for first in [start] if start else STARTS:
+    for first in STARTS:
         extend((first,))
     return found
 
@@ -102,15 +104,15 @@ def run_chain(runtime: ModelRuntime, steps: str, text: str | None = None, audio:
 
     Returns the last step's text, its table, and every step (its task, model, seconds, text and table).
     """
-    runtime_context = runtime.context(context)
+    context = runtime.context(context)
     steps = CHAINS[steps]
     handed = first_input(steps[0], text, audio, image)
     if "translation" in steps:  # before any step's work
-        importlib.import_module("engines.translation").refuse_languages(source_language, target_language)
+        translation.refuse_languages(source_language, target_language)
     report, outcome, picture = [], None, None
     for number, task in enumerate(steps, 1):
         started = time.perf_counter()
-        step_context = Context.starting(runtime_context.timeout_s, runtime_context.progress, runtime_context.warn)
+        step_context = context.anew()
         try:
             with runtime.noting() as noted:
                 if task == "image_classification":
@@ -136,7 +138,7 @@ def read_text_or_speech(runtime, task: str, handed, source: str, target: str, co
         language = source if source in endpoint.params["language"].choices else "auto"
         answer = endpoint.call(runtime, handed, language=language, context=context)
     elif task == "translation":
-        model = importlib.import_module("engines.translation").default_model(runtime)
+        model = translation.default_model(runtime)
         answer = endpoint.call(runtime, endpoint.params["text"].check(handed), source, target, model,
                                context=context)
     else:
@@ -146,10 +148,9 @@ def read_text_or_speech(runtime, task: str, handed, source: str, target: str, co
 
 def detected(runtime, image, threshold: float, context: Context):
     """The detection's outcome (its boxes drawn), and its picture without them, to cut the boxes from."""
-    detection = importlib.import_module("engines.object_detection")
     path = upload_path(client_file(image))
-    picture, found = runtime.engine(detection.TASK).detections(path, threshold, context)
-    return step_endpoint(detection.TASK).reads(detection.shown(picture, found, threshold, MAX_CROPS)), picture
+    picture, found = runtime.engine(object_detection.TASK).detections(path, threshold, context)
+    return object_detection.ENDPOINTS[0].reads(object_detection.shown(picture, found, threshold, MAX_CROPS)), picture
 
 
 def classified_crops(runtime, detected: Outcome, picture, context: Context) -> Outcome:
@@ -157,19 +158,18 @@ def classified_crops(runtime, detected: Outcome, picture, context: Context) -> O
     share the classifier's forward passes."""
     boxes = detected.table.rows[:MAX_CROPS]
     if not boxes:
-        return Outcome("", Table(["box", "box score", "class", "probability"], []))
+        return Outcome("", Table(CROP_HEADERS, []))
     with tempfile.TemporaryDirectory(prefix="demo-hub-crops-") as folder:
         paths = []
         for i, (_, _, *box) in enumerate(boxes):
             path = Path(folder) / f"crop-{i}.png"
             picture.crop(tuple(box)).save(path)
             paths.append(path)
-        classify = importlib.import_module("engines.image_classification").classify
         with ThreadPoolExecutor(min(len(paths), CROPS_AT_ONCE)) as pool:
-            scores = list(pool.map(lambda path: classify(runtime, path, context=context), paths))
+            scores = list(pool.map(lambda path: image_classification.classify(runtime, path, context=context),
+                                   paths))
     rows = [[box[0], box[1], *max(each.items(), key=lambda item: item[1])] for box, each in zip(boxes, scores)]
-    return Outcome(", ".join(f"{row[0]}: {row[2]}" for row in rows),
-                   Table(["box", "box score", "class", "probability"], rows))
+    return Outcome(", ".join(f"{row[0]}: {row[2]}" for row in rows), Table(CROP_HEADERS, rows))
 
 
 def read_chain(answer) -> Outcome:

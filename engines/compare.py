@@ -42,9 +42,9 @@ def comparable(endpoint: Endpoint) -> bool:
             and len(specs_for(endpoint.task)) > 1)
 
 
-def timed_run(runtime, endpoint: Endpoint, arguments: dict, timeout_s: float, progress, warn) -> Run:
+def timed_run(runtime, endpoint: Endpoint, arguments: dict, context: Context) -> Run:
     """The endpoint's own call on its model, with a deadline of its own (each run has the endpoint's limits)."""
-    context = Context.starting(timeout_s, progress, warn)
+    context = context.anew()
     started = time.perf_counter()
     with runtime.noting() as noted:
         answer = endpoint.call(runtime, **arguments, context=context)
@@ -64,9 +64,8 @@ def as_outputs(answer) -> tuple:
 def compared(runtime, endpoint: Endpoint, arguments: dict, second: dict, context: Context | None) -> tuple:
     """Both answers' outputs (the endpoint's, twice), the facts table and the agreement in words."""
     context = runtime.context(context)
-    timeout_s = context.timeout_s
-    first = timed_run(runtime, endpoint, arguments, timeout_s, context.progress, context.warn)
-    other = timed_run(runtime, endpoint, {**arguments, **second}, timeout_s, context.progress, context.warn)
+    first = timed_run(runtime, endpoint, arguments, context)
+    other = timed_run(runtime, endpoint, {**arguments, **second}, context)
     facts = [[label, run.model, run.seconds, run.memory_mb, run.cached] for label, run in (("A", first), ("B", other))]
     agreement = ""
     if endpoint.agreement is not None:

@@ -29,6 +29,11 @@ class Context:
                  warn: Callable[[str], None] | None = None) -> Context:
         return cls(timeout_s, time.monotonic() + timeout_s, progress, warn or log.info)
 
+    def anew(self) -> Context:
+        """The same request's time limit, progress and warnings, with a deadline of its own from now: one part of
+        a request that runs several endpoints' work (a comparison's side, a chain's step)."""
+        return Context.starting(self.timeout_s, self.progress, self.warn)
+
     def loaded_a_model(self) -> None:
         """Its time starts again once a model it waited for is loaded: the time limit is for the model's work."""
         self.deadline = time.monotonic() + self.timeout_s
