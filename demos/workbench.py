@@ -13,6 +13,7 @@ holding the link.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import inspect
@@ -30,7 +31,7 @@ import gradio as gr
 
 from demos.endpoints import WORKBENCH, message_area, on_device, page_handler, serve, user_errors
 from demos.i18n import ui_text
-from engines.compare import FACTS_HEADERS, comparable, compared_first, twin
+from engines.compare import FACTS_HEADERS, as_outputs, comparable, compared_first, twin
 from engines.endpoint import Endpoint
 from engines.media import upload_folder
 from engines.outcome import Outcome
@@ -169,7 +170,7 @@ class Workbench:
             inputs = dict(zip(names, call.args))
             # (a comparison's two models: "A / B")
             model = " / ".join(dict.fromkeys(spec.name for spec in noted.models)) or str(inputs.get("model") or "")
-            return (*(answer if isinstance(answer, tuple) else (answer,)),
+            return (*as_outputs(answer),
                     remembered(history, endpoint, model, inputs, answer, time.perf_counter() - started, noted.cached))
 
         kept.__signature__ = with_history
@@ -188,10 +189,10 @@ class Workbench:
             started, answer = time.perf_counter(), None
             with contextlib.closing(handler(*call.args, **call.kwargs)) as parts:
                 for answer in parts:
-                    yield *(answer if isinstance(answer, tuple) else (answer,)), gr.skip()
+                    yield *as_outputs(answer), gr.skip()
             if answer is not None:
                 model = runtime.spec(endpoint.task, inputs.get("model"), inputs.get("custom_model")).name
-                yield *[gr.skip()] * (len(answer) if isinstance(answer, tuple) else 1), remembered(
+                yield *[gr.skip()] * len(as_outputs(answer)), remembered(
                     history, endpoint, model, inputs, answer, time.perf_counter() - started)
 
         kept.__signature__ = with_history
@@ -314,8 +315,12 @@ class Workbench:
         if entry is None:
             return gr.skip(), *listed(history)
         served = self.served[entry.api_name]
-        handler = self.keeping(served.endpoint, served.handler)
-        *_, history = handler(*entry.inputs.values(), history, lambda *_, **__: None)
+        answer = self.keeping(served.endpoint, served.handler)(*entry.inputs.values(), history,
+                                                                lambda *_, **__: None)
+        if inspect.isgenerator(answer):  # a streamed answer: its last part holds the history
+            with contextlib.closing(answer) as parts:
+                answer = collections.deque(parts, maxlen=1).pop()
+        history = answer[-1]
         return history, *listed(history)
 
     def link_opening(self, components: list):

@@ -186,3 +186,26 @@ def test_a_results_link_holds_its_text_and_settings_and_opening_one_checks_them_
     assert workbench.from_link(runtime, detect, "threshold", "0.3") == 0.3
     assert workbench.from_link(runtime, detect, "threshold", "7") is None
     assert workbench.from_link(runtime, detect, "image", "/etc/passwd") is None, "never a file"
+
+
+def test_a_kept_completion_runs_again_and_is_kept_anew(runtime):
+    """A streamed answer (the completion) is kept once whole, and Run again keeps it again."""
+    import gradio as gr
+
+    from demos import text_generation
+
+    with gr.Blocks():
+        bench = workbench.Workbench(runtime)
+        with gr.Tabs() as bench.tabs:
+            building = bench.open()
+            with gr.Tab("text"):
+                text_generation.build(runtime)
+            bench.close(building)
+    served = bench.served["complete"]
+    keep = bench.keeping(served.endpoint, served.handler)
+    parts = list(keep("Once upon a time", None, "", 4, 0.0, 0.9, 1, [], lambda *_, **__: None))
+    history = parts[-1][-1]
+    assert [entry.api_name for entry in history] == ["complete"] and history[0].outcome.text.startswith("Once")
+    history, rows, *_ = bench.run_again(history, 1)
+    assert [entry.number for entry in history] == [1, 2] and [row[0] for row in rows] == [2, 1]
+    assert history[1].outcome.text == history[0].outcome.text, "temperature 0: the same completion"

@@ -5,7 +5,7 @@ import re
 import zipfile
 
 import pytest
-from test_browser import open_tab
+from test_browser import failures_said, open_tab
 
 from conftest import SCREENSHOTS
 from engines.chain import ARROW
@@ -75,7 +75,7 @@ def test_two_digit_models_side_by_side_and_the_history_keeps_reopens_and_downloa
                 "result-2-compare_recognize_digit.csv", "result-3-compare_recognize_digit.png"} <= \
             set(archive.namelist())
     page.screenshot(path=str(SCREENSHOTS / f"workbench-history-{locale}-{viewport[0]}.png"), full_page=True)
-    assert not page.locator(".tab-message:visible .prose").filter(has_text="⚠").count()
+    assert not failures_said(page), failures_said(page)
     page.close()
 
 
