@@ -7,7 +7,7 @@ import gradio as gr
 from demos.common import default_of
 from demos.endpoints import message_area, serve
 from demos.i18n import ui_text
-from engines.chain import CHAINS, ENDPOINTS, MAX_CHAIN_CHARS, STARTS, TASK, TRANSLATION_LANGUAGES  # noqa: F401 (TASK: app.py)
+from engines.chain import CHAINS, ENDPOINTS, MAX_CHAIN_CHARS, STARTS, TASK  # noqa: F401 (TASK: app.py)
 from engines.runtime import ModelRuntime
 from engines.translation import LANGUAGES
 from messages import Term
@@ -34,7 +34,7 @@ def build(runtime: ModelRuntime) -> dict:
             text = gr.Textbox(label=ui_text("chain_text"), lines=4, visible=False)
             audio = gr.Audio(label=ui_text("chain_audio"), sources=["upload", "microphone"], type="filepath")
             image = gr.Image(label=ui_text("chain_image"), type="filepath", sources=["upload"], visible=False)
-            languages = [(name, code) for code, name in LANGUAGES.items() if code in TRANSLATION_LANGUAGES]
+            languages = [(name, code) for code, name in LANGUAGES.items()]  # the translation tab's
             with gr.Row():
                 source = gr.Dropdown(languages, value=default_of(endpoint, "source_language"),
                                      label=ui_text("translation_from"))
