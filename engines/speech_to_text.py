@@ -65,11 +65,15 @@ def transcribe(runtime: ModelRuntime, audio, model=None, custom_model=None, lang
     engine = runtime.engine(TASK, model, custom_model)
     text, chunks = engine.transcript(samples, language, task, runtime.context(context))
     duration = len(samples) / SAMPLE_RATE
-    # The last segment may have no end, and a model can overshoot: times stay within the audio.
-    segments = [[round(min(float(start or 0.0), duration), 2),
-                 round(min(float(duration if end is None else end), duration), 2), words.strip()]
-                for start, end, words in chunks]
-    return text.strip(), segments
+    return text.strip(), [timed(start, end, words, duration) for start, end, words in chunks]
+
+
+def timed(start, end, words: str, duration: float) -> list:
+    """A segment as shown: the last one may have no end, and a model can overshoot the audio or (sampling at a
+    fallback temperature) give an end before its start; the times stay within the audio, in order."""
+    start = min(max(float(start or 0.0), 0.0), duration)
+    end = min(max(float(duration if end is None else end), start), duration)
+    return [round(start, 2), round(end, 2), words.strip()]
 
 
 class SpeechToTextHere(Engine):

@@ -17,6 +17,7 @@ import pytest  # noqa: E402
 
 from engines.runtime import ModelRuntime  # noqa: E402
 from models.settings import Settings  # noqa: E402
+from raw_api import serve_here  # noqa: E402
 from tasks import TASK_KEYS  # noqa: E402
 from tiny_media_models import make_whisper_model  # noqa: E402
 from tiny_models import tiny_source  # noqa: E402
@@ -70,9 +71,8 @@ def connect():
     launched = []
 
     def _connect(app):
-        app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
         launched.append(app)
-        return Client(app.local_url, verbose=False, download_files=False)
+        return Client(serve_here(app), verbose=False, download_files=False)
 
     yield _connect
     for app in launched:
@@ -120,8 +120,7 @@ def url(tiny_model, tiny_m2m100_dir):
     settings = Settings(model_overrides={**{task: tiny_model(task) for task in TASK_KEYS},
                                          "translation": str(tiny_m2m100_dir)})
     app = hub_app.build_app(ModelRuntime(settings))
-    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
-    yield app.local_url
+    yield serve_here(app)
     app.close()
 
 

@@ -12,12 +12,20 @@ from engines.runtime import ModelRuntime
 from models.settings import Settings
 
 
+def serve_here(app, **launch_options) -> str:
+    """Launch `app` on 127.0.0.1 for a test, without blocking; its address. Gradio's launch then sends the page one
+    HEAD with a 3 s timeout and takes a late answer for "localhost is not accessible" (a ValueError): that failed a
+    module's setup once on a busy 2-core CI machine, where the page answers in 0.13 s when quiet. The tests open
+    the page themselves, so the check is left out (`_frontend=False` does only that)."""
+    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, _frontend=False, **launch_options)
+    return app.local_url
+
+
 def launch(overrides, launch_options=None, **settings):
     """An app on tiny models with these settings; returns (app, runtime, base URL)."""
     runtime = ModelRuntime(Settings(model_overrides=overrides, **settings))
     app = hub_app.build_app(runtime)
-    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, **(launch_options or {}))
-    return app, runtime, app.local_url.rstrip("/")
+    return app, runtime, serve_here(app, **(launch_options or {})).rstrip("/")
 
 
 def call(base: str, endpoint: str, data: list, headers: dict | None = None) -> tuple[int, str]:

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from gradio.utils import get_upload_folder
 from PIL import Image
-from raw_api import call, launch, png_bytes, upload
 
 import app as hub_app
+from raw_api import call, launch, png_bytes, upload
 
 # --- 5. --auth covers MCP; logins are throttled ----------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import demos
 from conftest import ROOT
 from engines.runtime import ModelRuntime
 from models.settings import Settings
+from raw_api import serve_here
 
 ENDPOINTS = demos.ENDPOINTS
 
@@ -249,7 +250,7 @@ def test_mcp_server_lists_every_tab_as_a_tool(runtime):
     import httpx
 
     app = hub_app.build_app(runtime)
-    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, mcp_server=True)
+    serve_here(app, mcp_server=True)
     try:
         schema = httpx.get(app.local_url + "gradio_api/mcp/schema", timeout=30).json()
         tools = {tool["name"] for tool in schema}

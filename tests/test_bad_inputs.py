@@ -15,6 +15,7 @@ from PIL import Image
 import app as hub_app
 from engines.runtime import ModelRuntime
 from models.settings import Settings
+from raw_api import serve_here
 
 MB_OF_TEXT = "word " * 200_000
 
@@ -82,7 +83,7 @@ def client(tiny_overrides):
     overrides = {task: source for task, source in tiny_overrides.items() if task != "image_editing"}
     runtime = ModelRuntime(Settings(model_overrides=overrides))
     app = hub_app.build_app(runtime)
-    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, max_file_size="50mb")
+    serve_here(app, max_file_size="50mb")
     client = Client(app.local_url, verbose=False, download_files=False)
     client.models = {task: runtime.default(task).name for task in overrides}  # "local:<folder>" for directories
     yield client

@@ -8,13 +8,13 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from raw_api import call, launch, upload
 
 import demos
 import messages
 from demos.endpoints import SOMETHING_WENT_WRONG
 from demos.image_classification import EXAMPLES as PHOTOS
 from engines.params import Conversation, Name, OneOf, Optional, Real, SomeOf, Text, Upload, Whole
+from raw_api import call, launch, upload
 
 CASES = 100
 UPLOADED = "an uploaded file"  # in a generated request: the test puts a real upload there

@@ -220,7 +220,6 @@ def test_a_camera_frame_is_boxed_on_the_tab_engine(runtime):
 def served(tiny_model):
     """The hub on the tiny models, speech on its default engine (Whisper on CTranslate2)."""
     from raw_api import launch
-
     from tasks import TASK_KEYS
 
     app, runtime, base = launch({task: tiny_model(task) for task in TASK_KEYS})
@@ -232,9 +231,9 @@ def test_live_transcribe_streams_its_updates_to_gradio_client(served):
     import threading
 
     from gradio_client import Client, handle_file
-    from raw_api import call
 
     from engines.speech_to_text import EXAMPLES
+    from raw_api import call
 
     base, models = served
     client = Client(base, verbose=False, download_files=False)
@@ -265,6 +264,7 @@ def test_live_transcribe_streams_its_updates_to_gradio_client(served):
 
 def test_live_transcribe_refuses_what_it_cannot_stream_in_words(served, tmp_path):
     import soundfile
+
     from raw_api import call, upload
 
     base, models = served

@@ -2,10 +2,10 @@
 browser's language, instead of a form that silently does nothing."""
 import httpx
 import pytest
-from raw_api import launch
 
 import messages
 from conftest import SCREENSHOTS
+from raw_api import launch
 
 
 @pytest.mark.browser

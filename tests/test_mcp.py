@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import jsonschema
 import pytest
-from raw_api import launch
 
 import demos
 from messages import say
+from raw_api import launch
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 DIGIT, SKETCH, PHOTO, SPEECH = (EXAMPLES / "digits" / "drawn-7.png", EXAMPLES / "sketches" / "scene-1.png",

@@ -37,6 +37,7 @@ from models.measure import OutOfTime, disk_bytes, median_ms, parameter_count, ze
 from models.pruning import kept_channels, prune_channels, prune_unstructured
 from models.quantization import quantize_int8, quantize_int8_in_parts
 from models.settings import Settings
+from raw_api import serve_here
 from tasks import task
 
 QUALITY = json.loads((ROOT / "training" / "quality.json").read_text())
@@ -345,7 +346,7 @@ def test_one_lab_run_per_visitor_through_the_api(runtime, monkeypatch):
 
     monkeypatch.setattr(optimisation, "BUDGET_S", 8)
     app = hub_app.build_app(ModelRuntime(replace(runtime.settings, public=True, behind_proxy=True)))
-    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    serve_here(app)
     try:
         def client(address):
             return Client(app.local_url, verbose=False, download_files=False, headers={"X-Forwarded-For": address})

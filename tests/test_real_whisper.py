@@ -13,6 +13,7 @@ import pytest
 from engines import speech_to_text as stt
 from engines.runtime import ModelRuntime
 from models.settings import Settings
+from raw_api import serve_here
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "assets" / "examples" / "audio" / "make_examples.sh"
@@ -95,7 +96,7 @@ def test_live_transcription_in_the_page_reads_the_microphone(real_whisper_dirs, 
 
     runtime = ModelRuntime(Settings(model_overrides={"speech_to_text": str(real_whisper_dirs["ctranslate2"])}))
     served = hub_app.build_app(runtime)
-    served.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    serve_here(served)
     _, spoken = english_example()
     try:
         browser = devices_browser_launched(playwright, tmp_path)

@@ -12,7 +12,6 @@ import psutil
 import pytest
 from gradio.utils import get_upload_folder
 from PIL import Image
-from raw_api import launch, png_bytes, upload
 from starlette.routing import Mount
 from test_generated_inputs import accepted
 
@@ -21,6 +20,7 @@ import messages
 from benchmarks.serving import map_files
 from engines.live_speech import CHUNK_S, LIVE_LIMIT_S
 from engines.params import Upload
+from raw_api import launch, png_bytes, upload
 from web.gradio_routes import API, BLOBS, CLOSED, EVENT, FILE, ROUTES, route_of
 from web.http_guard import GuardLimits
 from web.upload_owners import UploadOwners

@@ -9,11 +9,11 @@ import httpx
 import pytest
 from gradio.utils import get_upload_folder
 from PIL import Image
-from raw_api import call, launch, png_bytes, upload
 
 from conftest import ROOT
 from demos import image_classification, speech_to_text
 from models.result_cache import ResultCache
+from raw_api import call, launch, png_bytes, upload
 
 SERVER_IMAGE = str(Path(image_classification.EXAMPLES[0]).resolve())  # files on the server, never uploaded
 SERVER_AUDIO = str(Path(speech_to_text.EXAMPLES[0]).resolve())

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from huggingface_hub import constants
 from PIL import Image
-from raw_api import launch
 
 import demos
 from benchmarks.serving import free_port, map_files
+from raw_api import launch
 
 pytestmark = pytest.mark.slow
 SERVED = ("ner", "image_classification", "speech_to_text", "text_generation")

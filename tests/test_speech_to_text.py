@@ -122,6 +122,16 @@ def test_pytorch_whisper_reads_long_audio_whole_with_openais_decoding(tiny_whisp
     assert all(0 <= start <= end <= 70 for start, end, _ in segments)
 
 
+@pytest.mark.parametrize("start, end, shown", [
+    (69.8, 65.0, [69.8, 69.8]),  # an end before its start (a fallback's sampling)
+    (68.0, 72.5, [68.0, 70.0]),  # past the audio
+    (-0.5, None, [0.0, 70.0]),   # the last segment has no end
+    (None, 3.0, [0.0, 3.0]),
+])
+def test_segment_times_stay_within_the_audio_and_in_order(start, end, shown):
+    assert stt.timed(start, end, " words ", 70.0) == [*shown, "words"]
+
+
 def test_ctc_models_read_long_audio_in_chunks(tiny_ctc_dir):
     rt = runtime_for(tiny_ctc_dir)
     chunking = spy(rt.load(rt.default("speech_to_text")), "preprocess")

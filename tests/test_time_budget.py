@@ -5,7 +5,6 @@ import time
 
 import pytest
 from PIL import Image
-from raw_api import call, launch
 
 from command_line import parse_args, settings_from_args
 from engines import image_editing, translation
@@ -14,6 +13,7 @@ from engines.context import Context
 from engines.refusal import Refusal
 from engines.runtime import ModelRuntime
 from models.settings import Settings
+from raw_api import call, launch
 
 HEAVIEST_TRANSLATION = "a. " * (translation.MAX_CHARS // 3)  # 1,666 one-word sentences: the most batches a request may cause
 
