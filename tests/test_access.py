@@ -1,6 +1,5 @@
 """A hostile user of a public link, at the door: --auth over MCP, login throttling, public deployments, typed-in
 model downloads, uploads, the disk and the queue (what a request carries: test_security.py)."""
-import asyncio
 import base64
 import time
 import uuid
@@ -14,6 +13,7 @@ from PIL import Image
 
 import app as hub_app
 from raw_api import call, launch, png_bytes, upload
+from test_mcp import calls, text_of
 
 # --- 5. --auth covers MCP; logins are throttled ----------------------------------------------------------------
 
@@ -52,24 +52,11 @@ def test_with_auth_mcp_needs_the_login_and_nothing_is_written_before(tiny_overri
         schema = httpx.get(f"{base}/gradio_api/mcp/schema", headers=basic("ada", "secret-pw"), timeout=30)
         assert schema.status_code == 200 and "classify_image" in schema.text
         assert str(tiny_ner_dir) not in schema.text and "local:" in schema.text
-        entities = asyncio.run(mcp_tool_call(mcp, basic("ada", "secret-pw"), "ner",
-                                             {"text": "Alice lives in Paris.", "model": runtime.default("ner").name}))
-        assert "Alice" in entities, "a tool call with the login runs (as the operator)"
+        [answer] = calls(mcp, [("ner", {"text": "Alice lives in Paris.", "model": runtime.default("ner").name})],
+                         basic("ada", "secret-pw"))
+        assert not answer.isError and "Alice" in text_of(answer), "a tool call with the login runs (as the operator)"
     finally:
         app.close()
-
-
-async def mcp_tool_call(url: str, headers: dict, tool: str, arguments: dict) -> str:
-    """The text of a tool's answer, through a real MCP client session (streamable HTTP)."""
-    from mcp import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
-
-    async with httpx.AsyncClient(headers=headers, timeout=60) as http, \
-            streamable_http_client(url, http_client=http) as (read, write, _), ClientSession(read, write) as session:
-        await session.initialize()
-        result = await session.call_tool(tool, arguments)
-    assert not result.isError, result.content
-    return " ".join(getattr(part, "text", "") for part in result.content)
 
 
 def test_failed_logins_are_throttled(tiny_overrides):

@@ -1,6 +1,7 @@
 """A hostile user of a public link, through the raw HTTP API: server files, memory bombs, poisoned batches,
 history and body bombs, server paths and the operator's controls (logins, uploads and the queue: test_access.py)."""
 import json
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -88,6 +89,15 @@ def test_a_poisoned_request_among_batched_ones_fails_alone(served, tmp_path, mon
     runtime, base, models = served
     # the good requests are one request sent seven times: the result cache would answer some, unbatched
     monkeypatch.setattr(runtime, "results", ResultCache(0))
+    run_batched = runtime.run_batched
+
+    def run_batched_slowly(spec, item, forward):
+        def forward_slowly(items):  # on a busy CPU a tiny model's batch may end before the next request comes
+            time.sleep(0.3)
+            return forward(items)
+        return run_batched(spec, item, forward_slowly)
+
+    monkeypatch.setattr(runtime, "run_batched", run_batched_slowly)
     strip = tmp_path / "strip.png"
     strip.write_bytes(png_bytes(Image.new("RGB", (10_000, 1))))
     photo, bad_picture = upload(base, SERVER_IMAGE), upload(base, str(strip))

@@ -5,12 +5,12 @@ import re
 import zipfile
 
 import pytest
-from test_browser import failures_said, open_tab
 
 from conftest import SCREENSHOTS
 from engines.chain import ARROW
 from engines.object_detection import EXAMPLES as PHOTOS
 from messages import say
+from test_browser import failures_said, open_tab
 
 pytestmark = pytest.mark.browser
 ROWS = "[role=row]:has([role=gridcell])"  # a Gradio table's shown rows (its <table> also holds a sizing row)
