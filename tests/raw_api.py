@@ -14,9 +14,9 @@ from models.settings import Settings
 
 def serve_here(app, **launch_options) -> str:
     """Launch `app` on 127.0.0.1 for a test, without blocking; its address. Gradio's launch then sends the page one
-    HEAD with a 3 s timeout and takes a late answer for "localhost is not accessible" (a ValueError): that failed a
-    module's setup once on a busy 2-core CI machine, where the page answers in 0.13 s when quiet. The tests open
-    the page themselves, so the check is left out (`_frontend=False` does only that)."""
+    HEAD with a short timeout and takes a late answer for "localhost is not accessible" (a ValueError), which
+    failed a module's setup on a busy CI machine. The tests open the page themselves, so the check is left out
+    (`_frontend=False` does only that)."""
     app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, _frontend=False, **launch_options)
     return app.local_url
 
