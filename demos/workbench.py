@@ -13,7 +13,6 @@ holding the link.
 """
 from __future__ import annotations
 
-import collections
 import contextlib
 import csv
 import inspect
@@ -31,7 +30,7 @@ import gradio as gr
 
 from demos.endpoints import WORKBENCH, message_area, on_device, page_handler, serve, user_errors
 from demos.i18n import ui_text
-from engines.compare import FACTS_HEADERS, as_outputs, comparable, compared_first, twin
+from engines.compare import FACTS_HEADERS, as_outputs, comparable, compared_first, twin, whole
 from engines.endpoint import Endpoint
 from engines.media import upload_folder
 from engines.outcome import Outcome
@@ -315,12 +314,8 @@ class Workbench:
         if entry is None:
             return gr.skip(), *listed(history)
         served = self.served[entry.api_name]
-        answer = self.keeping(served.endpoint, served.handler)(*entry.inputs.values(), history,
-                                                                lambda *_, **__: None)
-        if inspect.isgenerator(answer):  # a streamed answer: its last part holds the history
-            with contextlib.closing(answer) as parts:
-                answer = collections.deque(parts, maxlen=1).pop()
-        history = answer[-1]
+        history = whole(self.keeping(served.endpoint, served.handler)(*entry.inputs.values(), history,
+                                                                      lambda *_, **__: None))[-1]
         return history, *listed(history)
 
     def link_opening(self, components: list):

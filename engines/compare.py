@@ -47,14 +47,19 @@ def timed_run(runtime, endpoint: Endpoint, arguments: dict, context: Context) ->
     context = context.anew()
     started = time.perf_counter()
     with runtime.noting() as noted:
-        answer = endpoint.call(runtime, **arguments, context=context)
-        if endpoint.run == STREAM:  # its last part is the whole answer
-            with contextlib.closing(answer) as parts:
-                answer = collections.deque(parts, maxlen=1).pop()
+        answer = whole(endpoint.call(runtime, **arguments, context=context))
     seconds = time.perf_counter() - started
     spec = noted.models[-1] if noted.models else None
     model = spec.name if spec else str(arguments.get("custom_model") or arguments.get("model") or "")
     return Run(model, answer, round(seconds, 3), runtime.memory_mb(spec) if spec else None, noted.cached)
+
+
+def whole(answer):
+    """A streamed answer run to its last part, which holds it whole; any other answer as it is."""
+    if not inspect.isgenerator(answer):
+        return answer
+    with contextlib.closing(answer) as parts:
+        return collections.deque(parts, maxlen=1).pop()
 
 
 def as_outputs(answer) -> tuple:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PageTimeout
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from demos.live import ENDED_AFTER_S
@@ -98,8 +99,6 @@ def start_recording(page) -> None:
     shows it, until the page sends its stream. On a starved CPU, Chromium's fake microphone sometimes starts (the
     page shows Stop) yet the page never sends a chunk: the server is never asked (seen in the browser's requests).
     A person would press Stop and Record again; so does this, three times at most."""
-    from playwright.sync_api import TimeoutError as PageTimeout
-
     microphone = page.locator("#speech-live-microphone")
     microphone.locator("select.mic-select option").first.wait_for(state="attached", timeout=30_000)
     for _ in range(3):
@@ -116,8 +115,6 @@ def start_recording(page) -> None:
 
 def wait_for_live_text(page) -> None:
     """Until the live transcript shows a word; else what the page said instead."""
-    from playwright.sync_api import TimeoutError as PageTimeout
-
     try:
         page.wait_for_function("() => document.querySelector('#speech-to-text-output textarea').value.trim()",
                                timeout=LIVE_TEXT_WAIT_MS)
