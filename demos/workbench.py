@@ -361,7 +361,7 @@ def remembered(history: list, endpoint: Endpoint, model: str, inputs: dict, answ
     outcome = Outcome(outcome.text, outcome.table, smaller(outcome.picture))
     number, folder = (history[-1].number + 1, history[-1].folder) if history else (1, f"kept-{uuid.uuid4().hex}")
     entry = Kept(number, datetime.now().strftime("%H:%M:%S"), endpoint.api_name, endpoint.task, model, inputs,
-                 outcome, round(seconds, 2), cached, folder)
+                 outcome, round(seconds, 3), cached, folder)
     return [*history, entry][-MAX_KEPT:]
 
 
